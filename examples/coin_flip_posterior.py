@@ -123,11 +123,14 @@ def _check_matfit_linear(flips) -> bool:
         print("matfit.linear's coin-flip helpers are not in this build: scipy.stats only")
         return False
     k, n = int(flips.sum()), flips.size
-    ours = float(bernoulli_log_likelihood(flips, 0.6))
+    # matfit.linear's signatures: bernoulli_log_likelihood(theta, flips) and
+    # beta_binomial_posterior(heads, tails, a=1, b=1), whose result carries the posterior mean
+    ours = float(bernoulli_log_likelihood(0.6, flips))
     assert np.isclose(ours, np.sum(stats.bernoulli.logpmf(flips, 0.6)), rtol=1e-12), ours
-    post = beta_binomial_posterior(k, n, alpha=ALPHA, beta=BETA)
-    a_post, b_post = ALPHA + k, BETA + n - k
-    assert np.isclose(post.mean(), stats.beta.mean(a_post, b_post), rtol=1e-12), post
+    post = beta_binomial_posterior(k, n - k, a=ALPHA, b=BETA)
+    mean = post["mean"] if isinstance(post, dict) else post.mean
+    mean = float(mean() if callable(mean) else mean)
+    assert np.isclose(mean, stats.beta.mean(ALPHA + k, BETA + n - k), rtol=1e-12), post
     print("matfit.linear's bernoulli_log_likelihood and beta_binomial_posterior agree with scipy")
     return True
 
