@@ -60,6 +60,7 @@ def test_constant_coefficient_is_scipy_lfilter(method, coef):
     ref, _ = scipy.signal.lfilter([coef], [1.0, coef - 1.0], x, zi=[(1.0 - coef) * y0])
     got = time_varying_lowpass(x, np.full(500, coef), initial=y0, method=_method(method))
     assert_allclose(got, ref, rtol=1e-12, atol=1e-13)
+    assert_array_equal(time_varying_lowpass(x, coef, initial=y0, method=method), got)
 
 
 @pytest.mark.parametrize("method", METHODS)

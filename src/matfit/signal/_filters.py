@@ -54,10 +54,10 @@ def time_varying_lowpass(
     x : array_like, shape (..., samples)
         The signal; ``samples`` runs along ``axis`` (the last one by default), every other axis
         is a separate channel.
-    w : array_like, shape (samples,) or the shape of x
+    w : float or array_like, shape (samples,) or the shape of x
         The coefficient of each sample, in [0, 2] (0 holds the previous output, 1 copies the
         input; values in (1, 2] over-relax but stay bounded). A 1-D ``w`` is shared by every
-        channel.
+        channel; a scalar is the same coefficient at every sample.
     initial : float or array_like, shape (...), optional
         The output before the first sample, ``y[-1]``. None (the default) starts at the first
         sample, ``y[-1] = x[0]``, so ``y[0] = x[0]`` (as ``pandas.Series.ewm(adjust=False)``);
@@ -135,8 +135,10 @@ def time_varying_lowpass(
 
 def _coefficients(w: Any, x_shape: tuple[int, ...], axis: int, dtype: np.dtype) -> np.ndarray:
     """``w`` as (1, samples) or (..., samples) with samples last, checked to lie in [0, 2]."""
-    w = as_float_array(w, "w", dtype=dtype)
     n_samples = x_shape[axis]
+    if np.ndim(w) == 0:  # one coefficient for every sample: the constant-coefficient filter
+        w = np.full(n_samples, w)
+    w = as_float_array(w, "w", dtype=dtype)
     if w.shape == (n_samples,):
         w = w.reshape(1, n_samples)
     elif w.shape == x_shape:
