@@ -1,0 +1,25 @@
+"""Non-negative matrix factorisation: X (features, samples) ~ W (features, components) @ H.
+
+``nmf()`` is the functional core (multiplicative updates for any beta-divergence, HALS for the
+Frobenius objective, fixed and partly fixed dictionaries, sparse X); ``NMF`` is a
+scikit-learn-compatible estimator over it (in scikit-learn's (samples, features) orientation).
+The MU pieces in :mod:`matfit.factorize._mu` (``h_terms``, ``w_terms``, ``apply_update``) are
+public for chunked drivers.
+"""
+
+from __future__ import annotations
+
+from ._mu import apply_update, h_terms, mm_exponent, sparse_wh, w_terms
+from ._nmf import NMFResult, nmf
+from .estimator import NMF
+
+__all__ = [
+    "NMF",
+    "NMFResult",
+    "apply_update",
+    "h_terms",
+    "mm_exponent",
+    "nmf",
+    "sparse_wh",
+    "w_terms",
+]

@@ -1,0 +1,129 @@
+"""``matfit nmf INPUT --components K [--beta kl] [--solver mu|hals] ... --out MODEL.npz``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+_INPUTS = ".npy, .npz (a dense array or a scipy.sparse matrix), .csv or Matrix Market .mtx"
+
+
+def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "nmf", parents=parents, help="non-negative matrix factorisation of a matrix file",
+        description="Factorise a non-negative matrix X (features, samples) ~ W @ H and save W, H "
+        "and the loss curve to an .npz model file.")
+    p.add_argument("input", metavar="INPUT", help=f"the matrix: {_INPUTS}; rows are features, "
+                   "columns samples (see --transpose)")
+    p.add_argument("--components", "-k", type=int, required=True, metavar="K",
+                   help="number of components")
+    p.add_argument("--beta", default="frobenius",
+                   help="divergence: frobenius, kl, is, or a number (default frobenius)")
+    p.add_argument("--solver", choices=("mu", "hals"), default="mu",
+                   help="multiplicative updates (any beta) or HALS (frobenius)")
+    p.add_argument("--init", choices=("random", "nndsvd", "nndsvda", "nndsvdar"), default=None,
+                   help="initialisation (default nndsvda)")
+    p.add_argument("--max-iter", type=int, default=200, metavar="N")
+    p.add_argument("--tol", type=float, default=1e-4, metavar="T",
+                   help="stop when the objective falls by less than T (relative) in 10 "
+                   "iterations; 0 runs all N")
+    p.add_argument("--seed", type=int, default=None, metavar="S")
+    p.add_argument("--transpose", action="store_true",
+                   help="INPUT is (samples, features): factorise its transpose")
+    p.add_argument("--float32", action="store_true", help="compute in float32")
+    p.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the model")
+    p.set_defaults(run=run)
+
+
+def _beta(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def load_matrix(path: str) -> Any:
+    """Read a matrix from .npy, .npz (dense or scipy.sparse), .csv or .mtx."""
+    from pathlib import Path
+
+    import numpy as np
+    import scipy.io
+    import scipy.sparse as sp
+
+    from .._errors import DataError
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no input file at {p}")
+    suffix = p.suffix.lower()
+    if suffix == ".npy":
+        return np.load(p, allow_pickle=False)
+    if suffix == ".npz":
+        with np.load(p, allow_pickle=False) as npz:
+            keys = set(npz.files)
+            if {"format", "shape", "data"} <= keys:
+                return sp.load_npz(p)
+            if len(keys) == 1:
+                return npz[next(iter(keys))]
+            if "X" in keys:
+                return npz["X"]
+        raise DataError(f"{p} holds arrays {sorted(keys)}: name the matrix 'X' or save one "
+                        f"array only (or a scipy.sparse matrix with scipy.sparse.save_npz)")
+    if suffix == ".csv":
+        try:
+            return np.loadtxt(p, delimiter=",", ndmin=2)
+        except ValueError:
+            try:  # a header line
+                return np.loadtxt(p, delimiter=",", ndmin=2, skiprows=1)
+            except ValueError as err:
+                raise DataError(f"{p} is not a CSV of numbers: {err}") from None
+    if suffix == ".mtx":
+        M = scipy.io.mmread(p)
+        return sp.csr_matrix(M) if sp.issparse(M) else np.asarray(M)
+    raise DataError(f"{p}: unsupported file type {suffix!r}; use {_INPUTS}")
+
+
+def run(args: argparse.Namespace) -> dict:
+    import sys
+    import time
+    import warnings
+
+    import numpy as np
+    import scipy.sparse as sp
+
+    from .._errors import ConvergenceWarning
+    from .._io import save_model
+    from ._nmf import nmf
+
+    X = load_matrix(args.input)
+    if args.transpose:
+        X = X.T
+    if args.float32:
+        X = X.astype(np.float32)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = nmf(X, args.components, beta=_beta(args.beta), solver=args.solver,
+                  init=args.init, max_iter=args.max_iter, tol=args.tol, seed=args.seed,
+                  verbose=args.verbose)
+    seconds = time.perf_counter() - start
+    for w in caught:  # one line each, not Python's two-line warning format
+        print(f"matfit nmf: warning: {w.message}", file=sys.stderr)
+    kind = f"sparse {X.format}" if sp.issparse(X) else "dense"
+    meta = {"beta": res.beta, "solver": res.solver, "init": res.init, "nit": int(res.nit),
+            "fun": float(res.fun), "status": int(res.status), "message": res.message,
+            "input": str(args.input), "transposed": bool(args.transpose),
+            "orientation": "X (features, samples) ~ W (features, components) @ H"}
+    path = save_model(args.out, {"W": res.W, "H": res.H, "history": res.history,
+                                 "history_nit": res.history_nit}, meta, kind="nmf", version=1)
+    print(f"X {X.shape[0]} features x {X.shape[1]} samples ({kind}, {res.W.dtype}); "
+          f"{args.components} components, beta={res.beta:g}, solver={res.solver}, "
+          f"init={res.init}")
+    print(f"{res.nit} iterations in {seconds:.3f} s ({1e3 * seconds / max(res.nit, 1):.2f} "
+          f"ms/iteration); objective {res.fun:.6g}; {res.message}")
+    print(f"saved W {res.W.shape} and H {res.H.shape} to {path}")
+    sys.stdout.flush()
+    return {"iterations": int(res.nit), "objective": float(res.fun), "seconds": seconds,
+            "converged": res.status == 0, "status": int(res.status), "message": res.message,
+            "shape": list(X.shape), "n_components": args.components, "beta": res.beta,
+            "solver": res.solver, "out": str(path)}
