@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from .._errors import DataError, InvalidParameterError
 from ..shapes import as_float_array
-from ._ids import IdMap, factorize_ids
+from ._ids import IdMap, factorize_ids, show_id
 
 __all__ = ["Ratings", "leave_k_out", "read_ratings", "train_test_split"]
 
@@ -380,7 +380,8 @@ def _resolve_duplicates(u: np.ndarray, i: np.ndarray, vals: np.ndarray, user_map
         first, second = sorted((int(order[j]), int(order[j + 1])))
         n_dup = int(repeat.sum())
         raise DataError(
-            f"user {user_map.ids[u[first]]!r} rated item {item_map.ids[i[first]]!r} more than "
+            f"user {show_id(user_map.ids[u[first]])} rated item {show_id(item_map.ids[i[first]])} "
+            f"more than "
             f"once (ratings {first} and {second}; {n_dup} repeated pair(s) in all): pass "
             f"duplicates='mean' or 'last' (command line: --duplicates mean|last), or remove "
             f"the repeats"
@@ -484,8 +485,8 @@ def read_ratings(
         Which columns hold the user, item and rating. Names need a header line. Default: the
         header's user/item/rating-like names, else the first three columns.
     header : bool, optional
-        Whether the first line names the columns; default: detected (a first line whose
-        rating field is not a number is a header).
+        Whether the first line names the columns; default: detected (a first line with no
+        number in it, or whose rating field given by position is not a number, is a header).
     duplicates : {"error", "mean", "last"}
     dtype : {None, np.float32, np.float64}
 
@@ -521,14 +522,17 @@ def read_ratings(
     split = (lambda s: s.split()) if sep == " " else (lambda s: s.split(sep))
     first_fields = [f.strip().strip('"') for f in split(lines[numbers[0] - 1])]
     if header is None:
-        # a header names its columns: its rating field (or, failing that, all fields) is no number
-        if columns is not None and not isinstance(columns, str) and all(
-                isinstance(c, int) for c in columns):
-            pos = int(list(columns)[2])
+        # a header names its columns: no field is a number (or, when the rating column is given
+        # by position, that field is not a number)
+        positions = None
+        if columns is not None:
+            cols = columns.split(",") if isinstance(columns, str) else list(columns)
+            if len(cols) == 3 and all(re.fullmatch(r"\d+", str(c).strip()) for c in cols):
+                positions = [int(str(c).strip()) for c in cols]
+        if positions is not None and positions[2] < len(first_fields):
+            header = not _is_number(first_fields[positions[2]])
         else:
-            pos = 2
-        probe = first_fields[pos] if pos < len(first_fields) else first_fields[-1]
-        header = not _is_number(probe)
+            header = not any(_is_number(f) for f in first_fields)
     if header:
         names = first_fields
         numbers = numbers[1:]

@@ -24,7 +24,12 @@ import numpy as np
 
 from .._errors import DataError
 
-__all__ = ["IdMap", "factorize_ids"]
+__all__ = ["IdMap", "factorize_ids", "show_id"]
+
+
+def show_id(value: Any) -> str:
+    """An ID as a person would write it: ``1``, ``'alice'`` (not ``np.int64(1)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _as_id_array(ids: Any, name: str) -> np.ndarray:
@@ -135,14 +140,17 @@ class IdMap:
 
         Parameters
         ----------
-        query : sequence or ndarray, shape (n,), or one scalar ID
+        query : list, tuple, ndarray or pandas Series of IDs, shape (n,), or one ID
+            A tuple is read as a sequence of IDs: look up one tuple ID as ``[(2, 3)]``.
 
         Returns
         -------
         ndarray of int64, shape (n,)
         """
-        if np.ndim(query) == 0 and not isinstance(query, np.ndarray):
-            query = [query]
+        if isinstance(query, np.ndarray):
+            query = np.atleast_1d(query)
+        elif not isinstance(query, (list, tuple, range)) and not hasattr(query, "to_numpy"):
+            query = [query]  # one ID (a tuple is a sequence of IDs: pass [(2, 3)] for one)
         q = _as_id_array(query, "query")
         out = np.full(len(q), -1, dtype=np.int64)
         if len(self.ids) == 0 or len(q) == 0:
@@ -183,9 +191,18 @@ def _coerce_query(q: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
         return out, valid
     if dtype.kind == "U" and q.dtype.kind == "i":
         return q.astype(str), valid
-    # an object query against an int/str map: only its ints (or strs) can match
-    want = (int, np.integer) if dtype.kind == "i" else (str,)
-    valid = np.fromiter((isinstance(v, want) for v in q), dtype=bool, count=len(q))
+    # an object query against an int/str map: convert what can be converted, element-wise
     out = np.zeros(len(q), dtype=dtype)
-    out[valid] = q[valid].astype(dtype)
+    for n, v in enumerate(q):
+        if dtype.kind == "i":
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                out[n] = v
+            elif isinstance(v, str) and v.lstrip("-").isdigit() and str(int(v)) == v:
+                out[n] = int(v)
+            else:
+                valid[n] = False
+        elif isinstance(v, (str, int, np.integer)) and not isinstance(v, bool):
+            out[n] = str(v)
+        else:
+            valid[n] = False
     return out, valid

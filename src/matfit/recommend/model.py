@@ -28,7 +28,7 @@ from .._progress import progress
 from ..shapes import check
 from . import _als, _sgd
 from ._data import Ratings, read_ratings
-from ._ids import IdMap
+from ._ids import IdMap, show_id
 from ._metrics import mae, ranking_metrics, rmse
 
 __all__ = ["MatrixFactorization", "UnknownIdWarning", "as_ratings"]
@@ -501,7 +501,7 @@ class MatrixFactorization(BaseEstimator):
         _check_k(k)
         row = int(self.user_map_.lookup([user])[0])
         if row < 0:
-            warnings.warn(f"user {user!r} is unknown to the model: ranked by item bias only",
+            warnings.warn(f"user {show_id(user)} is unknown to the model: ranked by item bias only",
                           UnknownIdWarning, stacklevel=2)
             scores = (self.item_bias_ + self.global_mean_).astype(np.float64)
         else:
@@ -529,7 +529,7 @@ class MatrixFactorization(BaseEstimator):
         _check_k(k)
         row = int(self.item_map_.lookup([item])[0])
         if row < 0:
-            raise DataError(f"item {item!r} is unknown to the model (no rating in training)")
+            raise DataError(f"item {show_id(item)} is unknown to the model (no rating in training)")
         Q = self.item_factors_.astype(np.float64)
         norms = np.linalg.norm(Q, axis=1)
         norms[norms == 0] = 1.0
