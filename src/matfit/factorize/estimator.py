@@ -88,12 +88,14 @@ class NMF(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    ``transform(X)`` solves for the activations with the components fixed, from a random start
-    scaled to X, until the relative decrease falls below ``tol`` (HALS for the Frobenius loss,
-    MU otherwise). ``fit_transform(X)`` finishes the joint fit with the same activations solve,
-    started from the fit's activations. So both return activations converged for the same final
-    components, and ``fit(X).transform(X)`` agrees with ``fit_transform(X)`` (unlike
-    scikit-learn, whose ``transform`` starts MU from another initialisation: its issue #18663).
+    ``transform(X)`` solves for the activations with the components fixed, from a deterministic
+    start (each sample's activations equal sum(x) / sum(components_)), until the relative
+    decrease falls below ``tol`` (HALS for the Frobenius loss, MU otherwise).
+    ``fit_transform(X)`` fits the components and then runs exactly that solve, from exactly that
+    start, so ``fit(X).transform(X)`` equals ``fit_transform(X)`` bit for bit. (scikit-learn's
+    ``fit_transform`` returns the joint fit's activations while its ``transform`` restarts MU
+    from a constant: the two disagree, its issue #18663.) The price is one activations solve
+    after the joint fit; the components and all fitted attributes come from the joint fit.
 
     Examples
     --------
@@ -172,14 +174,23 @@ class NMF(TransformerMixin, BaseEstimator):
                 f"alpha_H must be a number >= 0 or 'same', got {self.alpha_H!r}")
         return alpha_H, self.alpha_W
 
-    def _solve_activations(self, X: Any, H0: np.ndarray | None) -> np.ndarray:
-        """Activations (samples, components) for fixed components_, from H0 or a random start."""
+    def _solve_activations(self, X: Any) -> np.ndarray:
+        """Activations (samples, components) of X for the fixed components_.
+
+        The start is deterministic and per sample: every activation of sample j equals
+        sum(X[j]) / sum(components_), so that W @ H starts with each sample's total. HALS
+        solves the Frobenius case (it is the fastest NNLS sweep), MU the others.
+        """
         alpha_nmf_W, alpha_nmf_H = self._alphas()
+        W = self.components_.T
+        row_sums = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
+        H0 = np.broadcast_to(row_sums / max(float(W.sum(dtype=np.float64)), 1e-300),
+                             (W.shape[1], X.shape[0]))
         res = nmf(X.T, None, beta=self.beta_loss,
                   solver="hals" if self._beta == 2 else "mu",
-                  W=self.components_.T, H=None if H0 is None else H0.T, update_W=False,
+                  W=W, H=H0, update_W=False,
                   alpha_W=alpha_nmf_W, alpha_H=alpha_nmf_H, l1_ratio=self.l1_ratio,
-                  max_iter=self.max_iter, tol=self.tol, seed=self.random_state, verbose=0)
+                  max_iter=self.max_iter, tol=self.tol, verbose=0)
         return res.H.T
 
     # ---- the scikit-learn API -------------------------------------------------------------
@@ -200,10 +211,10 @@ class NMF(TransformerMixin, BaseEstimator):
         H : array_like, shape (components, features), optional
             Initial components.
         """
-        Xv, H_fit = self._fit(X, W, H)
-        return self._solve_activations(Xv, H_fit.T)
+        Xv = self._fit(X, W, H)
+        return self._solve_activations(Xv)
 
-    def _fit(self, X: Any, W: Any, H: Any) -> tuple[Any, np.ndarray]:
+    def _fit(self, X: Any, W: Any, H: Any) -> Any:
         from ..numerics import resolve_beta
 
         self._beta = resolve_beta(self.beta_loss)
@@ -225,7 +236,7 @@ class NMF(TransformerMixin, BaseEstimator):
         self.reconstruction_err_ = float(np.sqrt(2 * max(res.divergence, 0.0)))
         self.converged_ = res.status == 0
         self.stop_reason_ = res.message
-        return Xv, res.H
+        return Xv
 
     def transform(self, X: Any) -> np.ndarray:
         """Activations W (samples, components) of X (samples, features) for the fitted components.
@@ -234,7 +245,7 @@ class NMF(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "components_")
         Xv = self._validate(X, reset=False)
-        return self._solve_activations(Xv, None)
+        return self._solve_activations(Xv)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Data (samples, features) from activations X (samples, components): X @ components_."""

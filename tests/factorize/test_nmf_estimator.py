@@ -1,0 +1,132 @@
+"""The NMF estimator: scikit-learn's contract, orientation, and parity with sklearn's NMF."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+
+from matfit import NotFittedError, ShapeError
+from matfit.factorize import NMF, nmf
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.base import clone  # noqa: E402
+from sklearn.decomposition import NMF as SkNMF  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+# Checks that cannot apply to matfit, and why. Each asserts scikit-learn's own wording of an
+# error message, while matfit's errors follow its own rule (they name the argument, the count
+# and first position of bad entries, and the fix); the error classes themselves do match
+# (ValueError subclasses), except for complex data, which is a DTypeError (a TypeError) in
+# matfit because it is a wrong dtype, not a wrong value.
+_NOT_APPLICABLE = {
+    "check_positive_only_tag_during_fit":
+        "asserts the message 'Negative values in data'; matfit says 'X has N negative "
+        "entries, the first at X[i, j] = v; ...' (a DataError, a ValueError)",
+    "check_estimators_empty_data_messages":
+        "asserts sklearn's '0 feature(s) (shape=(n, 0)) while a minimum of 1 is required'",
+    "check_fit2d_predict1d":
+        "asserts sklearn's 'Reshape your data'; matfit's ShapeError gives the exact reshape",
+    "check_complex_data":
+        "expects a ValueError 'Complex data not supported'; matfit raises DTypeError "
+        "(a TypeError) telling to take np.abs() first",
+}
+
+
+@pytest.mark.filterwarnings("ignore::matfit.ConvergenceWarning")  # the checks cap max_iter
+@parametrize_with_checks([NMF(), NMF(solver="hals"), NMF(beta_loss="kl", init="random")],
+                         expected_failed_checks=lambda est: _NOT_APPLICABLE)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def _X(seed=0, n=40, p=15):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 4)) @ rng.random((4, p)) + 0.05 * rng.random((n, p))
+
+
+def test_orientation_is_sklearns_and_nmf_runs_on_the_transpose():
+    X = _X()
+    model = NMF(4, beta_loss="kl", random_state=0, tol=0, max_iter=50)
+    Wsk = model.fit_transform(X)
+    assert Wsk.shape == (40, 4) and model.components_.shape == (4, 15)
+    res = nmf(X.T, 4, beta="kl", seed=0, tol=0, max_iter=50)
+    assert_allclose(model.components_, res.W.T, rtol=1e-12)
+    assert model.n_iter_ == 50 and model.n_components_ == 4
+    assert_allclose(model.loss_curve_, res.history)
+    assert_allclose(model.reconstruction_err_, np.sqrt(2 * res.divergence))
+    assert_allclose(model.inverse_transform(Wsk), Wsk @ model.components_)
+
+
+@pytest.mark.parametrize("solver,beta", [("mu", "frobenius"), ("mu", "kullback-leibler"),
+                                         ("hals", "frobenius")])
+def test_fit_transform_equals_fit_then_transform(solver, beta):
+    # scikit-learn #18663: its transform starts MU from another init than fit, and disagrees
+    X = _X(1)
+    kw = dict(n_components=4, solver=solver, beta_loss=beta, random_state=0, max_iter=3000,
+              tol=1e-4)
+    a = NMF(**kw).fit_transform(X)
+    b = NMF(**kw).fit(X).transform(X)
+    assert np.array_equal(a, b)
+    # and the activations are as good as the joint fit's
+    model = NMF(**kw).fit(X)
+    joint = nmf(X.T, 4, beta=beta, solver=solver, seed=0, max_iter=3000, tol=1e-4)
+    from matfit.numerics import beta_divergence
+    # (to about the tolerance: MU approaches zero activations slowly)
+    assert beta_divergence(X, a @ model.components_, beta) <= joint.divergence * (1 + 1e-2)
+
+
+def test_reconstruction_and_components_close_to_sklearn_from_the_same_init():
+    X = _X(2)
+    rng = np.random.default_rng(3)
+    W0, H0 = rng.random((40, 4)) + 0.1, rng.random((4, 15)) + 0.1
+    ours = NMF(4, init="custom", beta_loss="kl", max_iter=300, tol=0).fit(X, W=W0, H=H0)
+    theirs = SkNMF(4, init="custom", solver="mu", beta_loss="kullback-leibler", max_iter=300,
+                   tol=0).fit(X, W=W0.copy(), H=H0.copy())
+    assert_allclose(ours.components_, theirs.components_, rtol=1e-8)
+    assert_allclose(ours.reconstruction_err_, theirs.reconstruction_err_, rtol=1e-8)
+
+
+def test_alpha_names_follow_sklearn_in_the_estimator():
+    X = _X(3)
+    rng = np.random.default_rng(4)
+    W0, H0 = rng.random((40, 4)) + 0.1, rng.random((4, 15)) + 0.1
+    kw = dict(init="custom", max_iter=20, tol=0, alpha_W=0.02, alpha_H=0.1, l1_ratio=0.5)
+    ours = NMF(4, **kw).fit(X, W=W0, H=H0)
+    theirs = SkNMF(4, solver="mu", **kw).fit(X, W=W0.copy(), H=H0.copy())
+    assert_allclose(ours.components_, theirs.components_, rtol=1e-9)
+    same = NMF(4, init="custom", max_iter=20, tol=0, alpha_W=0.02, l1_ratio=0.5)
+    assert same.get_params()["alpha_H"] == "same"
+    ref = SkNMF(4, solver="mu", init="custom", max_iter=20, tol=0, alpha_W=0.02, l1_ratio=0.5)
+    assert_allclose(same.fit(X, W=W0, H=H0).components_,
+                    ref.fit(X, W=W0.copy(), H=H0.copy()).components_, rtol=1e-9)
+
+
+def test_float32_and_sparse_input():
+    X = _X(4).astype(np.float32)
+    model = NMF(3, beta_loss="kl", random_state=0, max_iter=30, tol=0)
+    W = model.fit_transform(sp.csr_matrix(X))
+    assert W.dtype == np.float32 and model.components_.dtype == np.float32
+    dense = NMF(3, beta_loss="kl", random_state=0, max_iter=30, tol=0).fit(X)
+    assert_allclose(model.components_, dense.components_, rtol=1e-3)
+
+
+def test_errors_name_the_problem():
+    model = NMF(3)
+    with pytest.raises(NotFittedError, match="call fit"):
+        model.transform(_X())
+    model.set_params(max_iter=20, tol=0).fit(_X())
+    with pytest.raises(ShapeError, match="X has 14 features, but NMF is expecting 15"):
+        model.transform(_X()[:, :14])
+    with pytest.raises(ShapeError, match="model has 3 components"):
+        model.inverse_transform(np.ones((2, 4)))
+
+
+def test_params_roundtrip_and_clone():
+    model = NMF(5, beta_loss="is", solver="mu", alpha_W=0.1, random_state=3)
+    params = model.get_params()
+    assert params["beta_loss"] == "is" and params["n_components"] == 5
+    copy = clone(model).set_params(n_components=2)
+    assert copy.n_components == 2 and model.n_components == 5
+    assert NMF(2, max_iter=5, tol=0).fit(_X(), y=None).n_iter_ == 5
