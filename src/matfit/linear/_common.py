@@ -1,0 +1,213 @@
+"""Input validation and feature scaling shared by matfit's linear models.
+
+The checks follow scikit-learn's estimator contract (so that ``check_estimator`` passes), with
+matfit's messages: ``X`` is ``(samples, features)``, NaN/inf and complex input are refused by
+name, the number of features and the feature names seen in ``fit`` are enforced afterwards.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._errors import DataError, DTypeError, MatfitError, NotFittedError, ShapeError
+from ..shapes import as_float_array, check
+
+__all__ = ["DivergenceError", "Scaling", "check_X", "check_Xy", "check_fitted", "column_scaling"]
+
+try:  # scikit-learn's own classes, so that its estimator checks recognise them
+    from sklearn.exceptions import DataConversionWarning
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+    class _NotFittedError(NotFittedError, _SklearnNotFittedError):
+        """matfit's NotFittedError that is also scikit-learn's."""
+
+except ImportError:  # pragma: no cover
+    DataConversionWarning = UserWarning  # type: ignore[assignment,misc]
+    _NotFittedError = NotFittedError  # type: ignore[assignment,misc]
+
+
+def check_fitted(est: Any, attribute: str) -> None:
+    """Raise NotFittedError (matfit's, and scikit-learn's when installed) before ``fit``."""
+    if not hasattr(est, attribute):
+        raise _NotFittedError(f"This {type(est).__name__} instance is not fitted yet: call "
+                              f"fit() first.")
+
+
+class DivergenceError(MatfitError, ArithmeticError):
+    """An iterative fit diverged (non-finite or exploding objective); the message names why."""
+
+
+def _feature_names(X: Any) -> np.ndarray | None:
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = np.asarray(columns, dtype=object)
+    kinds = {type(n) for n in names}
+    if kinds and all(issubclass(k, str) for k in kinds):
+        return names
+    if any(issubclass(k, str) for k in kinds):
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, but "
+            f"X has feature names of types {sorted(k.__name__ for k in kinds)}: convert them "
+            "with X.columns = X.columns.astype(str)."
+        )
+    return None
+
+
+def _to_float64(x: Any, name: str, dims: str | None) -> np.ndarray:
+    if sp.issparse(x):
+        raise DTypeError(f"{name} is a scipy.sparse matrix; sparse input is not supported by "
+                         f"matfit's linear models: pass {name}.toarray().")
+    arr = np.asarray(x)
+    if arr.dtype.kind == "c":
+        raise DataError(f"Complex data not supported: {name} has dtype {arr.dtype}. Fit the real "
+                        f"and imaginary parts as separate features, or pass np.abs({name}).")
+    if arr.dtype.kind == "O":
+        arr = arr.astype(np.float64)  # numbers stored as objects; raises TypeError otherwise
+    return as_float_array(arr, name, dims=dims, dtype=np.float64)
+
+
+def check_X(est: Any, X: Any, *, reset: bool) -> np.ndarray:
+    """Validate ``X`` (samples, features); record (``reset``) or enforce its features."""
+    names = _feature_names(X)
+    if not sp.issparse(X):
+        X = np.asarray(X)
+    if not sp.issparse(X) and X.ndim < 2:
+        raise ShapeError(
+            f"Expected a 2-D X (samples, features), got shape {X.shape}. Reshape your data "
+            f"either using X.reshape(-1, 1) if it has a single feature or X.reshape(1, -1) if it "
+            f"is a single sample.")
+    X = _to_float64(X, "X", "samples features")
+    cls = type(est).__name__
+    if X.shape[1] == 0:
+        raise DataError(f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required by "
+                        f"{cls}.")
+    if X.shape[0] == 0:
+        raise DataError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
+                        f"required by {cls}.")
+    if reset:
+        est.n_features_in_ = X.shape[1]
+        if names is not None:
+            est.feature_names_in_ = names
+        elif hasattr(est, "feature_names_in_"):
+            del est.feature_names_in_
+        return X
+    fitted = getattr(est, "feature_names_in_", None)
+    if names is not None and fitted is None:
+        warnings.warn(f"X has feature names, but {cls} was fitted without feature names",
+                      UserWarning, stacklevel=3)
+    elif names is None and fitted is not None:
+        warnings.warn(f"X does not have valid feature names, but {cls} was fitted with feature "
+                      f"names", UserWarning, stacklevel=3)
+    elif names is not None and (len(names) != len(fitted) or np.any(names != fitted)):
+        raise ValueError(
+            "The feature names should match those that were passed during fit.\n"
+            f"Fitted with: {list(fitted)[:10]}\nGot: {list(names)[:10]}"
+        )
+    if X.shape[1] != est.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but {cls} is expecting "
+                         f"{est.n_features_in_} features as input.")
+    return X
+
+
+def _require_y(est: Any, y: Any) -> None:
+    if y is None:
+        raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y is "
+                         f"None.")
+
+
+def check_Xy(est: Any, X: Any, y: Any, *, multi_output: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a regression problem: X (samples, features), y (samples,) or (samples, targets)."""
+    _require_y(est, y)
+    X = check_X(est, X, reset=True)
+    y = _to_float64(y, "y", None)
+    if y.ndim == 2 and multi_output:
+        check(X=(X, "samples features"), y=(y, "samples targets"))
+    else:
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        check(X=(X, "samples features"), y=(y, "samples"))
+    return X, y
+
+
+def check_labels(est: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate a classification problem; return (X, classes, class index of each sample)."""
+    _require_y(est, y)
+    X = check_X(est, X, reset=True)
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
+                      "the shape of y to (n_samples, ), for example using ravel().",
+                      DataConversionWarning, stacklevel=3)
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (one label per sample), got shape {y.shape}; for one "
+                         f"label per row of a one-hot matrix Y pass Y.argmax(axis=1).")
+    check(X=(X, "samples features"), y=(y, "samples"))
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)):
+            raise DataError("y has NaN or inf labels: remove those samples before fitting.")
+        if np.any(y != np.round(y)):
+            raise ValueError("Unknown label type: continuous. LogisticRegression needs class "
+                             "labels; for a numeric target use LinearRegression, or bin y first.")
+    if y.dtype.kind == "O":
+        try:
+            classes, index = np.unique(y, return_inverse=True)
+        except TypeError:  # labels of mixed types cannot be sorted
+            raise DTypeError("y mixes label types that cannot be ordered (e.g. str and int): "
+                             "convert them to one type, e.g. y.astype(str).") from None
+    else:
+        classes, index = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(f"{type(est).__name__} needs samples of at least 2 classes, but y has "
+                         f"only one class: {classes[0]!r}.")
+    return X, classes, index.ravel()
+
+
+class Scaling:
+    """Column centring and scaling, and the map of linear coefficients back to the raw scale.
+
+    ``Xs = (X - mean) / scale``; a coefficient ``u`` on ``Xs`` is ``w = u / scale`` on ``X``,
+    with intercept ``b = b_s - mean @ w``. Constant columns get scale 1 (their centred values
+    are 0, so their coefficient is decided by the penalty alone).
+    """
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray) -> None:
+        self.mean, self.scale = mean, scale
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.mean) / self.scale
+
+    def coef_back(self, u: np.ndarray) -> np.ndarray:
+        """Coefficients (..., features) on the scaled columns -> on the raw columns."""
+        return u / self.scale
+
+    def intercept_back(self, b_scaled: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return b_scaled - w @ self.mean
+
+
+def column_scaling(X: np.ndarray, *, center: bool, scale: bool,
+                   curvature: float = 0.0) -> Scaling:
+    """The :class:`Scaling` that standardises X's columns (or only centres / only scales).
+
+    ``curvature`` is the Hessian diagonal that a ridge penalty adds per unit of a raw
+    coefficient, relative to the data term's (``alpha / n`` for least squares): the scale becomes
+    ``sqrt(std^2 + curvature)``, so that after scaling every coordinate has about the same
+    curvature whether its data or its penalty dominates (Jacobi preconditioning). Without it, a
+    column with a tiny spread would be stiff under the penalty and slow gradient methods down.
+    """
+    n_features = X.shape[1]
+    mean = X.mean(axis=0) if center else np.zeros(n_features)
+    if scale:
+        spread = X.std(axis=0) if center else np.sqrt(np.mean(X * X, axis=0))
+        tiny = spread <= 1e-12 * np.maximum(np.abs(mean), 1.0)
+        spread = np.where(tiny, 0.0, spread)
+        spread = np.sqrt(spread * spread + curvature)
+        spread = np.where(spread > 0, spread, 1.0)
+    else:
+        spread = np.ones(n_features)
+    return Scaling(mean, spread)
