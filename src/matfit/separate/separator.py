@@ -1,0 +1,409 @@
+"""Supervised and semi-supervised NMF source separation: :class:`Separator`.
+
+Implementation notes
+--------------------
+* Model. The mixture's magnitude spectrogram V, shape (features, samples) = (bins, frames), is
+  fitted as ``V ~ W @ H`` with W the dictionaries of the known sources side by side (fixed
+  bitwise) and, for a source with no training data (``unknown``), K more atoms learned from the
+  mixture itself. Only H (and the unknown atoms) are fitted, by multiplicative updates for the
+  beta-divergence built from :mod:`matfit.factorize`'s MU pieces (``h_terms``, ``w_terms``,
+  ``apply_update``), whose objective never increases.
+* Sparsity is an L1 penalty on the activations, one weight per source:
+  ``D_beta(V | W H) + sum_s lambda_s * sum(H[atoms of s])``. V is scaled to unit mean first, so
+  lambda does not depend on the recording level, and all atoms have unit sum, so for KL
+  lambda is the extra cost of using an atom relative to its own mass. Why per source: with KL
+  and unit-sum atoms an EQUAL weight on every row of H only rescales H (the KL optimum keeps
+  sum(W H) = sum(V)), which is why :func:`matfit.factorize.nmf`'s single ``alpha_H`` cannot
+  express it. A weight on the unknown source alone stops its free atoms from soaking up what
+  the fixed dictionaries explain; the default is 0.3 there and 0 on sources with dictionaries.
+* Masks. Source s's model spectrum is ``S_s = W_s @ H_s``; the Wiener-like mask is
+  ``S_s**p / sum_j S_j**p`` with ``p = mask_power`` (2: ratio of powers, the Wiener gain; 1: ratio
+  of magnitudes). With ``residual=True`` a residual source takes
+  ``R = max(|X|**p - sum_j S_j**p, 0)`` into the denominator and gets the mask ``R / (...)``:
+  what the dictionaries cannot explain. ``mask="binary"`` gives each bin to the loudest source.
+  The masks sum to one, so the separated signals add up to the mixture (to rounding).
+* The factorisation runs in float32 (its result only shapes masks); STFT, masking and
+  resynthesis in float64.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from .._errors import DataError, InvalidParameterError
+from .._progress import progress
+from ..numerics import beta_divergence, resolve_beta
+from ..shapes import as_float_array, check
+from ._stft import STFT
+from ._threads import one_blas_thread
+from .dictionary import Dictionary
+
+__all__ = ["Separation", "Separator"]
+
+Mask = Literal["wiener", "binary"]
+DEFAULT_UNKNOWN_SPARSITY = 0.3
+
+
+@dataclass
+class Separation:
+    """Everything one separation produced (what :meth:`Separator.decompose` returns).
+
+    Attributes
+    ----------
+    signals : dict of str -> ndarray, shape (n_samples,)
+        The separated sources, same length as the mixture (and ``"residual"`` if asked for).
+    masks : dict of str -> ndarray, shape (features, samples)
+        The time-frequency masks applied to the mixture's STFT.
+    W : ndarray, shape (features, components)
+        All atoms: the dictionaries, then the atoms learned for unknown sources.
+    H : ndarray, shape (components, samples)
+        Activations, in the units of the mixture's magnitude spectrogram.
+    atoms : dict of str -> slice
+        Which columns of W (rows of H) belong to each source.
+    stft : STFT
+        The transform used.
+    mixture_stft : ndarray of complex, shape (features, samples)
+    objective : float
+        Final ``D_beta(V | W H) + penalty`` on the unit-mean spectrogram.
+    nit : int
+        Iterations run.
+    seconds : float
+        Wall time of the separation.
+    """
+
+    signals: dict[str, np.ndarray]
+    masks: dict[str, np.ndarray]
+    W: np.ndarray
+    H: np.ndarray
+    atoms: dict[str, slice]
+    stft: STFT
+    mixture_stft: np.ndarray
+    objective: float
+    nit: int
+    seconds: float
+    history: list[float] = field(default_factory=list)
+
+
+def _nonneg(value: Any, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(f"{name} must be a number >= 0, got {value!r}") from None
+    if not np.isfinite(v) or v < 0:
+        raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+class Separator:
+    """Separate a single-channel mixture into sources described by spectral dictionaries.
+
+    Parameters
+    ----------
+    sources : mapping of str -> Dictionary
+        One dictionary per known source (``{"speech": d_speech, "noise": d_noise}``), all
+        learned with the same STFT settings. May be empty if ``unknown`` names every source.
+    unknown : int or mapping of str -> int
+        Atoms learned from the mixture itself for sources with no training data
+        (semi-supervised separation): ``{"speech": 30}``; an int K adds a source named
+        ``"unknown"`` with K atoms. 20 to 40 atoms suit speech. Pair it with an exemplar
+        dictionary for the known source (``learn_dictionary(noise, sr, kind="exemplar")``):
+        learned atoms are flexible enough to fit the unknown source too.
+    beta : float or {"kl", "frobenius", "is"}
+        Divergence of the fit (default generalised Kullback-Leibler).
+    mask : {"wiener", "binary"}
+        Soft Wiener-like ratio mask, or each time-frequency bin to its loudest source.
+    mask_power : float
+        Exponent p of the ratio mask on the magnitude estimates: 2 (default) is the Wiener gain
+        (ratio of powers), 1 the ratio of magnitudes.
+    sparsity : float, mapping of str -> float, or None
+        L1 weight on each source's activations (see the module notes). None: 0.3 on unknown
+        sources, 0 on the others. A float applies to every source.
+    residual : bool
+        Add a source ``"residual"``: what the model does not explain.
+    max_iter : int
+        Multiplicative-update iterations.
+    tol : float
+        Stop early when the objective decreased by less than ``tol`` times its value over 10
+        iterations (0: run ``max_iter``).
+    seed : int or None
+        Seeds the random start of the unknown atoms.
+    verbose : int
+        1 shows a progress bar on stderr.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matfit.separate import Separator, learn_dictionary
+    >>> sr, t = 8000, np.arange(16000) / 8000
+    >>> low, high = np.sin(2 * np.pi * 200 * t), np.sin(2 * np.pi * 1500 * t)
+    >>> d_low, d_high = learn_dictionary(low, sr, 2), learn_dictionary(high, sr, 2)
+    >>> sep = Separator({"low": d_low, "high": d_high})
+    >>> out = sep.separate(low + high, sr)
+    >>> sorted(out), bool(np.allclose(out["low"] + out["high"], low + high))
+    (['high', 'low'], True)
+    """
+
+    def __init__(
+        self,
+        sources: Mapping[str, Dictionary],
+        *,
+        unknown: int | Mapping[str, int] = 0,
+        beta: float | str = "kl",
+        mask: Mask = "wiener",
+        mask_power: float = 2.0,
+        sparsity: float | Mapping[str, float] | None = None,
+        residual: bool = False,
+        max_iter: int = 100,
+        tol: float = 0.0,
+        seed: int | None = 0,
+        verbose: int = 0,
+    ) -> None:
+        if not isinstance(sources, Mapping):
+            raise InvalidParameterError(
+                f"sources must be a mapping of name -> Dictionary, e.g. {{'speech': d_s, "
+                f"'noise': d_n}}, got {type(sources).__name__}")
+        self.sources = dict(sources)
+        self.unknown = unknown
+        self.beta = beta
+        self.mask = mask
+        self.mask_power = mask_power
+        self.sparsity = sparsity
+        self.residual = residual
+        self.max_iter = max_iter
+        self.tol = tol
+        self.seed = seed
+        self.verbose = verbose
+        self._validate()
+
+    # ---- parameters -------------------------------------------------------------------------
+    def _validate(self) -> None:
+        for name, d in self.sources.items():
+            if not isinstance(name, str) or not name:
+                raise InvalidParameterError(f"source names must be non-empty strings, got {name!r}")
+            if not isinstance(d, Dictionary):
+                raise InvalidParameterError(
+                    f"sources[{name!r}] must be a Dictionary (from learn_dictionary or "
+                    f"Dictionary.load), got {type(d).__name__}")
+        unknown = self.unknown
+        if isinstance(unknown, Mapping):
+            unk = dict(unknown)
+        elif isinstance(unknown, (int, np.integer)) and not isinstance(unknown, bool):
+            unk = {"unknown": int(unknown)} if unknown else {}
+            if unknown < 0:
+                raise InvalidParameterError(f"unknown must be >= 0 atoms, got {unknown!r}")
+        else:
+            raise InvalidParameterError(
+                f"unknown must be a number of atoms or a mapping name -> atoms, e.g. "
+                f"{{'speech': 30}}, got {unknown!r}")
+        for name, k in unk.items():
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+                raise InvalidParameterError(
+                    f"unknown[{name!r}] must be a positive number of atoms, got {k!r}")
+            if name in self.sources:
+                raise InvalidParameterError(
+                    f"source {name!r} is named twice: it has a dictionary and is also listed "
+                    f"in unknown. Give it one or the other.")
+        if "residual" in {*self.sources, *unk} and self.residual:
+            raise InvalidParameterError(
+                "residual=True adds a source named 'residual', which is already a source name")
+        self._unknown = {k: int(v) for k, v in unk.items()}
+        if not self.sources and not self._unknown:
+            raise InvalidParameterError(
+                "no sources: pass dictionaries in sources and/or atoms to learn in unknown")
+        if not self.sources:
+            raise InvalidParameterError(
+                "every source is unknown: at least one source needs a dictionary, or the "
+                "sources cannot be told apart (that is blind separation)")
+        stfts = {name: d.stft for name, d in self.sources.items()}
+        first_name, first = next(iter(stfts.items()))
+        for name, s in stfts.items():
+            if s != first:
+                raise InvalidParameterError(
+                    f"dictionaries disagree on the STFT: {first_name!r} has sr={first.sr}, "
+                    f"n_fft={first.n_fft}, hop={first.hop} but {name!r} has sr={s.sr}, "
+                    f"n_fft={s.n_fft}, hop={s.hop}. Learn them with the same settings.")
+        self._stft = first
+        self._beta = resolve_beta(self.beta)
+        if self.mask not in ("wiener", "binary"):
+            raise InvalidParameterError(
+                f"mask must be 'wiener' or 'binary', got {self.mask!r}")
+        p = _nonneg(self.mask_power, "mask_power")
+        if p == 0:
+            raise InvalidParameterError("mask_power must be > 0 (2: Wiener, 1: magnitude ratio)")
+        names = [*self.sources, *self._unknown]
+        if self.sparsity is None:
+            lam = {n: (DEFAULT_UNKNOWN_SPARSITY if n in self._unknown else 0.0) for n in names}
+        elif isinstance(self.sparsity, Mapping):
+            extra = set(self.sparsity) - set(names)
+            if extra:
+                raise InvalidParameterError(
+                    f"sparsity names {sorted(extra)}, which are not sources; sources: {names}")
+            lam = {n: _nonneg(self.sparsity.get(n, 0.0), f"sparsity[{n!r}]") for n in names}
+        else:
+            lam = dict.fromkeys(names, _nonneg(self.sparsity, "sparsity"))
+        self._lambda = lam
+        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, (int, np.integer)) \
+                or self.max_iter < 1:
+            raise InvalidParameterError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
+        _nonneg(self.tol, "tol")
+
+    @property
+    def source_names(self) -> list[str]:
+        """Names of the separated signals, in order (known, unknown, then residual)."""
+        return [*self.sources, *self._unknown, *(["residual"] if self.residual else [])]
+
+    # ---- the work ---------------------------------------------------------------------------
+    def separate(self, mixture: Any, sr: int) -> dict[str, np.ndarray]:
+        """Separate ``mixture`` into one signal per source.
+
+        Parameters
+        ----------
+        mixture : ndarray, shape (n_samples,)
+            Single-channel audio at ``sr`` Hz.
+        sr : int
+            Sample rate; must equal the dictionaries' (resample with
+            :func:`matfit.separate.resample` otherwise).
+
+        Returns
+        -------
+        dict of str -> ndarray, shape (n_samples,)
+            One signal per source (see :attr:`source_names`); they add up to the mixture.
+        """
+        return self.decompose(mixture, sr).signals
+
+    def decompose(self, mixture: Any, sr: int) -> Separation:
+        """Like :meth:`separate`, but return the masks, factors and STFT as well."""
+        start = time.perf_counter()
+        x = self._check_mixture(mixture, sr)
+        stft = self._stft
+        Z = stft.stft(x)
+        V64 = np.abs(Z)
+        scale = float(V64.mean())
+        V = (V64 / scale).astype(np.float32)
+        W, H, atoms, free, lam = self._initial_factors(V)
+        with one_blas_thread():
+            obj, nit, hist = self._fit(V, W, H, free, lam)
+        H *= scale
+        masks = self._masks(V64, W, H, atoms)
+        signals = {name: stft.istft(M * Z, x.size) for name, M in masks.items()}
+        return Separation(signals=signals, masks=masks, W=W.astype(np.float64),
+                          H=H.astype(np.float64), atoms=atoms, stft=stft, mixture_stft=Z,
+                          objective=obj, nit=nit, seconds=time.perf_counter() - start,
+                          history=hist)
+
+    def _check_mixture(self, mixture: Any, sr: int) -> np.ndarray:
+        if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+            raise InvalidParameterError(f"sr must be a positive integer (Hz), got {sr!r}")
+        if int(sr) != self._stft.sr:
+            raise InvalidParameterError(
+                f"the mixture is at sr={sr} Hz but the dictionaries were learned at "
+                f"{self._stft.sr} Hz: resample the mixture (matfit.separate.resample(x, {sr}, "
+                f"{self._stft.sr})) or learn the dictionaries at {sr} Hz.")
+        x = as_float_array(mixture, "mixture", dims="n_samples", dtype=np.float64)
+        if x.size == 0:
+            raise DataError("the mixture has zero length: there is nothing to separate")
+        if not np.any(x):
+            raise DataError("the mixture is silent (all samples are zero): nothing to separate")
+        return x
+
+    def _initial_factors(self, V: np.ndarray):
+        n_bins, n_frames = V.shape
+        blocks, atoms, lam_rows = [], {}, []
+        col = 0
+        for name, d in self.sources.items():
+            check(known={"features": (n_bins, f"n_fft={self._stft.n_fft}")},
+                  **{f"sources[{name!r}].W": (d.W, "features components")})
+            blocks.append(d.W.astype(np.float32))
+            atoms[name] = slice(col, col + d.n_components)
+            lam_rows.append(np.full(d.n_components, self._lambda[name], np.float32))
+            col += d.n_components
+        n_fixed = col
+        rng = np.random.default_rng(self.seed)
+        for name, k in self._unknown.items():
+            Wu = rng.random((n_bins, k)).astype(np.float32) + np.float32(0.1)
+            blocks.append(Wu / Wu.sum(axis=0))
+            atoms[name] = slice(col, col + k)
+            lam_rows.append(np.full(k, self._lambda[name], np.float32))
+            col += k
+        W = np.ascontiguousarray(np.hstack(blocks))
+        # flat start: every atom explains an equal share of each frame's mass
+        H = np.empty((col, n_frames), dtype=np.float32)
+        H[...] = V.sum(axis=0) / col + np.float32(1e-3)
+        return W, H, atoms, slice(n_fixed, col), np.concatenate(lam_rows)[:, None]
+
+    def _objective(self, V, W, H, lam) -> float:
+        return beta_divergence(V, W @ H, self._beta) + float(np.sum(lam * H, dtype=np.float64))
+
+    def _fit(self, V, W, H, free, lam):
+        from ..factorize import apply_update, h_terms, mm_exponent, w_terms
+
+        beta, gamma = self._beta, mm_exponent(self._beta)
+        learn_W = free.stop > free.start
+        # keep every entry MU touches positive: a zero never moves, a zero W @ H divides by 0
+        floor = np.float32(np.finfo(np.float32).eps * 1e-3)
+        np.maximum(H, floor, out=H)
+        Y = np.empty_like(V)
+        work = np.empty_like(V) if beta not in (1.0, 2.0) else None
+        numH = np.empty_like(H)
+        numW = np.empty((V.shape[0], free.stop - free.start), dtype=np.float32)
+        hist: list[float] = []
+        bar = progress(total=self.max_iter, desc="separating", verbose=self.verbose)
+        nit = 0
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            for it in range(self.max_iter):
+                if self.tol and it % 10 == 0:
+                    hist.append(self._objective(V, W, H, lam))
+                    if len(hist) > 1 and hist[-2] - hist[-1] < self.tol * abs(hist[-2]):
+                        break
+                np.matmul(W, H, out=Y)
+                numer, denom = h_terms(V, W, H, beta, WH=Y, work=work, out=numH, guard=True)
+                apply_update(H, numer, denom + lam, gamma=gamma, floor=floor)
+                if learn_W:
+                    np.matmul(W, H, out=Y)
+                    numer, denom = w_terms(V, W, H, beta, columns=free, WH=Y, work=work,
+                                           out=numW, guard=True)
+                    Wf = W[:, free]
+                    apply_update(Wf, numer, denom, gamma=gamma, floor=floor)
+                    # unit-sum atoms (the penalty's scale), the scale moved into H
+                    s = Wf.sum(axis=0)
+                    W[:, free] = Wf / s
+                    H[free] *= s[:, None]
+                nit = it + 1
+                bar.update(1)
+        bar.close()
+        obj = self._objective(V, W, H, lam)
+        hist.append(obj)
+        return obj, nit, hist
+
+    def _masks(self, V: np.ndarray, W: np.ndarray, H: np.ndarray, atoms: dict[str, slice]):
+        W64, H64 = W.astype(np.float64), H.astype(np.float64)
+        models = {name: W64[:, sl] @ H64[sl] for name, sl in atoms.items()}
+        if self.mask == "binary":
+            stack = np.stack(list(models.values()))
+            winner = np.argmax(stack, axis=0)
+            masks = {name: (winner == i).astype(np.float64) for i, name in enumerate(models)}
+            if self.residual:
+                masks["residual"] = np.zeros_like(V)
+            return masks
+        p = float(self.mask_power)
+        tiny = np.finfo(np.float64).tiny
+        powered = {name: np.power(S, p) for name, S in models.items()}
+        total = sum(powered.values())
+        if self.residual:
+            powered["residual"] = np.maximum(np.power(V, p) - total, 0.0)
+            total = total + powered["residual"]
+        n = len(powered)
+        empty = total <= tiny
+        inv = 1.0 / np.where(empty, 1.0, total)
+        masks = {}
+        for name, P in powered.items():
+            M = P * inv
+            if empty.any():  # nothing modelled there: share the bin equally
+                M[empty] = 1.0 / n
+            masks[name] = M
+        return masks
