@@ -12,6 +12,7 @@ the model's low-rank part is ``user_factors_ @ item_factors_.T``; in the "U @ V"
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -271,7 +272,8 @@ class MatrixFactorization(BaseEstimator):
         ----------
         ratings : Ratings, DataFrame, scipy.sparse matrix (users, items), (users, items,
             values) tuple or file path
-            Training ratings; see :func:`as_ratings`.
+            Training ratings; see :func:`as_ratings`. Users and items without a rating are
+            dropped from the model's ID maps.
         validation : same types, optional
             Held-out ratings for early stopping (``patience``) and the validation RMSE of
             ``history_``; pairs with users or items unknown to training use the fallback.
@@ -279,6 +281,12 @@ class MatrixFactorization(BaseEstimator):
         Returns
         -------
         self
+
+        Notes
+        -----
+        ``history_[e]["train_rmse"]`` is the RMSE on the training ratings after epoch e for
+        ALS, and the RMSE of the errors met during the pass (before each update) for SGD, which
+        costs nothing extra. ``seconds`` times the solver's pass alone.
         """
         p = self._resolved()
         dtype = p["dtype"]
@@ -295,65 +303,70 @@ class MatrixFactorization(BaseEstimator):
         Q = (rng.standard_normal((n_items, k)) * p["init_scale"]).astype(dtype)
         bu = np.zeros(n_users, dtype=dtype)
         bi = np.zeros(n_items, dtype=dtype)
-        lo, hi = float(train.values.min()), float(train.values.max())
-        self.rating_range_ = (lo, hi)
+        self.rating_range_ = (float(train.values.min()), float(train.values.max()))
         self.global_mean_ = dtype.type(mu)
+        params = (P, Q, bu, bi)
+        if self.solver == "als":
+            step = self._als_stepper(train, vals, mu, p)
+            blas = _als.blas_single_thread()  # many small GEMMs and solves: see _als notes
+        else:
+            step = self._sgd_stepper(train, vals, mu, p, rng)
+            blas = contextlib.nullcontext()
+        with blas:
+            history, best, best_epoch = self._run_epochs(step, params, train, vals, val, mu, p)
+        if best is not None:
+            params = best
+        for arr in params:
+            arr.flags.writeable = False
+        self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_ = params
+        self.history_ = history
+        self.n_epochs_ = len(history)
+        self.best_epoch_ = best_epoch if best is not None else len(history)
+        self.seen_ = sp.csr_matrix(
+            (np.ones(len(train), dtype=bool), (train.users, train.items)),
+            shape=(n_users, n_items))
+        return self
+
+    def _run_epochs(self, step: Any, params: tuple, train: Ratings, vals: np.ndarray,
+                    val: Ratings | None, mu: float, p: dict) -> tuple[list, tuple | None, int]:
+        """The epoch loop: progress bar, history, early stopping; the best epoch's copy."""
+        P, Q, bu, bi = params
         if val is not None:
             vu, vi = val.reindex(self.user_map_, self.item_map_)
-            vvals = val.values
-        step = self._als_stepper(train, vals, mu, p) if self.solver == "als" else \
-            self._sgd_stepper(train, vals, mu, p, rng)
-
         history: list[dict[str, Any]] = []
-        best = (np.inf, 0, None)
-        bar = progress(range(p["epochs"]), desc=f"{self.solver} k={k}", verbose=self.verbose,
-                       unit="epoch")
+        best_rmse, best_epoch, best = np.inf, 0, None
+        bar = progress(range(p["epochs"]), desc=f"{self.solver} k={p['factors']}",
+                       verbose=self.verbose, unit="epoch")
         for epoch in bar:
             start = time.perf_counter()
             train_sq = step(epoch, P, Q, bu, bi)
             seconds = time.perf_counter() - start
             if train_sq is None:
-                pred = _als.predict_indices(mu, bu if self.biases else None, bi, P, Q,
-                                            train.users, train.items)
+                pred = _als.predict_indices(mu, bu, bi, P, Q, train.users, train.items)
                 train_rmse = rmse(vals, pred)
             else:
                 train_rmse = float(np.sqrt(train_sq / len(train)))
-            record: dict[str, Any] = {"epoch": epoch + 1, "train_rmse": train_rmse,
-                                      "val_rmse": None, "seconds": seconds}
             if not np.isfinite(train_rmse):
+                bar.close()
                 raise DataError(
                     f"{self.solver} diverged at epoch {epoch + 1} (train RMSE {train_rmse}): "
                     f"lower lr (now {p.get('lr')}) or raise reg (now {p['reg']})"
                 )
-            if val is not None:
-                pred = self._predict_idx(vu, vi, P, Q, bu, bi, clip=True)
-                record["val_rmse"] = rmse(vvals, pred)
-                bar.set_postfix(train=f"{train_rmse:.4f}", val=f"{record['val_rmse']:.4f}")
-                if record["val_rmse"] < best[0] - 1e-4:
-                    best = (record["val_rmse"], epoch + 1, (P.copy(), Q.copy(), bu.copy(),
-                                                            bi.copy()))
-                elif epoch + 1 - best[1] >= self.patience:
-                    history.append(record)
-                    break
-            else:
-                bar.set_postfix(train=f"{train_rmse:.4f}")
+            record: dict[str, Any] = {"epoch": epoch + 1, "train_rmse": train_rmse,
+                                      "val_rmse": None, "seconds": seconds}
             history.append(record)
+            if val is None:
+                bar.set_postfix(train=f"{train_rmse:.4f}")
+                continue
+            record["val_rmse"] = rmse(val.values, self._predict_idx(vu, vi, P, Q, bu, bi))
+            bar.set_postfix(train=f"{train_rmse:.4f}", val=f"{record['val_rmse']:.4f}")
+            if record["val_rmse"] < best_rmse - 1e-4:
+                best_rmse, best_epoch = record["val_rmse"], epoch + 1
+                best = (P.copy(), Q.copy(), bu.copy(), bi.copy())
+            elif epoch + 1 - best_epoch >= self.patience:
+                break
         bar.close()
-        if val is not None and best[2] is not None:
-            P, Q, bu, bi = best[2]
-            self.best_epoch_ = best[1]
-        else:
-            self.best_epoch_ = len(history)
-        for arr in (P, Q, bu, bi):
-            arr.flags.writeable = False
-        self.user_factors_, self.item_factors_ = P, Q
-        self.user_bias_, self.item_bias_ = bu, bi
-        self.history_ = history
-        self.n_epochs_ = len(history)
-        self.seen_ = sp.csr_matrix(
-            (np.ones(len(train), dtype=bool), (train.users, train.items)),
-            shape=(n_users, n_items))
-        return self
+        return history, best, best_epoch
 
     def _als_stepper(self, train: Ratings, vals: np.ndarray, mu: float, p: dict) -> Any:
         k = p["factors"]
@@ -369,11 +382,11 @@ class MatrixFactorization(BaseEstimator):
         biases = self.biases
 
         def step(epoch: int, P, Q, bu, bi) -> None:
-            with _als.blas_single_thread():
-                _als.als_half_step(users, Q, bi if biases else None, mu, lam_u, P,
-                                   bu if biases else None, n_threads=p["n_threads"])
-                _als.als_half_step(items, P, bu if biases else None, mu, lam_i, Q,
-                                   bi if biases else None, n_threads=p["n_threads"])
+            # fit() runs this inside blas_single_thread(): many small GEMMs and solves
+            _als.als_half_step(users, Q, bi if biases else None, mu, lam_u, P,
+                               bu if biases else None, n_threads=p["n_threads"])
+            _als.als_half_step(items, P, bu if biases else None, mu, lam_i, Q,
+                               bi if biases else None, n_threads=p["n_threads"])
             return None
 
         return step
