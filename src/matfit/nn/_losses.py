@@ -174,7 +174,7 @@ class MeanSquaredError(Loss):
 
     def value_and_grad(self, z: np.ndarray, y: np.ndarray, *, out: np.ndarray | None = None,
                        need_grad: bool = True) -> tuple[float, np.ndarray | None]:
-        r = np.subtract(z, y, out=out)
+        r = np.subtract(z, y, out=np.empty_like(z) if out is None else out)  # keep z's dtype
         loss = float(np.einsum("ij,ij->", r, r, dtype=np.float64) / z.size)
         if not need_grad:
             return loss, None

@@ -220,7 +220,11 @@ def fit(
     yb_buf = np.empty((min(batch_size, n), *y.shape[1:]), dtype=y.dtype)
     gz_buf: dict[int, np.ndarray] = {}
     model.reuse_buffers(True)
+    # overflow in a diverging step must reach the finite check below as inf/NaN, not as a
+    # RuntimeWarning from deep inside a layer
+    errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
     try:
+        errstate.__enter__()
         with progress(range(epochs), desc="fit", verbose=verbose, unit="epoch") as bar:
             for epoch in bar:
                 start = time.perf_counter()
@@ -247,6 +251,8 @@ def fit(
                     if classify:
                         correct += _correct(z, yb, loss)
                     value, gz = loss.value_and_grad(z, yb, out=gz)
+                    if not np.isfinite(value):
+                        raise FloatingPointError(_diverged(value, epoch, lr))
                     total_loss += value * m
                     seen += m
                     model.backward(gz, stop=head)
@@ -267,12 +273,6 @@ def fit(
                 bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in history.items()
                                  if k != "seconds"}, refresh=False)
                 monitored = history["val_loss" if val is not None else "loss"][-1]
-                if not np.isfinite(epoch_loss):
-                    raise FloatingPointError(
-                        f"fit: the training loss became {epoch_loss} in epoch {epoch + 1}: the "
-                        f"step is too large (lower lr={lr!r}) or the features are on very "
-                        f"different scales (standardise X)."
-                    )
                 if monitored < best_value - min_delta:
                     best_value, wait, history.best_epoch = monitored, 0, epoch
                     if patience is not None and restore:
@@ -283,12 +283,19 @@ def fit(
                         history.stopped_early = True
                         break
     finally:
+        errstate.__exit__(None, None, None)
         model.reuse_buffers(False)
     if history.stopped_early and best_params is not None:
         _restore(model, best_params)
     if patience is None:
         history.best_epoch = len(history["loss"]) - 1
     return history
+
+
+def _diverged(value: float, epoch: int, lr: Any) -> str:
+    return (f"fit: the training loss became {value} in epoch {epoch + 1}: the step is too large "
+            f"(lower lr={lr!r}), or the features are on very different scales (standardise X), "
+            f"or the targets are not what the loss expects.")
 
 
 def _early_stopping(spec: Any) -> tuple[int | None, float, bool]:

@@ -9,6 +9,7 @@ Differences from scikit-learn's MLP, on purpose:
 
 * ``alpha`` is PyTorch-style L2 weight decay on every parameter (added to the gradient by the
   optimiser), not ``alpha / (2 n)`` times the squared kernel norm in the loss.
+* ``batch_size="auto"`` is ``min(32, samples)``, not ``min(200, samples)``.
 * Binary problems use two softmax outputs (the same as one sigmoid output, and one code path).
 * ``MLPRegressor`` standardises the targets internally (and undoes it in ``predict``), so the
   default learning rate suits targets on any scale.
@@ -23,8 +24,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._errors import DataError, DTypeError, InvalidParameterError
-from .._estimator import BaseEstimator, ClassifierMixin, RegressorMixin, check_is_fitted
+from .._errors import DataError, DTypeError, InvalidParameterError, NotFittedError, ShapeError
+from .._estimator import BaseEstimator, ClassifierMixin, RegressorMixin
 from ..optim import sgd
 from ..shapes import as_float_array
 from ._batchnorm import BatchNorm
@@ -35,10 +36,16 @@ from ._train import predict_proba as _predict_proba
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
-try:  # scikit-learn's warning class, so its estimator checks recognise it
+try:  # scikit-learn's own classes, so that its estimator checks recognise them
     from sklearn.exceptions import DataConversionWarning
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+    class _NotFittedError(NotFittedError, _SklearnNotFittedError):
+        """matfit's NotFittedError that is also scikit-learn's."""
+
 except ImportError:  # pragma: no cover
     DataConversionWarning = UserWarning  # type: ignore[assignment,misc]
+    _NotFittedError = NotFittedError  # type: ignore[assignment,misc]
 
 _ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "logistic": Sigmoid, "leaky_relu": LeakyReLU}
 _INIT_FOR = {"relu": "he", "leaky_relu": "he", "tanh": "xavier", "logistic": "xavier"}
@@ -72,6 +79,12 @@ def _as_2d_float(x: Any, name: str, dtype: Any) -> np.ndarray:
                         f"real and imaginary parts as separate features.")
     if arr.dtype.kind == "O":
         arr = arr.astype(np.float64)
+    if arr.ndim != 2:
+        raise ShapeError(
+            f"Expected a 2-D {name} (samples, features), got shape {arr.shape}. Reshape your data "
+            f"either using {name}.reshape(-1, 1) if it has a single feature or "
+            f"{name}.reshape(1, -1) if it is a single sample."
+        )
     return as_float_array(arr, name, dims="samples features", dtype=dtype)
 
 
@@ -210,8 +223,7 @@ class _BaseMLP(BaseEstimator):
             val, tr = perm[:n_val], perm[n_val:]
             validation = (X[val], Y[val])
             X, Y = X[tr], Y[tr]
-        bs = min(200, X.shape[0]) if self.batch_size == "auto" else min(int(self.batch_size),
-                                                                        X.shape[0])
+        bs = min(32 if self.batch_size == "auto" else int(self.batch_size), X.shape[0])
         if self.solver == "sgd":
             optimizer: Any = sgd(self.learning_rate_init, momentum=self.momentum,
                                  weight_decay=self.alpha)
@@ -235,7 +247,9 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_ = list(history.get("val_accuracy", history["val_loss"]))
 
     def _logits_model(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "model_")
+        if not hasattr(self, "model_"):
+            raise _NotFittedError(f"This {type(self).__name__} instance is not fitted yet: call "
+                                  f"fit() first.")
         return self._check_X(X, reset=False)
 
 
@@ -253,7 +267,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     alpha : float
         L2 weight decay.
     batch_size : int or "auto"
-        ``min(200, samples)`` when "auto".
+        ``min(32, samples)`` when "auto" (scikit-learn's ``min(200, samples)`` takes too few
+        steps per epoch on small data sets).
     learning_rate_init : float
     max_iter : int
         Epochs at most.
@@ -341,7 +356,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sample."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_tags__(self):  # pragma: no cover - only with scikit-learn
         tags = super().__sklearn_tags__()
