@@ -125,3 +125,13 @@ def test_randomized_svd_matches_lapack_on_a_low_rank_matrix():
                     np.eye(5), atol=1e-8)
     _, ss, _ = randomized_svd(sp.csr_matrix(X), 5, rng=np.random.default_rng(0))
     assert_allclose(ss, s_ref, rtol=1e-10)
+
+
+@pytest.mark.parametrize("module", ["_nmf", "estimator", "_mu", "_loop", "_hals", "_init"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"matfit.factorize.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0

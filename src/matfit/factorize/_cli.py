@@ -25,8 +25,8 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help="initialisation (default nndsvda)")
     p.add_argument("--max-iter", type=int, default=200, metavar="N")
     p.add_argument("--tol", type=float, default=1e-4, metavar="T",
-                   help="stop when the objective falls by less than T (relative) in 10 "
-                   "iterations; 0 runs all N")
+                   help="stop when the objective falls by less than T times its initial "
+                   "value in 10 iterations; 0 runs all N")
     p.add_argument("--seed", type=int, default=None, metavar="S")
     p.add_argument("--transpose", action="store_true",
                    help="INPUT is (samples, features): factorise its transpose")

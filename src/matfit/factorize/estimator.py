@@ -60,8 +60,8 @@ class NMF(TransformerMixin, BaseEstimator):
     max_iter : int
         Maximum iterations of the fit (and of the activations solve in ``transform``).
     tol : float
-        Relative decrease of the objective, checked every 10 iterations, below which the fit
-        stops.
+        The fit stops when the objective fell by less than ``tol`` times its initial value over
+        the last 10 iterations.
     random_state : int, numpy Generator or None
         Seed of the initialisation.
     verbose : int
@@ -102,7 +102,7 @@ class NMF(TransformerMixin, BaseEstimator):
     >>> import numpy as np
     >>> from matfit.factorize import NMF
     >>> X = np.random.default_rng(0).random((50, 12))
-    >>> model = NMF(4, beta_loss="kl", random_state=0).fit(X)
+    >>> model = NMF(4, beta_loss="kl", max_iter=500, random_state=0).fit(X)
     >>> model.components_.shape, model.transform(X).shape
     ((4, 12), (50, 4))
     """

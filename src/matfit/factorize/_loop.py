@@ -1,0 +1,403 @@
+"""The iteration loop of :func:`matfit.factorize.nmf`: buffers, objective checks, stopping.
+
+Implementation notes
+--------------------
+* Internally W is kept as ``Wt = W.T`` (components, features), C-contiguous, with the learned
+  components first: then every factor update is a row-block update of a C-contiguous array, the
+  learned part of W is the slice ``Wt[:n_learned]`` (no fancy indexing in the loop) and the
+  products with the learned part cost ``n_learned`` and not ``components``.
+* X-sized buffers are allocated once per fit: one for ``W @ H`` (KL, and the Frobenius objective
+  checks), a second only for beta not in {1, 2}. The objective is computed only every
+  ``check_every`` iterations, from what the update computes anyway (``X / (W @ H)`` for KL), in
+  row blocks with a small scratch, as a sum of non-negative terms (no cancellation).
+* A check evaluates the factors at the START of an iteration, before its first update; if it
+  stops the fit, that iteration is not run, so the returned factors are the ones evaluated.
+* MU cannot move an entry that is exactly zero, and a zero ``W @ H`` would divide by zero. So the
+  learned entries are floored at a tiny positive value (machine epsilon times the factor's
+  initial mean) after every update; this keeps ``W @ H`` positive without an X-sized clip.
+  Where flooring cannot guarantee it (a fixed factor with an all-zero row), the kernels clip
+  ``W @ H`` itself (``guard``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._progress import progress
+from . import _hals, _mu
+
+__all__ = ["STATUS", "Fit", "set_status"]
+
+STATUS = {
+    0: "the objective fell by less than tol={tol:g} times its initial value over the last "
+       "{every} iterations",
+    1: "max_iter={max_iter} iterations reached before the objective fell by less than "
+       "tol={tol:g} times its initial value over {every} iterations",
+    2: "nothing to fit: update_W and update_H are both False",
+    3: "the objective became {value} at iteration {nit}; likely cause: {cause}",
+    4: "ran max_iter={max_iter} iterations (tol=0 disables the convergence test)",
+    5: "max_iter=0: the initial factors, unchanged",
+}
+
+
+def set_status(res: dict, status: int, **fmt: Any) -> None:
+    res["status"] = status
+    res["success"] = status in (0, 2, 4, 5)
+    res["message"] = STATUS[status].format(**fmt)
+
+
+class _Objective:
+    """The divergence D(X | W H) and the penalties, computed without cancellation.
+
+    Dense X: from a ``W @ H`` the caller already has, in row blocks with a small scratch, as a
+    sum of non-negative terms. Sparse X (beta in {1, 2}): only at the stored entries, plus the
+    mass of ``W @ H`` elsewhere from the factors' sums (KL) or a trace formula (Frobenius).
+    """
+
+    def __init__(self, X: Any, beta: float, pen: tuple[float, float, float, float]) -> None:
+        self.X, self.beta, self.pen = X, beta, pen
+        self.sparse = sp.issparse(X)
+        if self.sparse:
+            x = X.data.astype(np.float64)
+            self.x = x
+            self.xx = float(x @ x)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.xlogx = float(np.sum(np.where(x > 0, x * np.log(np.where(x > 0, x, 1)), 0)))
+            self.sum_x = float(x.sum())
+        else:
+            rows = max(1, min(X.shape[0], (1 << 18) // max(X.shape[1], 1)))
+            self.block = rows
+            self.scratch = np.empty((rows, X.shape[1]), dtype=X.dtype)
+            self.sum_x = float(X.sum(dtype=np.float64))
+            self.has_zeros = not X.all()
+
+    def penalty(self, Wt: np.ndarray, H: np.ndarray) -> float:
+        l1w, l2w, l1h, l2h = self.pen
+        total = 0.0
+        for F, l1, l2 in ((Wt, l1w, l2w), (H, l1h, l2h)):
+            if l1:
+                total += l1 * float(F.sum(dtype=np.float64))
+            if l2:
+                total += 0.5 * l2 * float(np.vdot(F, F))
+        return total
+
+    def divergence(self, Wt: np.ndarray, H: np.ndarray, Y: np.ndarray | None) -> float:
+        """D(X | Wt.T @ H); ``Y`` is that product (dense: X-shaped; sparse: at X's entries)."""
+        if self.sparse:
+            return self._sparse(Wt, H, Y)
+        if Y is None:
+            Y = Wt.T @ H
+        X, b, S = self.X, self.beta, self.scratch
+        tiny = np.finfo(X.dtype).tiny
+        total = 0.0
+        for lo in range(0, X.shape[0], self.block):
+            x, y = X[lo:lo + self.block], Y[lo:lo + self.block]
+            s = S[: x.shape[0]]
+            if b == 2:
+                np.subtract(x, y, out=s)
+                np.square(s, out=s)
+                total += 0.5 * float(s.sum())
+                continue
+            np.maximum(y, tiny, out=s)
+            if b == 1:    # y - x + x log(x / y): non-negative; x = 0 gives y (log of tiny, * 0)
+                np.divide(x, s, out=s)
+                s += tiny
+                np.log(s, out=s)
+                s *= x
+                s += y
+                s -= x
+            elif b == 0:  # r - log r - 1 with r = x / y (x > 0 was checked)
+                np.divide(x, s, out=s)
+                t = s - 1
+                np.log(s, out=s)
+                np.subtract(t, s, out=s)
+            else:         # (x^b + (b-1) y^b - b x y^(b-1)) / (b (b-1)), non-negative
+                p = np.power(s, b - 1)
+                t = np.power(x, b)
+                t += (b - 1) * p * s
+                p *= x
+                p *= b
+                np.subtract(t, p, out=s)
+                s /= b * (b - 1)
+                np.maximum(s, 0, out=s)  # rounding in the difference of large terms
+            total += float(s.sum())
+        return total
+
+    def kl_from_ratio(self, R: np.ndarray, Wt: np.ndarray, H: np.ndarray) -> float:
+        """Dense KL divergence from R = X / (W @ H), which the H update has just computed.
+
+        D = (sum(W H) - sum(X)) + sum(X log R): the first bracket in float64 from the factors'
+        sums, the second in row blocks (3 cache-resident passes instead of 8 from W @ H).
+        """
+        X, S = self.X, self.scratch
+        tiny = np.finfo(X.dtype).tiny
+        total = 0.0
+        for lo in range(0, X.shape[0], self.block):
+            x, r = X[lo:lo + self.block], R[lo:lo + self.block]
+            s = S[: x.shape[0]]
+            if self.has_zeros:  # x = 0 has r = 0: log(0 + tiny) * 0 = 0, not NaN
+                np.add(r, tiny, out=s)
+                np.log(s, out=s)
+            else:
+                np.log(r, out=s)
+            s *= x
+            total += float(s.sum())
+        mass = float(Wt.sum(axis=1, dtype=np.float64) @ H.sum(axis=1, dtype=np.float64))
+        return max(mass - self.sum_x + total, 0.0)
+
+    def _sparse(self, Wt: np.ndarray, H: np.ndarray, wh: np.ndarray | None) -> float:
+        f8 = np.float64
+        if self.beta == 2:  # 0.5 (|X|^2 - 2 <W, X H^T> + <W^T W, H H^T>), in float64
+            W8, H8 = Wt.astype(f8), H.astype(f8)
+            cross = float(np.vdot(W8.T, self.X @ H8.T))
+            quad = float(np.vdot(W8 @ W8.T, H8 @ H8.T))
+            return 0.5 * max(self.xx - 2 * cross + quad, 0.0)
+        if wh is None:
+            wh = _mu.sparse_wh(self.X, Wt.T, H)
+        y = np.maximum(wh, np.finfo(wh.dtype).tiny).astype(f8)
+        x = self.x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(x > 0, x * np.log(np.where(x > 0, x, 1) / y), 0.0) - x + y
+        mass = float(Wt.sum(axis=1, dtype=f8) @ H.sum(axis=1, dtype=f8))  # sum of W @ H
+        elsewhere = max(mass - float(y.sum()), 0.0)  # W @ H where X stores nothing (x = 0)
+        return float(np.sum(np.maximum(terms, 0.0))) + elsewhere
+
+
+class Fit:
+    """The state of one fit: factors, buffers, and the iteration loop."""
+
+    def __init__(self, X, Wt, H, n_learned, update_H, beta, solver, pen, norm_kind,
+                 check_every) -> None:
+        self.X, self.Wt, self.H = X, Wt, H
+        self.kl, self.update_H = n_learned, update_H
+        self.beta, self.solver, self.pen = beta, solver, pen
+        self.norm_kind, self.check_every = norm_kind, check_every
+        self.gamma = _mu.mm_exponent(beta)
+        self.sparse = sp.issparse(X)
+        self.obj = _Objective(X, beta, pen)
+        dtype = X.dtype
+        self.eps = float(np.finfo(dtype).eps)
+        k = Wt.shape[0]
+        m, n = X.shape
+        # floors that keep the learned entries of MU positive (relative to their start)
+        self.floor_W = self.floor_H = 0.0
+        if solver == "mu":
+            if self.kl:
+                self.floor_W = self.eps * max(float(Wt[: self.kl].mean()), np.finfo(dtype).tiny)
+                np.maximum(Wt[: self.kl], self.floor_W, out=Wt[: self.kl])
+            if update_H:
+                self.floor_H = self.eps * max(float(H.mean()), np.finfo(dtype).tiny)
+                np.maximum(H, self.floor_H, out=H)
+        self.guard = not self._positive_product()
+        # buffers, allocated once per fit
+        if self.sparse:
+            self.index = _mu._stored_indices(X)
+            self.Y = np.empty(X.nnz, dtype=dtype)
+            self.work = None
+        else:
+            self.index = None
+            self.Y = np.empty_like(X)  # W @ H; the Frobenius objective checks use it too
+            self.work = np.empty_like(X) if beta not in (1.0, 2.0) else None
+        self.numH = np.empty((k, n), dtype=dtype)
+        self.numW = np.empty((m, self.kl), dtype=dtype)  # C order: X @ H.T is fastest so
+        self.cache_H = self.cache_W = None
+        if beta == 2:  # (HALS is beta = 2 too)
+            if self.kl == 0:  # W fixed: W.T @ X and W.T @ W never change
+                self.cache_H = (self._cross_H().copy(), Wt @ Wt.T)
+            if not update_H:  # H fixed: H[:kl] @ X.T and H[:kl] @ H.T never change
+                self.cache_W = (self._cross_W().copy(), H[: self.kl] @ H.T)
+        self.row = np.empty(max(m, n), dtype=dtype)
+
+    def _positive_product(self) -> bool:
+        """Do the floors alone keep W @ H positive (so no X-sized clip is needed)?"""
+        if self.solver != "mu" or self.beta == 2:
+            return True
+        dtype = self.X.dtype
+        threshold = np.finfo(dtype).tiny / self.eps
+        Wt, H, kl = self.Wt, self.H, self.kl
+        if self.update_H and kl:
+            return kl * self.floor_W * self.floor_H > threshold
+        if self.update_H:  # W fixed: every row of W needs a positive entry
+            return float(Wt.max(axis=0).min()) * self.floor_H > threshold
+        if kl:  # H fixed: every column of H[:kl] needs a positive entry
+            return float(H[:kl].max(axis=0).min()) * self.floor_W > threshold
+        return True
+
+    # ---- products ---------------------------------------------------------------------
+    def _product(self) -> np.ndarray:
+        """W @ H into the X-sized buffer (dense) or at X's entries (sparse)."""
+        if self.sparse:
+            return _mu.sparse_wh(self.X, self.Wt.T, self.H, out=self.Y, index=self.index)
+        return np.matmul(self.Wt.T, self.H, out=self.Y)
+
+    def _cross_H(self) -> np.ndarray:
+        """W.T @ X, shape (components, samples)."""
+        if self.sparse:
+            return np.ascontiguousarray((self.X.T @ self.Wt.T).T)
+        return np.matmul(self.Wt, self.X, out=self.numH)
+
+    def _cross_W(self) -> np.ndarray:
+        """H[:kl] @ X.T = (X @ H[:kl].T).T, shape (learned, features)."""
+        Hl = self.H[: self.kl]
+        if self.sparse:
+            return np.ascontiguousarray((self.X @ Hl.T).T)
+        return np.matmul(self.X, Hl.T, out=self.numW).T
+
+    # ---- objective --------------------------------------------------------------------
+    def objective(self, Y: np.ndarray | None) -> tuple[float, float]:
+        if Y is None and not (self.sparse and self.beta == 2):
+            Y = self._product()
+        div = self.obj.divergence(self.Wt, self.H, Y)
+        return div, self.obj.penalty(self.Wt, self.H)
+
+    # ---- one iteration ----------------------------------------------------------------
+    def _h_step(self, check: bool, nit: int) -> int | None:
+        """Update H; with ``check``, first record the objective (and stop if it says so)."""
+        Wt, H, beta = self.Wt, self.H, self.beta
+        if self.solver == "hals" or beta == 2:
+            if check and (status := self.record(self.objective(None), nit)) is not None:
+                return status
+            if self.solver == "hals":
+                if self.cache_H:
+                    cross, gram = self.cache_H[0].copy(), self.cache_H[1]
+                else:
+                    cross, gram = self._cross_H(), Wt @ Wt.T
+                _hals.hals_rows(H, cross, gram, l1=self.pen[2], l2=self.pen[3],
+                                work=self.row[: H.shape[1]])
+                return None
+            if self.cache_H:
+                numer = self.numH
+                np.copyto(numer, self.cache_H[0])
+                denom = self.cache_H[1] @ H
+            else:
+                numer, denom = _mu.h_terms(self.X, Wt.T, H, 2.0, out=self.numH)
+        elif beta == 1 and not self.sparse:
+            # the objective comes from X / (W @ H), which the update computes anyway
+            Y = self._product()
+            numer, denom = _mu.h_terms(self.X, Wt.T, H, beta, WH=Y, out=self.numH,
+                                       guard=self.guard)
+            if check:
+                val = (self.obj.kl_from_ratio(Y, Wt, H), self.obj.penalty(Wt, H))
+                if (status := self.record(val, nit)) is not None:
+                    return status
+        else:
+            Y = self._product()
+            if check and (status := self.record(self.objective(Y), nit)) is not None:
+                return status
+            numer, denom = _mu.h_terms(self.X, Wt.T, H, beta, WH=Y, work=self.work,
+                                       out=self.numH, guard=self.guard)
+        _mu.apply_update(H, numer, denom, gamma=self.gamma, l1=self.pen[2], l2=self.pen[3],
+                         floor=self.floor_H)
+        return None
+
+    def _w_step(self, check: bool, nit: int) -> int | None:
+        """Update the learned columns of W (then normalise); ``check`` as in _h_step."""
+        Wt, H, beta, kl = self.Wt, self.H, self.beta, self.kl
+        if self.solver == "hals" or beta == 2:
+            if check and (status := self.record(self.objective(None), nit)) is not None:
+                return status
+        if self.solver == "hals":
+            if self.cache_W:
+                cross, gram = self.cache_W[0].copy(), self.cache_W[1]
+            else:
+                cross, gram = self._cross_W(), H[:kl] @ H.T
+            _hals.hals_rows(Wt, cross, gram, rows=range(kl), l1=self.pen[0], l2=self.pen[1],
+                            work=self.row[: Wt.shape[1]])
+        else:
+            cols = slice(0, kl)
+            out = self.numW
+            if beta == 2:
+                if self.cache_W:
+                    np.copyto(out, self.cache_W[0].T)
+                    numer, denom = out, (self.cache_W[1] @ Wt).T
+                else:
+                    numer, denom = _mu.w_terms(self.X, Wt.T, H, 2.0, columns=cols, out=out)
+            else:
+                Y = self._product()
+                if check and (status := self.record(self.objective(Y), nit)) is not None:
+                    return status
+                numer, denom = _mu.w_terms(self.X, Wt.T, H, beta, columns=cols, WH=Y,
+                                           work=self.work, out=out, guard=self.guard)
+            _mu.apply_update(Wt[:kl].T, numer, denom, gamma=self.gamma, l1=self.pen[0],
+                             l2=self.pen[1], floor=self.floor_W)
+        if self.norm_kind and self.update_H:
+            self._normalize()
+        return None
+
+    def _normalize(self) -> None:
+        Wl, Hl = self.Wt[: self.kl], self.H[: self.kl]
+        if self.norm_kind == "l1":
+            scale = Wl.sum(axis=1)
+        else:
+            scale = np.sqrt(np.einsum("ij,ij->i", Wl, Wl))
+        scale[scale <= 0] = 1
+        Wl /= scale[:, None]
+        Hl *= scale[:, None]
+
+    # ---- the loop ---------------------------------------------------------------------
+    def record(self, val: tuple[float, float], nit: int) -> int | None:
+        """Store the objective of the current factors; return a status if the fit should stop."""
+        f = val[0] + val[1]
+        self.history.append(f)
+        self.nits.append(nit)
+        self.parts.append(val)
+        self.bar.set_postfix(objective=f"{f:.6g}", refresh=False)
+        if not np.isfinite(f):
+            return 3
+        if self.tol > 0 and len(self.history) > 1:
+            prev = self.history[-2]
+            # scikit-learn's normalisation: the decrease since the last check relative to the
+            # objective of the initial factors (robust to a large irreducible objective)
+            if f == 0 or prev - f < self.tol * abs(self.history[0]):
+                return 0
+        return None
+
+    def run(self, res: dict, max_iter: int, tol: float, verbose: int) -> None:
+        self.history, self.nits, self.parts = [], [], []
+        self.tol = tol
+        self.bar = progress(total=max_iter, desc=f"nmf {self.solver}", verbose=verbose)
+        status, nit = None, 0
+        try:
+            if not self.update_H and self.kl == 0:
+                self.record(self.objective(None), 0)
+                status = 2
+            else:
+                for it in range(1, max_iter + 1):
+                    check = (it - 1) % self.check_every == 0
+                    if self.update_H:
+                        status = self._h_step(check, it - 1)
+                        if status is None and self.kl:
+                            self._w_step(False, it - 1)
+                    else:
+                        status = self._w_step(check, it - 1)
+                    if status is not None:  # stopped at the state the check evaluated
+                        break
+                    nit = it
+                    self.bar.update(1)
+                else:
+                    status = self.record(self.objective(None), max_iter)
+        finally:
+            self.bar.close()
+        if status is None:
+            status = 5 if max_iter == 0 else 4 if tol == 0 else 1
+        fmt: dict[str, Any] = {"tol": tol, "max_iter": max_iter, "every": self.check_every}
+        if status == 3:
+            bad = self.history[-1]
+            fmt.update(value="NaN" if np.isnan(bad) else "infinite", nit=self.nits[-1],
+                       cause=self._cause())
+        set_status(res, status, **fmt)
+        res["nit"] = nit
+        res["history"] = np.asarray(self.history, dtype=np.float64)
+        res["history_nit"] = np.asarray(self.nits, dtype=np.intp)
+        div, pen = self.parts[-1]
+        res["divergence"], res["penalty"], res["fun"] = div, pen, div + pen
+
+    def _cause(self) -> str:
+        if self.guard:
+            return ("a fixed factor has an all-zero row or column where X is positive, so "
+                    "W @ H is 0 there and the divergence is infinite")
+        return ("overflow: X has values too large for its dtype; rescale X (e.g. X / X.max()) "
+                "or use float64")
