@@ -1,0 +1,267 @@
+"""Dictionaries and the Separator: invariants, a naive reference fit, every parameter, errors."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from matfit import DataError, InvalidParameterError, ShapeError
+from matfit.separate import STFT, Dictionary, Separator, learn_dictionary, si_sdr
+from matfit.separate._synth import noise_like, speech_like
+
+SR = 8000
+
+
+@pytest.fixture(scope="module")
+def signals():
+    s_tr, n_tr = speech_like(4, SR, seed=10), noise_like(4, SR, seed=11)
+    s, n = speech_like(2, SR, seed=20), noise_like(2, SR, seed=21)
+    n *= np.linalg.norm(s) / np.linalg.norm(n)
+    return s_tr, n_tr, s, n
+
+
+@pytest.fixture(scope="module")
+def dicts(signals):
+    s_tr, n_tr, _, _ = signals
+    return (learn_dictionary(s_tr, SR, 10, n_fft=512, seed=0),
+            learn_dictionary(n_tr, SR, 10, n_fft=512, seed=0))
+
+
+# ---- dictionaries ---------------------------------------------------------------------------
+def test_learned_dictionary_shape_units_and_read_only(dicts):
+    d, _ = dicts
+    assert d.W.shape == (257, 10) and d.kind == "nmf" and d.stft == STFT(SR, 512, 128)
+    assert_allclose(d.W.sum(axis=0), 1.0, rtol=1e-12)
+    assert d.W.min() >= 0 and not d.W.flags.writeable
+    assert d.info["training_frames"] == STFT(SR, 512, 128).n_frames(4 * SR)
+
+
+def test_dictionary_is_nmf_of_the_training_spectrogram(signals):
+    """The atoms are matfit.factorize.nmf's W, scaled to unit sum; more iterations fit better."""
+    from matfit.factorize import nmf
+    from matfit.separate.dictionary import training_spectrogram
+
+    s_tr = signals[0]
+    V = training_spectrogram(s_tr, STFT(SR, 512, 128))
+    d = learn_dictionary(s_tr, SR, 8, n_fft=512, max_iter=30, seed=4)
+    res = nmf(V.astype(np.float32), 8, beta="kl", init="random", normalize_W="l1", max_iter=30,
+              tol=0, seed=4)                                  # learned in float32
+    assert_allclose(d.W, res.W / res.W.sum(axis=0, dtype=np.float64), rtol=1e-6)
+    fits = [learn_dictionary(s_tr, SR, 8, n_fft=512, max_iter=it, seed=0) for it in (5, 60)]
+    assert fits[0].info["divergence"] > fits[1].info["divergence"]
+
+
+def test_segments_are_transformed_separately(signals):
+    from matfit.separate.dictionary import training_spectrogram
+
+    n_tr = signals[1]
+    stft = STFT(SR, 512, 128)
+    a, b = n_tr[:10000], n_tr[14000:]
+    V = training_spectrogram([a, b], stft)
+    assert_allclose(V, np.hstack([np.abs(stft.stft(a)), np.abs(stft.stft(b))]))
+    d = learn_dictionary([a, b], SR, kind="exemplar", n_fft=512)
+    assert d.n_components == V.shape[1]   # noise has no silent frames: all of them are atoms
+    assert_allclose(d.W, V / V.sum(axis=0), rtol=1e-12)
+
+
+def test_exemplars_are_subsampled_evenly_and_silence_dropped(signals):
+    x = np.concatenate([np.zeros(4000), signals[1][:8000]])
+    full = learn_dictionary(x, SR, kind="exemplar", n_fft=512)
+    stft = STFT(SR, 512, 128)
+    energy = np.abs(stft.stft(x)).sum(axis=0)
+    assert full.n_components == int(np.sum(energy > 1e-6 * energy.max())) < energy.size
+    some = learn_dictionary(x, SR, 7, kind="exemplar", n_fft=512)
+    assert some.n_components == 7
+    assert_allclose(some.W[:, 0], full.W[:, 0]) and assert_allclose(some.W[:, -1], full.W[:, -1])
+
+
+def test_dictionary_save_load_round_trip_without_pickle(tmp_path, dicts):
+    d = dicts[0]
+    path = d.save(tmp_path / "speech")
+    assert path.name == "speech.npz"
+    with np.load(path, allow_pickle=False) as npz:   # plain NumPy can read it
+        assert_allclose(npz["W"], d.W)
+    back = Dictionary.load(path)
+    assert back.stft == d.stft and back.kind == d.kind and back.info == d.info
+    assert np.array_equal(back.W, d.W)
+
+
+def test_dictionary_errors(tmp_path, signals):
+    with pytest.raises(DataError, match=r"100 samples, shorter than one STFT frame \(n_fft=512"):
+        learn_dictionary(np.ones(100), SR, 4, n_fft=512, name="noise")
+    with pytest.raises(DataError, match="silent"):
+        learn_dictionary(np.zeros(2000), SR, 4, n_fft=512)
+    with pytest.raises(InvalidParameterError, match="cannot be learned from 11 frames"):
+        learn_dictionary(signals[1][:1024], SR, 20, n_fft=512)
+    with pytest.raises(InvalidParameterError, match="kind must be 'nmf'"):
+        learn_dictionary(signals[1], SR, 4, kind="kmeans")
+    with pytest.raises(InvalidParameterError, match="1-D array of samples"):
+        learn_dictionary(np.ones((2000, 2)), SR, 4)
+    with pytest.raises(InvalidParameterError, match="n_fft=1024 gives 513 frequency bins"):
+        Dictionary(np.ones((257, 3)), STFT(SR, 1024, 256))
+    np.savez(tmp_path / "other.npz", W=np.ones(3))
+    with pytest.raises(DataError, match="not a matfit model"):
+        Dictionary.load(tmp_path / "other.npz")
+
+
+# ---- the separator --------------------------------------------------------------------------
+def _naive_fit(V, W, H, lam, n_free, n_iter):
+    """KL multiplicative updates with a per-row L1 weight, written out in float64."""
+    W, H = W.copy(), H.copy()
+    k = W.shape[1]
+    for _ in range(n_iter):
+        H *= (W.T @ (V / (W @ H))) / (W.sum(axis=0)[:, None] + lam[:, None])
+        if n_free:
+            f = slice(k - n_free, k)
+            W[:, f] *= ((V / (W @ H)) @ H[f].T) / H[f].sum(axis=1)
+            s = W[:, f].sum(axis=0)
+            W[:, f] /= s
+            H[f] *= s[:, None]
+    return W, H
+
+
+def test_fit_matches_a_naive_kl_loop_with_per_source_sparsity(signals, dicts):
+    s, n = signals[2], signals[3]
+    x = s + n
+    sep = Separator({"noise": dicts[1]}, unknown={"speech": 6}, sparsity={"speech": 0.4},
+                    max_iter=30, seed=3)
+    res = sep.decompose(x, SR)
+    # replay the same start in float64
+    Z = res.stft.stft(x)
+    V = np.abs(Z)
+    scale = V.mean()
+    Vn = V / scale
+    rng = np.random.default_rng(3)
+    Wu = rng.random((257, 6)).astype(np.float32) + np.float32(0.1)
+    W0 = np.hstack([dicts[1].W, (Wu / Wu.sum(axis=0)).astype(np.float64)])
+    H0 = np.tile(Vn.astype(np.float32).sum(axis=0) / 16 + np.float32(1e-3), (16, 1))
+    lam = np.r_[np.zeros(10), np.full(6, 0.4)]
+    W, H = _naive_fit(Vn, W0, H0.astype(np.float64), lam, 6, 30)
+    assert_allclose(res.W, W, rtol=2e-3, atol=1e-6)
+    assert_allclose(res.H, H * scale, rtol=2e-3, atol=1e-5 * scale)
+    assert np.array_equal(res.W[:, :10], dicts[1].W.astype(np.float32))  # fixed bitwise
+
+
+def test_objective_never_rises(signals, dicts):
+    x = signals[2] + signals[3]
+    objs = [Separator({"noise": dicts[1]}, unknown={"speech": 5}, max_iter=it)
+            .decompose(x, SR).objective for it in (1, 2, 5, 10, 30)]
+    assert np.all(np.diff(objs) <= 1e-6 * abs(objs[0])), objs
+
+
+def test_equal_sparsity_on_every_source_only_rescales_kl(signals, dicts):
+    """With KL and unit-sum atoms a uniform L1 weight scales H by 1/(1 + lambda): same masks."""
+    x = signals[2] + signals[3]
+    src = {"speech": dicts[0], "noise": dicts[1]}
+    plain = Separator(src, max_iter=40).decompose(x, SR)
+    sparse = Separator(src, sparsity=0.5, max_iter=40).decompose(x, SR)
+    assert_allclose(sparse.H * 1.5, plain.H, rtol=1e-3, atol=1e-6 * plain.H.max())
+    assert_allclose(sparse.masks["speech"], plain.masks["speech"], atol=1e-4)
+
+
+def test_signals_add_up_to_the_mixture(signals, dicts):
+    x = signals[2] + signals[3]
+    for kw in ({}, {"residual": True}, {"mask": "binary"}, {"mask_power": 1.0}):
+        out = Separator({"speech": dicts[0], "noise": dicts[1]}, max_iter=20, **kw).separate(x, SR)
+        assert all(v.shape == x.shape for v in out.values())
+        assert_allclose(sum(out.values()), x, atol=1e-10)
+
+
+def test_supervised_separation_of_generated_speech(signals, dicts):
+    s, n = signals[2], signals[3]
+    x = s + n
+    out = Separator({"speech": dicts[0], "noise": dicts[1]}).separate(x, SR)
+    gain = si_sdr(out["speech"], s) - si_sdr(x, s)
+    assert gain > 9, gain
+    assert si_sdr(out["noise"], n) - si_sdr(x, n) > 9
+
+
+def test_two_tones_are_separated_almost_perfectly():
+    t = np.arange(2 * SR) / SR
+    low, high = np.sin(2 * np.pi * 250 * t), 0.5 * np.sin(2 * np.pi * 2000 * t)
+    d_low, d_high = learn_dictionary(low, SR, 1), learn_dictionary(high, SR, 1)
+    out = Separator({"low": d_low, "high": d_high}).separate(low + high, SR)
+    assert si_sdr(out["low"], low) > 40 and si_sdr(out["high"], high) > 40
+
+
+def test_every_parameter_changes_the_result(signals, dicts):
+    x = signals[2] + signals[3]
+    base_kw = {"unknown": {"speech": 6}, "max_iter": 30}
+    base = Separator({"noise": dicts[1]}, **base_kw).separate(x, SR)["speech"]
+    changes = {"beta": 0.5, "mask": "binary", "mask_power": 1.0, "sparsity": {"speech": 0.0},
+               "max_iter": 10, "seed": 5, "unknown": {"speech": 8}, "residual": True}
+    for key, value in changes.items():
+        kw = {**base_kw, key: value}
+        other = Separator({"noise": dicts[1]}, **kw).separate(x, SR)["speech"]
+        assert not np.allclose(other, base, atol=1e-6), key
+    masks = Separator({"speech": dicts[0], "noise": dicts[1]}, mask="binary",
+                      max_iter=10).decompose(x, SR).masks
+    assert set(np.unique(masks["speech"])) <= {0.0, 1.0}
+
+
+def test_int_unknown_is_named_unknown(signals, dicts):
+    sep = Separator({"noise": dicts[1]}, unknown=4, residual=True)
+    assert sep.source_names == ["noise", "unknown", "residual"]
+    res = sep.decompose(signals[2] + signals[3], SR)
+    assert res.atoms == {"noise": slice(0, 10), "unknown": slice(10, 14)}
+
+
+def test_separator_errors(signals, dicts):
+    d_s, d_n = dicts
+    x = signals[2] + signals[3]
+    with pytest.raises(InvalidParameterError, match="'speech' is named twice"):
+        Separator({"speech": d_s}, unknown={"speech": 5})
+    with pytest.raises(InvalidParameterError, match="at least one source needs a dictionary"):
+        Separator({}, unknown={"speech": 5})
+    other = learn_dictionary(signals[1], SR, 4, n_fft=1024)
+    with pytest.raises(InvalidParameterError,
+                       match="'speech' has sr=8000, n_fft=512, hop=128 but 'noise' has sr=8000, "
+                             "n_fft=1024"):
+        Separator({"speech": d_s, "noise": other})
+    sep = Separator({"speech": d_s, "noise": d_n})
+    with pytest.raises(InvalidParameterError, match="mixture is at sr=16000 Hz but the "
+                                                    "dictionaries were learned at 8000 Hz"):
+        sep.separate(x, 16000)
+    with pytest.raises(DataError, match="zero length"):
+        sep.separate(np.zeros(0), SR)
+    with pytest.raises(DataError, match="silent"):
+        sep.separate(np.zeros(1000), SR)
+    with pytest.raises(ShapeError, match="mixture must be 1-D"):
+        sep.separate(np.ones((100, 2)), SR)
+    with pytest.raises(DataError, match="non-finite"):
+        sep.separate(np.r_[x[:10], np.nan], SR)
+    with pytest.raises(InvalidParameterError, match="mask must be 'wiener' or 'binary'"):
+        Separator({"speech": d_s}, mask="ideal")
+    with pytest.raises(InvalidParameterError, match=r"sparsity names \['music'\]"):
+        Separator({"speech": d_s}, sparsity={"music": 1.0})
+    with pytest.raises(InvalidParameterError, match="must be a Dictionary"):
+        Separator({"speech": d_s.W})
+
+
+def test_short_mixtures_keep_their_length(dicts):
+    sep = Separator({"speech": dicts[0], "noise": dicts[1]}, max_iter=5)
+    for n in (1, 100, 300):
+        x = np.random.default_rng(n).standard_normal(n)
+        out = sep.separate(x, SR)
+        assert out["speech"].shape == (n,)
+        assert_allclose(out["speech"] + out["noise"], x, atol=1e-10)
+
+
+def test_five_seconds_at_16k_separate_in_under_a_second():
+    """Acceptance: < 1 s for a 5 s, 16 kHz mixture with given dictionaries (40 + 40 atoms)."""
+    sr = 16000
+    rng = np.random.default_rng(0)
+    stft = STFT.make(sr)
+    d_s = Dictionary(rng.random((stft.n_bins, 40)), stft)
+    d_n = Dictionary(rng.random((stft.n_bins, 40)), stft)
+    x = speech_like(5, sr, seed=1) + 0.3 * noise_like(5, sr, seed=2)
+    sep = Separator({"speech": d_s, "noise": d_n})
+    best = np.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        sep.separate(x, sr)
+        best = min(best, time.perf_counter() - t0)
+    assert best < 1.0, f"best of 3: {best:.3f} s"
