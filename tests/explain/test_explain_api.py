@@ -285,3 +285,37 @@ def test_demo_part_runs_its_fix_on_real_data():
     assert [o["shape"] for o in res["operands"]] == [[6, 6, 3], [6, 3]]
     assert res["fix_max_abs_error"] < 1e-12  # the fix equals a per-sample loop
     assert "x @ T @ x" in res["headline"]
+
+
+def test_reshape_with_minus_one_suggests_divisors(tmp_path):
+    e, ns = _explain_code(tmp_path, """
+        import numpy as np
+        v = np.arange(12.0)
+        M = v.reshape(-1, 5)
+    """)
+    fixes = {s.expression: s.result_shape for s in e.suggestions}
+    assert fixes == {"v.reshape(-1, 4)": (3, 4), "v.reshape(-1, 6)": (2, 6)}
+    for expr, shape in fixes.items():
+        assert eval(expr, ns).shape == shape
+
+
+def test_comprehension_frames_and_attribute_targets(tmp_path):
+    e, _ = _explain_code(tmp_path, """
+        import numpy as np
+        pairs = [(np.ones((2, 3)), np.ones((2, 3)))]
+        out = [a @ b for a, b in pairs]
+    """)
+    assert e.function == "<listcomp>"
+    assert [o.shape for o in e.operands] == [(2, 3), (2, 3)]
+    e, _ = _explain_code(tmp_path, """
+        import numpy as np
+        class Layer:
+            def __init__(self):
+                self.W = np.ones((3, 4))
+        layer = Layer()
+        grad = np.ones((4, 3))
+        layer.W -= 0.1 * grad
+    """)
+    assert e.operation == "in-place broadcast"
+    assert e.operands[0].expression == "layer.W"
+    assert e.suggestions[0].expression == "layer.W -= (0.1 * grad).T"

@@ -312,8 +312,9 @@ class _Builder:
         if owner.ok and (is_array(owner.value) or owner.shape is not None):
             size = math.prod(owner.shape) if owner.shape is not None else None
         op = Op("reshape", "reshape", node, [owner], fspan)
-        op.extra.update(target=target, size=size, method=method,
-                        tuple_arg=len(args) == 1 or not args)
+        form = "varargs" if len(args) > 1 else ("tuple" if not args or isinstance(
+            values[0][1], (tuple, list)) else "int")
+        op.extra.update(target=target, size=size, method=method, form=form)
         return op
 
     def _join(self, node, func: str, args, kw, fspan) -> Op | None:
@@ -808,34 +809,59 @@ def _join_suggestions(op: Op, source: Source, np_name: str) -> list[Suggestion]:
     return [s for _, s in out]
 
 
+def _reshape_call(op: Op, source: Source, shape: list[int]) -> str:
+    """The failing reshape call, rewritten with ``shape`` in the form the user wrote."""
+    func_text = " ".join(source.segment(op.node.func).split())  # type: ignore[attr-defined]
+    args = ", ".join(str(t) for t in shape)
+    as_tuple = f"({args}{',' if len(shape) == 1 else ''})"
+    if not op.extra.get("method"):
+        return f"{func_text}({' '.join(op.operands[0].text.split())}, {as_tuple})"
+    if op.extra.get("form") == "varargs" or (op.extra.get("form") == "int" and len(shape) == 1):
+        return f"{func_text}({args})"
+    return f"{func_text}({as_tuple})"
+
+
+def _divisors_near(size: int, target: int) -> list[int]:
+    """The divisors of ``size`` just below and just above ``target``."""
+    if size <= 0 or size > 10**12:
+        return []
+    divs = set()
+    i = 1
+    while i * i <= size:
+        if size % i == 0:
+            divs.update((i, size // i))
+        i += 1
+    below = [d for d in divs if d < target]
+    above = [d for d in divs if d > target]
+    return ([max(below)] if below else []) + ([min(above)] if above else [])
+
+
 def _reshape_suggestions(op: Op, source: Source) -> list[Suggestion]:
     size, target = op.extra.get("size"), op.extra.get("target")
     if size is None or target is None:
         return []
-    leaf = op.operands[0]
     out = []
-    func_text = " ".join(source.segment(op.node.func).split())  # type: ignore[attr-defined]
-    for i in range(len(target)):
-        trial = list(target)
-        if trial[i] == -1:
-            continue
-        trial = [t if t != -1 else 0 for t in trial]  # at most one -1
-        if list(target).count(-1):
-            continue
-        trial[i] = -1
-        result = _rules.reshape_shape(size, trial)
-        if result is None:
-            continue
-        args = ", ".join(str(t) for t in trial)
-        if op.extra.get("method"):
-            call = f"{func_text}({args})" if len(target) > 1 and not op.extra.get(
-                "tuple_arg") else f"{func_text}(({args}{',' if len(trial) == 1 else ''}))"
-            if op.extra.get("tuple_arg") and len(target) > 1:
-                call = f"{func_text}(({args}))"
-        else:
-            call = f"{func_text}({' '.join(leaf.text.split())}, ({args}))"
-        out.append(Suggestion(f"{_q(call)} gives shape {shape_text(result)} (-1 lets NumPy "
-                              f"work out axis {i})", call, result))
+    if -1 not in target:  # let NumPy work out one axis
+        for i in range(len(target)):
+            trial = list(target)
+            trial[i] = -1
+            result = _rules.reshape_shape(size, trial)
+            if result is not None:
+                call = _reshape_call(op, source, trial)
+                out.append(Suggestion(f"{_q(call)} gives shape {shape_text(result)} (-1 lets "
+                                      f"NumPy work out axis {i})", call, result))
+    if not out:  # change one size to a divisor of the number of elements
+        for i, t in enumerate(target):
+            if t == -1:
+                continue
+            for d in _divisors_near(size, t):
+                trial = list(target)
+                trial[i] = d
+                result = _rules.reshape_shape(size, trial)
+                if result is not None:
+                    call = _reshape_call(op, source, trial)
+                    out.append(Suggestion(f"{_q(call)} gives shape {shape_text(result)} ({d} "
+                                          f"divides {size}; {t} does not)", call, result))
     return out
 
 

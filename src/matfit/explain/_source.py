@@ -127,6 +127,7 @@ class Source:
 def load_source(frame: FrameType, lineno: int) -> Source | None:
     """Parse the whole file of ``frame`` or, failing that, the statement around ``lineno``."""
     filename = frame.f_code.co_filename
+    linecache.checkcache(filename)  # the file may have been edited since it was cached
     lines = linecache.getlines(filename, frame.f_globals)
     if not lines:
         return None
