@@ -127,7 +127,8 @@ class Source:
 def load_source(frame: FrameType, lineno: int) -> Source | None:
     """Parse the whole file of ``frame`` or, failing that, the statement around ``lineno``."""
     filename = frame.f_code.co_filename
-    linecache.checkcache(filename)  # the file may have been edited since it was cached
+    if os.path.isfile(filename):  # edited since it was cached? (cells of IPython are not files)
+        linecache.checkcache(filename)
     lines = linecache.getlines(filename, frame.f_globals)
     if not lines:
         return None
