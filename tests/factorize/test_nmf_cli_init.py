@@ -127,6 +127,18 @@ def test_randomized_svd_matches_lapack_on_a_low_rank_matrix():
     assert_allclose(ss, s_ref, rtol=1e-10)
 
 
+@pytest.mark.parametrize("shape", [(20, 250_000), (250_000, 20)])
+def test_thin_large_sparse_svd_uses_the_gram_matrix(shape):
+    X = sp.random(*shape, density=1e-3, random_state=0, format="csr")
+    U, s, Vt = randomized_svd(X, 3, rng=np.random.default_rng(0))
+    s_ref = np.linalg.svd((X @ X.T if shape[0] < shape[1] else X.T @ X).toarray(),
+                          compute_uv=False)[:3] ** 0.5
+    assert_allclose(s, s_ref, rtol=1e-8)
+    # a rank-3 SVD: U orthonormal, and U s Vt is X projected on U's span
+    assert_allclose(U.T @ U, np.eye(3), atol=1e-8)
+    assert_allclose((U * s) @ Vt, U @ np.asarray((X.T @ U).T), rtol=1e-6, atol=1e-9)
+
+
 @pytest.mark.parametrize("module", ["_nmf", "estimator", "_mu", "_loop", "_hals", "_init"])
 def test_docstring_examples_run(module):
     import doctest

@@ -49,18 +49,22 @@ def test_sparse_wh_is_the_product_at_stored_entries():
     assert_allclose(sparse_wh(Xc, W, H), (W @ H)[coo.row, coo.col], rtol=1e-13)
 
 
-@pytest.mark.parametrize("beta", ["kl", "frobenius"])
-def test_sparse_x_never_becomes_dense(beta):
-    # 4000 x 6000 dense would be 192 MB in float64; the fit's peak stays a few MB
+@pytest.mark.parametrize("beta,init,shape", [("kl", "random", (4000, 6000)),
+                                             ("frobenius", "random", (4000, 6000)),
+                                             ("kl", None, (4000, 6000)),      # NNDSVD too
+                                             ("kl", None, (30, 200000))])     # a thin one
+def test_sparse_x_never_becomes_dense(beta, init, shape):
+    # 4000 x 6000 dense would be 192 MB in float64 (30 x 200000: 48 MB); the peak stays small
     rng = np.random.default_rng(3)
-    X = sp.random(4000, 6000, density=2e-4, random_state=3, format="csr",
+    X = sp.random(*shape, density=2e-4, random_state=3, format="csr",
                   data_rvs=lambda size: rng.random(size) + 0.1)
     tracemalloc.start()
-    res = nmf(X, 4, beta=beta, init="random", max_iter=5, tol=0, seed=0)
+    res = nmf(X, 4, beta=beta, init=init, max_iter=5, tol=0, seed=0)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert np.isfinite(res.fun)
-    assert peak < 20e6, f"peak {peak / 1e6:.1f} MB"
+    dense_bytes = X.shape[0] * X.shape[1] * 8
+    assert peak < 0.6 * dense_bytes, f"peak {peak / 1e6:.1f} MB, dense X {dense_bytes / 1e6} MB"
 
 
 def test_sparse_nndsvd_init_matches_dense_init():

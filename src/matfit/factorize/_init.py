@@ -40,17 +40,34 @@ def randomized_svd(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Leading k singular triplets (U (m, k), s (k,), Vt (k, n)) of a dense or sparse X.
 
-    Uses a full SVD when min(X.shape) <= 2 * (k + n_oversamples) (cheap and exact there).
+    Uses a full LAPACK SVD when min(X.shape) <= 2 * (k + n_oversamples) (cheap and exact there);
+    a sparse X of over 4 million entries is never densified: one with a side of at most 2000
+    goes through the eigenvectors of its small Gram matrix (memory O(longer side * k)).
     """
     m, n = X.shape
     dtype = X.dtype
-    if min(m, n) <= 2 * (k + n_oversamples):
+    if min(m, n) <= 2 * (k + n_oversamples) and (not sp.issparse(X) or m * n <= 4_000_000):
         dense = X.toarray() if sp.issparse(X) else X
         U, s, Vt = scipy.linalg.svd(dense, full_matrices=False, check_finite=False)
         return U[:, :k], s[:k], Vt[:k]
+    if sp.issparse(X) and m * n > 4_000_000 and min(m, n) <= 2000:
+        # large, sparse and thin: the small Gram matrix's eigenvectors (memory O(max * k))
+        thin_rows = m <= n
+        G = (X @ X.T) if thin_rows else (X.T @ X)
+        evals, evecs = scipy.linalg.eigh(G.toarray().astype(np.float64))
+        top = np.argsort(evals)[::-1][:k]
+        s = np.sqrt(np.maximum(evals[top], 0))
+        safe = np.where(s > 0, s, 1)
+        if thin_rows:
+            U = evecs[:, top]
+            Vt = np.asarray(X.T @ U).T / safe[:, None]
+        else:
+            Vt = evecs[:, top].T
+            U = np.asarray(X @ Vt.T) / safe[None, :]
+        return U.astype(dtype), s.astype(dtype), Vt.astype(dtype)
     if n_iter is None:
         n_iter = 7 if k < 0.1 * min(m, n) else 4
-    p = k + n_oversamples
+    p = min(k + n_oversamples, min(m, n))
     Q = rng.standard_normal((n, p)).astype(dtype, copy=False)
     Q = np.asarray(X @ Q)
     for _ in range(n_iter):
