@@ -143,3 +143,15 @@ def test_inputs_are_never_modified():
     Xc, Wc, Hc = X.copy(), W.copy(), H.copy()
     nmf(X, W=W, H=H, max_iter=5, tol=0, normalize_W=True)
     assert np.array_equal(X, Xc) and np.array_equal(W, Wc) and np.array_equal(H, Hc)
+
+
+def test_all_zero_learned_start_is_an_error_for_mu_but_fine_for_hals():
+    W = np.random.default_rng(4).random((20, 3))
+    with pytest.raises(DataError, match="H given are all zeros"):
+        nmf(X, W=W, H=np.zeros((3, 30)), beta="kl")
+    W0 = W.copy()
+    W0[:, 2] = 0
+    with pytest.raises(DataError, match="learned columns of W given are all zeros"):
+        nmf(X, W=W0, fixed_W_columns=[0, 1], beta="kl")
+    res = nmf(X, W=W, H=np.zeros((3, 30)), solver="hals", max_iter=5, tol=0)
+    assert res.H.any()

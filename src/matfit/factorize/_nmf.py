@@ -371,6 +371,15 @@ def nmf(
 
     if beta <= 1:
         _check_reachable(X, W, H, fixed.all(), not update_H, beta)
+    if solver == "mu":
+        for name, F, learned in (("W", W[:, ~fixed], not fixed.all()), ("H", H, update_H)):
+            if learned and not F.any():
+                raise DataError(
+                    f"the {'learned columns of ' if name == 'W' else ''}{name} given are all "
+                    f"zeros, and multiplicative updates cannot move a zero: start from positive "
+                    f"values, leave {name} out (it is then initialised at random), or use "
+                    f"solver='hals'."
+                )
 
     # learned components first (see the implementation notes)
     order = np.concatenate([np.flatnonzero(~fixed), np.flatnonzero(fixed)])
