@@ -22,6 +22,7 @@ import ast
 import itertools
 import math
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -869,9 +870,14 @@ def _reshape_suggestions(op: Op, source: Source) -> list[Suggestion]:
 # the entry point
 
 
-def _choose(ops: list[tuple[Op, bool]], message: str) -> Op | None:
+def _choose(candidates: Iterable[tuple[Op, bool]], message: str) -> Op | None:
+    """The operation that reproduces the error; candidates are built lazily, best first, so
+    that the operands of expressions after the failing one (which never ran) are not evaluated
+    once the failing one is found."""
     category = _category(message)
-    for op, _exact in ops:
+    ops = []
+    for op, exact in candidates:
+        ops.append((op, exact))
         if category in _KIND_CATEGORIES.get(op.kind, set()) and op.valid() is False:
             return op
     for op, exact in ops:
@@ -969,14 +975,16 @@ def explain_exception(exc: BaseException,
     np_name = numpy_alias(frame.f_globals)
     builder = _Builder(ev, source, np_name)
     message = str(exc)
-    ops: list[tuple[Op, bool]] = []
-    for node, exact in failing_node_candidates(source, span, lineno):
-        op = builder.op(node)
-        if op is not None:
-            op.extra["expr_text"] = source.segment(node)
-            _fill_from_message(op, message)
-            ops.append((op, exact))
-    op = _choose(ops, message)
+
+    def candidates() -> Iterator[tuple[Op, bool]]:
+        for node, exact in failing_node_candidates(source, span, lineno):
+            op = builder.op(node)
+            if op is not None:
+                op.extra["expr_text"] = source.segment(node)
+                _fill_from_message(op, message)
+                yield op, exact
+
+    op = _choose(candidates(), message)
     if op is None:
         return None
     return _build(op, exc, frame, source, ev, np_name)
