@@ -187,9 +187,10 @@ def run(args: argparse.Namespace) -> dict:
     import numpy as np
 
     from .._errors import DataError, InvalidParameterError
+    from ..numerics import resolve_beta
     from ._audio import read_wav, resample, write_wav
     from ._stft import STFT
-    from .dictionary import Dictionary, learn_dictionary
+    from .dictionary import Dictionary, learn_dictionary, training_spectrogram
     from .metrics import bss_eval, si_sdr
     from .separator import Separator
 
@@ -199,6 +200,14 @@ def run(args: argparse.Namespace) -> dict:
                         ("--hop", args.hop), ("--components", args.components)):
         if value is not None and value < 1:
             raise InvalidParameterError(f"{flag} must be >= 1, got {value}")
+    try:
+        beta = resolve_beta(float(args.beta))
+    except ValueError:
+        beta = resolve_beta(args.beta)
+    if not args.mask_power > 0:
+        raise InvalidParameterError(f"--mask-power must be > 0, got {args.mask_power}")
+    if args.sparsity is not None and not args.sparsity >= 0:
+        raise InvalidParameterError(f"--sparsity must be >= 0, got {args.sparsity}")
     start = time.perf_counter()
     mixture, sr = read_wav(args.mixture, what="mixture")
     if not np.any(mixture):
@@ -212,39 +221,20 @@ def run(args: argparse.Namespace) -> dict:
     for name, text in args.exclude:
         excludes.setdefault(name, []).append(text)
 
-    dictionaries: dict[str, Dictionary] = {}
-    learn_seconds = 0.0
+    # read and check every input before any work, so a bad file fails in one line, at once
+    training: dict[str, Any] = {}
     for name, path in args.source:
-        t0 = time.perf_counter()
         if path.endswith(".npz"):
             d = Dictionary.load(path)
             if d.stft.sr != sr:
                 raise InvalidParameterError(
                     f"dictionary {path} for {name!r} was learned at {d.stft.sr} Hz but the "
                     f"mixture is at {sr} Hz: learn it again from audio at {sr} Hz")
-            _note(f"loaded {d!r} for {name!r} from {path}", verbose)
+            training[name] = d
         else:
             signal, seconds = _training_audio(name, path, sr, excludes.get(name, []), verbose)
-            what = (f"{args.components or 40} NMF atoms" if kind == "nmf" else
-                    "exemplar atoms (training frames)")
-            _note(f"learning {what} for {name!r} from {path} ({seconds:.2f} s)", verbose)
-            d = learn_dictionary(signal, sr, args.components, kind=kind, beta=args.beta,
-                                 n_fft=stft.n_fft, hop=stft.hop, max_iter=args.iterations,
-                                 seed=args.seed, verbose=verbose, name=name)
-        dictionaries[name] = d
-        learn_seconds += time.perf_counter() - t0
-
-    separator = Separator(dictionaries, unknown=dict(args.unknown), beta=args.beta,
-                          mask_power=args.mask_power,
-                          sparsity=None if args.sparsity is None else {
-                              n: args.sparsity for n, _ in args.unknown},
-                          residual=args.residual, max_iter=args.iterations, seed=args.seed,
-                          verbose=verbose)
-    t0 = time.perf_counter()
-    result = separator.decompose(mixture, sr)
-    separate_seconds = time.perf_counter() - t0
-
-    # references are read (and checked) before anything is written
+            training_spectrogram(signal, stft, what=f"training file for {name!r} ({path})")
+            training[name] = (signal, seconds)
     references = {}
     for name, path in args.reference:
         ref, sr_ref = read_wav(path, what=f"reference for {name!r}")
@@ -255,6 +245,34 @@ def run(args: argparse.Namespace) -> dict:
             _note(f"reference {path} has {ref.size} samples, the mixture {mixture.size}: "
                   f"comparing the first {min(ref.size, mixture.size)}", verbose)
         references[name] = ref
+
+    dictionaries: dict[str, Dictionary] = {}
+    learn_seconds = 0.0
+    for (name, path), item in zip(args.source, training.values(), strict=True):
+        t0 = time.perf_counter()
+        if isinstance(item, Dictionary):
+            d = item
+            _note(f"loaded {d!r} for {name!r} from {path}", verbose)
+        else:
+            signal, seconds = item
+            what = (f"{args.components or 40} NMF atoms" if kind == "nmf" else
+                    "exemplar atoms (training frames)")
+            _note(f"learning {what} for {name!r} from {path} ({seconds:.2f} s)", verbose)
+            d = learn_dictionary(signal, sr, args.components, kind=kind, beta=beta,
+                                 n_fft=stft.n_fft, hop=stft.hop, max_iter=args.iterations,
+                                 seed=args.seed, verbose=verbose, name=name)
+        dictionaries[name] = d
+        learn_seconds += time.perf_counter() - t0
+
+    separator = Separator(dictionaries, unknown=dict(args.unknown), beta=beta,
+                          mask_power=args.mask_power,
+                          sparsity=None if args.sparsity is None else {
+                              n: args.sparsity for n, _ in args.unknown},
+                          residual=args.residual, max_iter=args.iterations, seed=args.seed,
+                          verbose=verbose)
+    t0 = time.perf_counter()
+    result = separator.decompose(mixture, sr)
+    separate_seconds = time.perf_counter() - t0
 
     out_dir = Path(args.out_dir)
     outputs = {}
