@@ -1,0 +1,329 @@
+"""Fixes for a failing operation, each checked by NumPy on stand-ins before it is shown.
+
+Rewrites change at most two leaves of the failing expression (a transpose, an added axis,
+``keepdims=True``), or the whole expression (``np.einsum`` for a batched product, the other
+order, ``np.multiply`` for ``*`` on np.matrix, another join axis or function, ``-1`` or a
+divisor in a reshape); requirements change one disagreeing size of one operand. Only those
+for which :mod:`._rules` says NumPy accepts the new shapes are returned, smallest result first.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from typing import Any
+
+from ..shapes import _axis_word
+from . import _rules
+from ._ops import _REDUCTIONS, Leaf, Op, Shape, _atomic, _expr_text, _q, _size, _splice
+from ._report import Suggestion, shape_text
+from ._safe import SafeEvaluator, is_array
+from ._source import Source
+
+
+def _variants(leaf: Leaf, batched: bool, kind: str, np_name: str,
+              ev: SafeEvaluator, source: Source) -> list[tuple[str, Shape, float]]:
+    """Rewrites of one leaf: (text, shape, cost)."""
+    shape = leaf.shape
+    if shape is None or not leaf.ok:
+        return []
+    t = _atomic(leaf.node, " ".join(leaf.text.split()))
+    out: list[tuple[str, Shape, float]] = []
+    nd = len(shape)
+    tcost = 1.2 if kind == "broadcast" else 1.0
+    if leaf.is_matrix:
+        if shape[0] != shape[1]:
+            out.append((f"{t}.T", shape[::-1], tcost))
+        return out
+    if kind == "broadcast":
+        out.extend(_keepdims_variant(leaf, ev, source))
+    if nd == 1:
+        out += [(f"{t}[:, None]", (shape[0], 1), 1.0), (f"{t}[None, :]", (1, shape[0]), 1.1)]
+    elif nd == 2:
+        if shape[0] != shape[1]:
+            out.append((f"{t}.T", shape[::-1], tcost))
+        if batched:
+            out += [(f"{t}[:, None, :]", (shape[0], 1, shape[1]), 1.0),
+                    (f"{t}[:, :, None]", (shape[0], shape[1], 1), 1.0)]
+    elif nd >= 3 and shape[-1] != shape[-2]:
+        out.append((f"{np_name}.swapaxes({leaf.text}, -1, -2)",
+                    (*shape[:-2], shape[-1], shape[-2]), tcost))
+    return [v for v in out if v[1] != shape or "keepdims" in v[0]]
+
+
+def _keepdims_variant(leaf: Leaf, ev: SafeEvaluator, source: Source) -> list:
+    node = leaf.node
+    if not isinstance(node, ast.Call) or any(k.arg == "keepdims" for k in node.keywords):
+        return []
+    name = node.func.attr if isinstance(node.func, ast.Attribute) else (
+        node.func.id if isinstance(node.func, ast.Name) else "")
+    if name not in _REDUCTIONS:
+        return []
+    has_axis = any(k.arg == "axis" for k in node.keywords) or (
+        len(node.args) >= (1 if isinstance(node.func, ast.Attribute) and _is_method(node, ev)
+                           else 2))
+    if not has_axis:
+        return []
+    new = ast.Call(func=node.func, args=node.args,
+                   keywords=[*node.keywords, ast.keyword(arg="keepdims",
+                                                         value=ast.Constant(True))])
+    ok, value = ev.try_eval(new)
+    if not ok or not is_array(value):
+        return []
+    text = source.segment(node)
+    text = " ".join(text.split())
+    new_text = text[:-1].rstrip() + ", keepdims=True)"
+    return [(new_text, tuple(value.shape), 0.5)]
+
+
+def _is_method(node: ast.Call, ev: SafeEvaluator) -> bool:
+    assert isinstance(node.func, ast.Attribute)
+    ok, value = ev.try_eval(node.func.value)
+    return ok and is_array(value)
+
+
+def _tree_suggestions(op: Op, ev: SafeEvaluator, source: Source, np_name: str) -> list:
+    """Rewrites of up to two leaves that make the expression valid: (rank, Suggestion)."""
+    leaves, tree = op.leaves, op.tree
+    if tree is None or not leaves or any(leaf.shape is None or leaf.node is None
+                                         for leaf in leaves):
+        leaves = op.operands
+        tree = op.immediate_tree()
+        if any(leaf.shape is None or leaf.node is None for leaf in leaves):
+            return []
+    shapes = [leaf.shape for leaf in leaves]
+    batched = any(len(s) >= 3 for s in shapes)  # type: ignore[arg-type]
+    kind = "broadcast" if op.kind in ("broadcast", "inplace") else "matmul"
+    variants = [_variants(leaf, batched, kind, np_name, ev, source) for leaf in leaves]
+    if isinstance(op.node, ast.AugAssign):
+        variants[0] = []  # the target of an in-place operator cannot be rewritten
+    found = []
+    n = len(leaves)
+    for k in (1, 2):
+        for idx in itertools.combinations(range(n), k):
+            for choice in itertools.product(*[variants[i] for i in idx]):
+                trial = list(shapes)
+                for i, (_, shape, _) in zip(idx, choice, strict=True):
+                    trial[i] = shape
+                result = _rules.eval_tree(tree, trial)  # type: ignore[arg-type]
+                if result is None:
+                    continue
+                reps = [(leaves[i].node, text) for i, (text, _, _) in zip(idx, choice, strict=True)]
+                expr = _splice(source, op.node, reps)  # type: ignore[arg-type]
+                cost = sum(c for _, _, c in choice)
+                found.append(((_size(result), k, cost), Suggestion(
+                    f"{_q(expr)} gives shape {shape_text(result)}", expr, result)))
+    return found
+
+
+def _einsum_suggestion(op: Op, np_name: str) -> list:
+    """A batched product x_i^T M_i y_i written as np.einsum, when the leaves fit that pattern."""
+    leaves, tree = op.leaves, op.tree
+    if op.kind != "matmul" or tree is None or not (2 <= len(leaves) <= 3):
+        return []
+    if any(leaf.shape is None or leaf.is_matrix for leaf in leaves):
+        return []
+    if "broadcast" in repr(tree) or "dot" in repr(tree):
+        return []
+    shapes = [leaf.shape for leaf in leaves]
+    nds = [len(s) for s in shapes]  # type: ignore[arg-type]
+    if 3 not in nds or any(d not in (2, 3) for d in nds):
+        return []
+    letters = iter("ijklm")
+    subs = []
+    prev = next(letters)
+    for pos, d in enumerate(nds):
+        if d == 3:
+            nxt = next(letters)
+            subs.append(f"n{prev}{nxt}")
+            prev = nxt
+        elif pos == 0:
+            subs.append(f"n{prev}")
+        elif pos == len(nds) - 1:
+            subs.append(f"n{prev}")
+        else:
+            return []
+    last = "" if nds[-1] == 2 else prev
+    first = "" if nds[0] == 2 else "i"
+    out_subs = "n" + (first if nds[0] == 3 else "") + last
+    spec = ",".join(subs) + "->" + out_subs
+    result = _rules.einsum_shape(spec, shapes)  # type: ignore[arg-type]
+    if result is None:
+        return []
+    args = ", ".join(" ".join(leaf.text.split()) for leaf in leaves)
+    expr = f'{np_name}.einsum("{spec}", {args})'
+    what = "one value per sample" if len(result) == 1 else "per-sample products"
+    return [((_size(result), 1, 0.5), Suggestion(
+        f"{_q(expr)} gives shape {shape_text(result)} ({what} along the shared first axis)",
+        expr, result))]
+
+
+def _swap_suggestion(op: Op, source: Source) -> list:
+    if op.kind not in ("matmul", "dot") or not isinstance(op.node, ast.BinOp) or not op.known():
+        return []
+    a, b = op.operands
+    result = _rules.eval_tree((op.kind, ("leaf", 0), ("leaf", 1)), [b.shape, a.shape])  # type: ignore[list-item]
+    if result is None:
+        return []
+    sym = source.text[op.op_span[0]:op.op_span[1]] if op.op_span else "@"
+    expr = f"{_atomic(b.node, b.text)} {sym} {_atomic(a.node, a.text)}"
+    expr = " ".join(expr.split())
+    return [((_size(result), 2, 2.0), Suggestion(
+        f"{_q(expr)} (the other order) gives shape {shape_text(result)}", expr, result))]
+
+
+def _multiply_suggestion(op: Op, np_name: str) -> list:
+    if not op.extra.get("matrix") or not op.known():
+        return []
+    result = _rules.broadcast_shape(op.shapes())  # type: ignore[arg-type]
+    if result is None:
+        return []
+    a, b = op.operands
+    expr = f"{np_name}.multiply({' '.join(a.text.split())}, {' '.join(b.text.split())})"
+    return [((_size(result), 1, 1.0), Suggestion(
+        f"{_q(expr)} gives shape {shape_text(result)} if you meant the elementwise product",
+        expr, result))]
+
+
+def _requirements(op: Op, dims: list[dict]) -> list[Suggestion]:
+    """'`H` must have 60 rows': change one conflicting size of one operand, checked."""
+    if not op.known() or op.kind not in ("matmul", "dot", "broadcast", "inplace"):
+        return []
+    shapes = [tuple(s) for s in op.shapes()]  # type: ignore[arg-type]
+    tree = op.immediate_tree()
+    out = []
+    by_text = {}
+    for i, o in enumerate(op.operands):
+        by_text.setdefault(o.text, i)
+    sizes = [d["size"] for d in dims]
+    for d in reversed(dims):
+        i = by_text.get(d["operand"])
+        if i is None or d["axis"] is None or (isinstance(op.node, ast.AugAssign) and i == 0):
+            continue
+        if _atomic(op.operands[i].node, "x") != "x":
+            continue  # "`x @ T` must have ..." is not a change anyone can make directly
+        shape = shapes[i]
+        others = [s for s in sizes if s != d["size"]]
+        for new in dict.fromkeys(others + ([1] if op.kind in ("broadcast", "inplace") else [])):
+            trial = list(shapes)
+            changed = list(shape)
+            changed[d["axis"]] = new
+            trial[i] = tuple(changed)
+            result = _rules.eval_tree(tree, trial)  # type: ignore[arg-type]
+            if result is None:
+                continue
+            leaf = op.operands[i]
+            need = _axis_word(d["axis"], len(shape), new)
+            text = (f"{_q(leaf.text)} must have {need} (it has {d['size']}): with shape "
+                    f"{shape_text(tuple(changed))}, {_q(_expr_text(op))} gives shape "
+                    f"{shape_text(result)}")
+            out.append(Suggestion(text, None, result))
+            break
+    return out
+
+
+def _join_suggestions(op: Op, source: Source, np_name: str) -> list[Suggestion]:
+    if not op.known():
+        return []
+    func, axis = op.extra["func"], op.extra["axis"]
+    shapes = [tuple(s) for s in op.shapes()]  # type: ignore[arg-type]
+    seq = op.extra["seq"]
+    seq_text = " ".join(source.segment(seq).split())
+    out: list[tuple[tuple, Suggestion]] = []
+    # another axis, or another joining function
+    ndim = max(len(s) for s in shapes) if shapes else 0
+    tries: list[tuple[str, Any]] = []
+    if func in ("concatenate", "stack"):
+        n_axes = ndim + (1 if func == "stack" else 0)
+        tries += [(func, ax) for ax in range(n_axes) if ax != (axis % n_axes if isinstance(
+            axis, int) and n_axes else axis)]
+        other = "stack" if func == "concatenate" else "concatenate"
+        tries += [(other, ax) for ax in range(ndim + (1 if other == "stack" else 0))]
+    else:
+        tries += [(f, None) for f in ("vstack", "hstack", "column_stack", "dstack") if f != func]
+    for rank, (f, ax) in enumerate(tries):
+        result = _rules.join_shape(f, shapes, 0 if ax is None else ax)
+        if result is None:
+            continue
+        call = f"{np_name}.{f}({seq_text}" + (f", axis={ax})" if ax is not None else ")")
+        out.append(((0, rank), Suggestion(f"{_q(call)} gives shape {shape_text(result)}", call,
+                                          result)))
+    # rewrite one operand (a transpose, or an added axis for a dimension mismatch)
+    if isinstance(seq, (ast.List, ast.Tuple)):
+        for i, leaf in enumerate(op.operands):
+            if leaf.shape is None or leaf.node is None:
+                continue
+            t = _atomic(leaf.node, " ".join(leaf.text.split()))
+            cands = []
+            if len(leaf.shape) == 2 and leaf.shape[0] != leaf.shape[1]:
+                cands.append((f"{t}.T", leaf.shape[::-1]))
+            if len(leaf.shape) == 1:
+                cands += [(f"{t}[None, :]", (1, leaf.shape[0])),
+                          (f"{t}[:, None]", (leaf.shape[0], 1))]
+            for text, shape in cands:
+                trial = list(shapes)
+                trial[i] = shape
+                result = _rules.join_shape(func, trial, axis)
+                if result is None:
+                    continue
+                expr = _splice(source, op.node, [(leaf.node, text)])
+                out.append(((1, i), Suggestion(f"{_q(expr)} gives shape {shape_text(result)}",
+                                               expr, result)))
+    out.sort(key=lambda r: r[0])
+    return [s for _, s in out]
+
+
+def _reshape_call(op: Op, source: Source, shape: list[int]) -> str:
+    """The failing reshape call, rewritten with ``shape`` in the form the user wrote."""
+    func_text = " ".join(source.segment(op.node.func).split())  # type: ignore[attr-defined]
+    args = ", ".join(str(t) for t in shape)
+    as_tuple = f"({args}{',' if len(shape) == 1 else ''})"
+    if not op.extra.get("method"):
+        return f"{func_text}({' '.join(op.operands[0].text.split())}, {as_tuple})"
+    if op.extra.get("form") == "varargs" or (op.extra.get("form") == "int" and len(shape) == 1):
+        return f"{func_text}({args})"
+    return f"{func_text}({as_tuple})"
+
+
+def _divisors_near(size: int, target: int) -> list[int]:
+    """The divisors of ``size`` just below and just above ``target``."""
+    if size <= 0 or size > 10**12:
+        return []
+    divs = set()
+    i = 1
+    while i * i <= size:
+        if size % i == 0:
+            divs.update((i, size // i))
+        i += 1
+    below = [d for d in divs if d < target]
+    above = [d for d in divs if d > target]
+    return ([max(below)] if below else []) + ([min(above)] if above else [])
+
+
+def _reshape_suggestions(op: Op, source: Source) -> list[Suggestion]:
+    size, target = op.extra.get("size"), op.extra.get("target")
+    if size is None or target is None:
+        return []
+    out = []
+    if -1 not in target:  # let NumPy work out one axis
+        for i in range(len(target)):
+            trial = list(target)
+            trial[i] = -1
+            result = _rules.reshape_shape(size, trial)
+            if result is not None:
+                call = _reshape_call(op, source, trial)
+                out.append(Suggestion(f"{_q(call)} gives shape {shape_text(result)} (-1 lets "
+                                      f"NumPy work out axis {i})", call, result))
+    if not out:  # change one size to a divisor of the number of elements
+        for i, t in enumerate(target):
+            if t == -1:
+                continue
+            for d in _divisors_near(size, t):
+                trial = list(target)
+                trial[i] = d
+                result = _rules.reshape_shape(size, trial)
+                if result is not None:
+                    call = _reshape_call(op, source, trial)
+                    out.append(Suggestion(f"{_q(call)} gives shape {shape_text(result)} ({d} "
+                                          f"divides {size}; {t} does not)", call, result))
+    return out
