@@ -6,6 +6,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from matfit import DataError, InvalidParameterError, ShapeError
@@ -265,3 +267,32 @@ def test_five_seconds_at_16k_separate_in_under_a_second():
         sep.separate(x, sr)
         best = min(best, time.perf_counter() - t0)
     assert best < 1.0, f"best of 3: {best:.3f} s"
+
+
+@given(n=st.integers(1, 4000), seed=st.integers(0, 2**16), k=st.integers(1, 4),
+       unknown=st.integers(0, 3), residual=st.booleans())
+@settings(max_examples=25)
+def test_any_signal_separates_into_parts_that_add_up(n, seed, k, unknown, residual):
+    rng = np.random.default_rng(seed)
+    stft = STFT(SR, 256, 64)
+    d = Dictionary(rng.random((stft.n_bins, k)) + 1e-3, stft)
+    x = rng.standard_normal(n) * rng.uniform(1e-4, 1e3)
+    sep = Separator({"a": d}, unknown=unknown, residual=residual, max_iter=5, seed=seed)
+    out = sep.separate(x, SR)
+    assert list(out) == sep.source_names
+    assert all(np.isfinite(v).all() and v.shape == (n,) for v in out.values())
+    assert_allclose(sum(out.values()), x, atol=1e-9 * max(1.0, np.abs(x).max()))
+
+
+def test_plot_needs_matplotlib(monkeypatch, tmp_path, signals, dicts):
+    import sys
+
+    from matfit import MatfitError
+    from matfit.separate import plot_separation
+
+    res = Separator({"speech": dicts[0], "noise": dicts[1]}, max_iter=2).decompose(
+        signals[2] + signals[3], SR)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(MatfitError, match=r"pip install 'matfit\[plot\]'"):
+        plot_separation(res, tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-HELP = "separate a single-channel recording into sources with supervised/semi-supervised NMF"
+HELP = "separate a single-channel recording into sources by supervised/semi-supervised NMF"
 
 EPILOG = """\
 examples:
@@ -53,8 +53,9 @@ def _exclude(text: str) -> tuple[str, str]:
 
 
 def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("separate", parents=parents, help=HELP, description=HELP.capitalize() + ".",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser("separate", parents=parents, help=HELP,
+                       description=HELP[0].upper() + HELP[1:] + ".", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("mixture", metavar="MIXTURE.wav", help="the recording to separate")
     p.add_argument("--source", action="append", type=_source, default=[], metavar="NAME=TRAIN",
                    help="a source and its training audio (or saved .npz dictionary); repeat")
