@@ -21,7 +21,7 @@ from matfit.nn import (
     predict,
     predict_proba,
 )
-from matfit.optim import sgd
+from matfit.optim import Adam, sgd
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
 XOR_y = np.array([0, 1, 1, 0])
@@ -196,3 +196,9 @@ def test_clipping_and_argument_errors():
         fit(model, X, y, optimizer="lbfgs")
     with pytest.raises(NotFittedError):
         predict(Sequential([Dense(2)]), X)
+    with pytest.raises(InvalidParameterError, match="other arrays"):
+        fit(model, X, y, optimizer=Adam({"w": np.zeros(3)}))
+    opt = Adam(model.params, 1e-3)                    # a stateful optimizer carries over fits
+    fit(model, X, y, optimizer=opt, epochs=2, batch_size=10)
+    fit(model, X, y, optimizer=opt, epochs=1, batch_size=10)
+    assert opt.step_count == 9

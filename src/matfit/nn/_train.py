@@ -73,9 +73,13 @@ def _make_optimizer(optimizer: Any, model: Sequential, lr: Any,
                     weight_decay: float) -> StatefulOptimizer:
     params = model.params
     if isinstance(optimizer, StatefulOptimizer):
-        if optimizer.params is not params and optimizer.params != params:
-            raise InvalidParameterError("fit(optimizer=...): this optimizer holds other arrays; "
-                                        "build it on model.params.")
+        held = optimizer.params
+        same = held is params or (isinstance(held, dict) and held.keys() == params.keys()
+                                  and all(held[k] is params[k] for k in params))
+        if not same:
+            raise InvalidParameterError("fit(optimizer=...): this optimizer updates other arrays "
+                                        "than the model's; build it on model.params, e.g. "
+                                        "Adam(model.params, lr=1e-3).")
         return optimizer
     if isinstance(optimizer, Optimizer):
         return StatefulOptimizer(params, optimizer)
