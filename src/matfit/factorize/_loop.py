@@ -73,6 +73,9 @@ class _Objective:
             self.scratch = np.empty((rows, X.shape[1]), dtype=X.dtype)
             self.sum_x = float(X.sum(dtype=np.float64))
             self.has_zeros = not X.all()
+            self.xx = float(np.einsum("ij,ij->", X, X, dtype=np.float64))  # buffered, no copy
+            self.Ybuf: np.ndarray | None = None  # the fit's W @ H buffer, set by Fit
+
 
     def penalty(self, Wt: np.ndarray, H: np.ndarray) -> float:
         l1w, l2w, l1h, l2h = self.pen
@@ -89,7 +92,7 @@ class _Objective:
         if self.sparse:
             return self._sparse(Wt, H, Y)
         if Y is None:
-            Y = Wt.T @ H
+            Y = np.matmul(Wt.T, H, out=self.Ybuf)
         X, b, S = self.X, self.beta, self.scratch
         tiny = np.finfo(X.dtype).tiny
         total = 0.0
@@ -125,6 +128,23 @@ class _Objective:
                 np.maximum(s, 0, out=s)  # rounding in the difference of large terms
             total += float(s.sum())
         return total
+
+    def frobenius_from_cross(self, cross: np.ndarray, gram: np.ndarray, Wt: np.ndarray,
+                             H: np.ndarray) -> float:
+        """0.5 ||X - W H||^2 from ``cross = W.T @ X`` and ``gram = W.T @ W``, which the H update
+        computes anyway: 0.5 (||X||^2 - 2 <cross, H> + <gram, H H.T>), in float64.
+
+        The difference loses about eps * ||X||^2 to cancellation; when that is not small next
+        to the result (a near-exact fit), a dense X is evaluated exactly from W @ H instead.
+        """
+        f8 = np.float64
+        H8 = H.astype(f8)
+        value = 0.5 * (self.xx - 2 * float(np.vdot(cross.astype(f8), H8))
+                       + float(np.vdot(gram.astype(f8), H8 @ H8.T)))
+        eps = float(np.finfo(self.X.dtype).eps)
+        if not self.sparse and value < 1e3 * eps * self.xx:
+            return self.divergence(Wt, H, None)
+        return max(value, 0.0)
 
     def kl_from_ratio(self, R: np.ndarray, Wt: np.ndarray, H: np.ndarray) -> float:
         """Dense KL divergence from R = X / (W @ H), which the H update has just computed.
@@ -200,6 +220,7 @@ class Fit:
         else:
             self.index = None
             self.Y = np.empty_like(X)  # W @ H; the Frobenius objective checks use it too
+            self.obj.Ybuf = self.Y
             self.work = np.empty_like(X) if beta not in (1.0, 2.0) else None
         self.numH = np.empty((k, n), dtype=dtype)
         self.numW = np.empty((m, self.kl), dtype=dtype)  # C order: X @ H.T is fastest so
@@ -258,22 +279,24 @@ class Fit:
         """Update H; with ``check``, first record the objective (and stop if it says so)."""
         Wt, H, beta = self.Wt, self.H, self.beta
         if self.solver == "hals" or beta == 2:
-            if check and (status := self.record(self.objective(None), nit)) is not None:
-                return status
-            if self.solver == "hals":
-                if self.cache_H:
-                    cross, gram = self.cache_H[0].copy(), self.cache_H[1]
-                else:
-                    cross, gram = self._cross_H(), Wt @ Wt.T
-                _hals.hals_rows(H, cross, gram, l1=self.pen[2], l2=self.pen[3],
-                                work=self.row[: H.shape[1]])
-                return None
             if self.cache_H:
-                numer = self.numH
-                np.copyto(numer, self.cache_H[0])
-                denom = self.cache_H[1] @ H
+                cross, gram = self.cache_H
             else:
-                numer, denom = _mu.h_terms(self.X, Wt.T, H, 2.0, out=self.numH)
+                cross, gram = self._cross_H(), Wt @ Wt.T
+            if check:
+                val = (self.obj.frobenius_from_cross(cross, gram, Wt, H), self.obj.penalty(Wt, H))
+                if (status := self.record(val, nit)) is not None:
+                    return status
+            if self.solver == "hals":
+                _hals.hals_rows(H, cross.copy() if self.cache_H else cross, gram,
+                                l1=self.pen[2], l2=self.pen[3], work=self.row[: H.shape[1]])
+                return None
+            if self.cache_H:  # apply_update overwrites the numerator: keep the cache intact
+                numer = self.numH
+                np.copyto(numer, cross)
+            else:
+                numer = cross
+            denom = gram @ H
         elif beta == 1 and not self.sparse:
             # the objective comes from X / (W @ H), which the update computes anyway
             Y = self._product()
