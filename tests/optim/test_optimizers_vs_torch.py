@@ -53,6 +53,8 @@ CASES = [
      {"amsgrad": True, "weight_decay": 0.1}, 0.02, 0.02),
     ("adam_low_beta1", lambda lr: adam(lr, betas=(0.3, 0.9), eps=1e-6), "Adam",
      {"betas": (0.3, 0.9), "eps": 1e-6}, 0.02, 0.02),
+    # a large eps makes where eps sits (after the bias correction) visible in the trajectory
+    ("adam_large_eps", lambda lr: adam(lr, eps=10.0), "Adam", {"eps": 10.0}, 0.02, 0.02),
     ("adamw", lambda lr: adamw(lr, weight_decay=0.1), "AdamW", {"weight_decay": 0.1},
      0.02, 0.02),
     ("adamw_amsgrad", lambda lr: adamw(lr, amsgrad=True), "AdamW", {"amsgrad": True},
