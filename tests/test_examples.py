@@ -18,6 +18,12 @@ import pytest
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
 
 
+def test_readme_indexes_every_example() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "examples" / "README.md").read_text("utf-8")
+    missing = [p.name for p in EXAMPLES if f"({p.name})" not in readme]
+    assert not missing, f"examples/README.md does not index: {missing}"
+
+
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_runs_and_checks_itself(script: Path, tmp_path: Path) -> None:
     env = {**os.environ, "MPLBACKEND": "Agg", "MATFIT_EXAMPLE_OUT": str(tmp_path)}

@@ -304,8 +304,9 @@ def as_float_array(
         x = np.asarray(x)
     arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
     target = _float_dtype(arr.dtype, name, dtype)
-    arr = np.array(arr, dtype=target, order="C", copy=True) if copy else np.ascontiguousarray(
-        arr, dtype=target
+    # np.asarray(order="C") keeps a 0-d input 0-d (np.ascontiguousarray would make it 1-d)
+    arr = np.array(arr, dtype=target, order="C", copy=True) if copy else np.asarray(
+        arr, dtype=target, order="C"
     )
     if dims is not None:
         check(**{name: (arr, dims)})
