@@ -211,13 +211,14 @@ def fit(
     has_bn = any(isinstance(layer, BatchNorm) for layer in model.layers)
     classify = isinstance(loss, (CrossEntropy, BinaryCrossEntropy))
     n = X.shape[0]
-    history = History(loss=[], seconds=[])
+    history = History(loss=[])
     if classify:
         history["accuracy"] = []
     if val is not None:
         history["val_loss"] = []
         if classify:
             history["val_accuracy"] = []
+    history["seconds"] = []
     model.loss_ = loss
     best_value, best_params, wait = np.inf, None, 0
     Xb_buf = np.empty((min(batch_size, n), *X.shape[1:]), dtype=X.dtype)
