@@ -21,7 +21,8 @@ Implementation notes
   gradients.
 * ``"lbfgs"`` delegates to ``scipy.optimize.minimize(method="L-BFGS-B")`` with ``maxiter``,
   ``gtol`` and ``ftol`` translated; ``options`` go to SciPy unchanged.
-* Every method evaluates the objective in float64 arithmetic on the caller's dtype of ``x``;
+* ``x`` keeps the caller's dtype (float32 stays float32; "lbfgs" works in float64 inside
+  SciPy and casts back); objective values, step lengths and BB inner products are float64.
   ``history`` holds the objective at ``x0`` and after each iteration.
 * Divergence -- a non-finite objective or gradient, or an objective that grows by more than
   ``options["explode"]`` (default 1e8) times ``max(|f(x0)|, 1)`` -- stops at once with the best
