@@ -61,21 +61,19 @@ class _Objective:
         self.X, self.beta, self.pen = X, beta, pen
         self.sparse = sp.issparse(X)
         if self.sparse:
-            x = X.data.astype(np.float64)
-            self.x = x
-            self.xx = float(x @ x)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                self.xlogx = float(np.sum(np.where(x > 0, x * np.log(np.where(x > 0, x, 1)), 0)))
-            self.sum_x = float(x.sum())
+            self.x = X.data.astype(np.float64)
+            self.xx = float(self.x @ self.x)
         else:
             rows = max(1, min(X.shape[0], (1 << 18) // max(X.shape[1], 1)))
             self.block = rows
             self.scratch = np.empty((rows, X.shape[1]), dtype=X.dtype)
-            self.sum_x = float(X.sum(dtype=np.float64))
-            self.has_zeros = not X.all()
-            self.xx = float(np.einsum("ij,ij->", X, X, dtype=np.float64))  # buffered, no copy
             self.Ybuf: np.ndarray | None = None  # the fit's W @ H buffer, set by Fit
-
+            # only what this beta's formulas use (each is a pass over X)
+            if beta == 1:
+                self.sum_x = float(X.sum(dtype=np.float64))
+                self.has_zeros = not X.all()
+            if beta == 2:
+                self.xx = float(np.einsum("ij,ij->", X, X, dtype=np.float64))  # no copy
 
     def penalty(self, Wt: np.ndarray, H: np.ndarray) -> float:
         l1w, l2w, l1h, l2h = self.pen
@@ -269,6 +267,14 @@ class Fit:
 
     # ---- objective --------------------------------------------------------------------
     def objective(self, Y: np.ndarray | None) -> tuple[float, float]:
+        """(divergence, penalty) of the current factors; ``Y`` is W @ H if the caller has it."""
+        if Y is None and self.beta == 1 and not self.sparse:
+            # the cheap route: X / (W @ H) in the buffer, then 3 passes (see kl_from_ratio)
+            Y = self._product()
+            if self.guard:
+                np.maximum(Y, np.finfo(Y.dtype).tiny, out=Y)
+            _mu._ufunc_rows(np.divide, self.X, Y, Y)
+            return self.obj.kl_from_ratio(Y, self.Wt, self.H), self.obj.penalty(self.Wt, self.H)
         if Y is None and not (self.sparse and self.beta == 2):
             Y = self._product()
         div = self.obj.divergence(self.Wt, self.H, Y)

@@ -369,7 +369,7 @@ def nmf(
                 "solver='mu'.", UserWarning, stacklevel=2)
         W, H = initialize(X, k, init_used, rng=rng)
 
-    if beta <= 1:
+    if beta <= 1 and (fixed.all() or not update_H):
         _check_reachable(X, W, H, fixed.all(), not update_H, beta)
     if solver == "mu":
         for name, F, learned in (("W", W[:, ~fixed], not fixed.all()), ("H", H, update_H)):
