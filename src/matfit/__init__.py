@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 from ._errors import (
     ConvergenceWarning,
     DataError,
+    DivergenceError,
     DTypeError,
     InvalidParameterError,
     MatfitError,
@@ -24,6 +25,7 @@ __all__ = [
     "ConvergenceWarning",
     "DTypeError",
     "DataError",
+    "DivergenceError",
     "InvalidParameterError",
     "MatfitError",
     "NotFittedError",

@@ -11,6 +11,7 @@ __all__ = [
     "ConvergenceWarning",
     "DTypeError",
     "DataError",
+    "DivergenceError",
     "InvalidParameterError",
     "MatfitError",
     "NotFittedError",
@@ -40,6 +41,10 @@ class DTypeError(MatfitError, TypeError):
 
 class NotFittedError(MatfitError, ValueError, AttributeError):
     """An estimator was used before ``fit`` (a ValueError and AttributeError, as in sklearn)."""
+
+
+class DivergenceError(MatfitError, FloatingPointError):
+    """An iterative fit diverged (non-finite or exploding objective); the message names why."""
 
 
 class ConvergenceWarning(UserWarning):

@@ -1,31 +1,51 @@
-"""Base classes for matfit's estimators: scikit-learn's own when installed, a small stand-in else.
+"""Base classes and input checks for matfit's estimators.
 
 matfit's runtime needs only NumPy and SciPy, but its estimators should drop into scikit-learn
 pipelines and pass ``check_estimator``. When scikit-learn is importable the estimators inherit its
-``BaseEstimator`` and mixins (so tags, ``clone``, HTML repr and ``set_output`` all work); otherwise
-a minimal ``get_params``/``set_params`` implementation with the same contract is used.
+``BaseEstimator`` and mixins (so tags, ``clone``, HTML repr and ``set_output`` all work) and the
+not-fitted error is also scikit-learn's ``NotFittedError``; otherwise a minimal
+``get_params``/``set_params`` implementation with the same contract is used.
+
+The checks here (:func:`as_2d_float`, :func:`validate_features`) implement the part of
+scikit-learn's estimator contract every matfit estimator shares: X is (samples, features), the
+number and names of the features seen in ``fit`` are enforced afterwards.
 """
 
 from __future__ import annotations
 
 import inspect
+import warnings
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from ._errors import InvalidParameterError, NotFittedError
+from ._errors import DataError, DTypeError, InvalidParameterError, NotFittedError, ShapeError
+from .shapes import as_float_array
 
 __all__ = [
     "BaseEstimator",
     "ClassifierMixin",
+    "DataConversionWarning",
     "RegressorMixin",
     "TransformerMixin",
+    "as_2d_float",
     "check_is_fitted",
+    "feature_names",
+    "validate_features",
 ]
 
 try:  # pragma: no cover - exercised whichever way the environment is
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
+    from sklearn.exceptions import DataConversionWarning
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+    class _NotFittedError(NotFittedError, _SklearnNotFittedError):
+        """matfit's NotFittedError that is also scikit-learn's (its estimator checks want it)."""
+
 except ImportError:  # pragma: no cover
+    DataConversionWarning = UserWarning  # type: ignore[assignment,misc]
+    _NotFittedError = NotFittedError  # type: ignore[assignment,misc]
 
     class BaseEstimator:  # type: ignore[no-redef]
         """get_params/set_params from the ``__init__`` signature, as scikit-learn's."""
@@ -81,6 +101,85 @@ def check_is_fitted(estimator: Any, attributes: str | list[str]) -> None:
     """Raise :class:`NotFittedError` unless every named fitted attribute is set."""
     names = [attributes] if isinstance(attributes, str) else attributes
     if not all(hasattr(estimator, a) for a in names):
-        raise NotFittedError(
+        raise _NotFittedError(
             f"This {type(estimator).__name__} instance is not fitted yet: call fit() first."
         )
+
+
+def feature_names(X: Any) -> np.ndarray | None:
+    """The string column names of a DataFrame-like X, else None (scikit-learn's rule)."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = np.asarray(columns, dtype=object)
+    kinds = {type(n) for n in names}
+    if kinds and all(issubclass(k, str) for k in kinds):
+        return names
+    if any(issubclass(k, str) for k in kinds):
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, but X "
+            f"has feature names of types {sorted(k.__name__ for k in kinds)}: convert them with "
+            "X.columns = X.columns.astype(str)."
+        )
+    return None
+
+
+def as_2d_float(x: Any, name: str, *, dtype: Any = None, who: str = "this estimator") -> Any:
+    """Dense float array (samples, features); refuse sparse and complex input by name.
+
+    Numbers stored with dtype object are converted (NumPy's TypeError names a non-number).
+    """
+    if sp.issparse(x):
+        raise DTypeError(f"{name} is a scipy.sparse matrix, which {who} does not take: pass "
+                         f"{name}.toarray().")
+    arr = np.asarray(x)
+    if arr.dtype.kind == "c":
+        raise DataError(f"Complex data not supported: {name} has dtype {arr.dtype}. Pass the "
+                        f"real and imaginary parts as separate features, or np.abs({name}).")
+    if arr.dtype.kind == "O":
+        arr = arr.astype(np.float64)
+    if arr.ndim != 2:
+        raise ShapeError(
+            f"Expected a 2-D {name} (samples, features), got shape {arr.shape}. Reshape your data "
+            f"either using {name}.reshape(-1, 1) if it has a single feature or "
+            f"{name}.reshape(1, -1) if it is a single sample."
+        )
+    return as_float_array(arr, name, dims="samples features", dtype=dtype)
+
+
+def validate_features(est: Any, X: Any, names: np.ndarray | None, *, reset: bool) -> None:
+    """Record (``reset=True``, in ``fit``) or enforce the number and names of X's features.
+
+    X is already a 2-D (samples, features) array or sparse matrix; ``names`` comes from
+    :func:`feature_names` on the caller's original input. Messages follow scikit-learn's, whose
+    estimator checks match on them.
+    """
+    cls = type(est).__name__
+    if X.shape[1] == 0:
+        raise DataError(f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required by "
+                        f"{cls}.")
+    if X.shape[0] == 0:
+        raise DataError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
+                        f"required by {cls}.")
+    if reset:
+        est.n_features_in_ = X.shape[1]
+        if names is not None:
+            est.feature_names_in_ = names
+        elif hasattr(est, "feature_names_in_"):
+            del est.feature_names_in_
+        return
+    fitted = getattr(est, "feature_names_in_", None)
+    if names is not None and fitted is None:
+        warnings.warn(f"X has feature names, but {cls} was fitted without feature names",
+                      UserWarning, stacklevel=3)
+    elif names is None and fitted is not None:
+        warnings.warn(f"X does not have valid feature names, but {cls} was fitted with feature "
+                      f"names", UserWarning, stacklevel=3)
+    elif names is not None and (len(names) != len(fitted) or np.any(names != fitted)):
+        raise ValueError(
+            "The feature names should match those that were passed during fit.\n"
+            f"Fitted with: {list(fitted)[:10]}\nGot: {list(names)[:10]}"
+        )
+    if X.shape[1] != est.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but {cls} is expecting "
+                         f"{est.n_features_in_} features as input.")

@@ -13,49 +13,21 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._errors import DataError, DTypeError, MatfitError, NotFittedError, ShapeError
+from .._errors import DataError, DivergenceError, DTypeError
+from .._estimator import (
+    DataConversionWarning,
+    as_2d_float,
+    check_is_fitted,
+    feature_names,
+    validate_features,
+)
 from ..shapes import as_float_array, check
 
 __all__ = ["DivergenceError", "Scaling", "check_X", "check_Xy", "check_fitted", "column_scaling"]
 
-try:  # scikit-learn's own classes, so that its estimator checks recognise them
-    from sklearn.exceptions import DataConversionWarning
-    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-
-    class _NotFittedError(NotFittedError, _SklearnNotFittedError):
-        """matfit's NotFittedError that is also scikit-learn's."""
-
-except ImportError:  # pragma: no cover
-    DataConversionWarning = UserWarning  # type: ignore[assignment,misc]
-    _NotFittedError = NotFittedError  # type: ignore[assignment,misc]
-
-
 def check_fitted(est: Any, attribute: str) -> None:
     """Raise NotFittedError (matfit's, and scikit-learn's when installed) before ``fit``."""
-    if not hasattr(est, attribute):
-        raise _NotFittedError(f"This {type(est).__name__} instance is not fitted yet: call "
-                              f"fit() first.")
-
-
-class DivergenceError(MatfitError, ArithmeticError):
-    """An iterative fit diverged (non-finite or exploding objective); the message names why."""
-
-
-def _feature_names(X: Any) -> np.ndarray | None:
-    columns = getattr(X, "columns", None)
-    if columns is None or isinstance(X, np.ndarray):
-        return None
-    names = np.asarray(columns, dtype=object)
-    kinds = {type(n) for n in names}
-    if kinds and all(issubclass(k, str) for k in kinds):
-        return names
-    if any(issubclass(k, str) for k in kinds):
-        raise TypeError(
-            "Feature names are only supported if all input features have string names, but "
-            f"X has feature names of types {sorted(k.__name__ for k in kinds)}: convert them "
-            "with X.columns = X.columns.astype(str)."
-        )
-    return None
+    check_is_fitted(est, attribute)
 
 
 def _to_float64(x: Any, name: str, dims: str | None) -> np.ndarray:
@@ -73,44 +45,9 @@ def _to_float64(x: Any, name: str, dims: str | None) -> np.ndarray:
 
 def check_X(est: Any, X: Any, *, reset: bool) -> np.ndarray:
     """Validate ``X`` (samples, features); record (``reset``) or enforce its features."""
-    names = _feature_names(X)
-    if not sp.issparse(X):
-        X = np.asarray(X)
-    if not sp.issparse(X) and X.ndim < 2:
-        raise ShapeError(
-            f"Expected a 2-D X (samples, features), got shape {X.shape}. Reshape your data "
-            f"either using X.reshape(-1, 1) if it has a single feature or X.reshape(1, -1) if it "
-            f"is a single sample.")
-    X = _to_float64(X, "X", "samples features")
-    cls = type(est).__name__
-    if X.shape[1] == 0:
-        raise DataError(f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required by "
-                        f"{cls}.")
-    if X.shape[0] == 0:
-        raise DataError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
-                        f"required by {cls}.")
-    if reset:
-        est.n_features_in_ = X.shape[1]
-        if names is not None:
-            est.feature_names_in_ = names
-        elif hasattr(est, "feature_names_in_"):
-            del est.feature_names_in_
-        return X
-    fitted = getattr(est, "feature_names_in_", None)
-    if names is not None and fitted is None:
-        warnings.warn(f"X has feature names, but {cls} was fitted without feature names",
-                      UserWarning, stacklevel=3)
-    elif names is None and fitted is not None:
-        warnings.warn(f"X does not have valid feature names, but {cls} was fitted with feature "
-                      f"names", UserWarning, stacklevel=3)
-    elif names is not None and (len(names) != len(fitted) or np.any(names != fitted)):
-        raise ValueError(
-            "The feature names should match those that were passed during fit.\n"
-            f"Fitted with: {list(fitted)[:10]}\nGot: {list(names)[:10]}"
-        )
-    if X.shape[1] != est.n_features_in_:
-        raise ValueError(f"X has {X.shape[1]} features, but {cls} is expecting "
-                         f"{est.n_features_in_} features as input.")
+    names = feature_names(X)
+    X = as_2d_float(X, "X", dtype=np.float64, who="matfit's linear models")
+    validate_features(est, X, names, reset=reset)
     return X
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InvalidParameterError, NotFittedError, ShapeError
+from .._errors import DivergenceError, InvalidParameterError, NotFittedError, ShapeError
 from .._progress import progress
 from ..optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSProp, StatefulOptimizer
 from ..optim import clip_grad_norm_ as _clip_norm
@@ -257,7 +257,7 @@ def fit(
                         correct += _correct(z, yb, loss)
                     value, gz = loss.value_and_grad(z, yb, out=gz)
                     if not np.isfinite(value):
-                        raise FloatingPointError(_diverged(value, epoch, lr))
+                        raise DivergenceError(_diverged(value, epoch, lr))
                     total_loss += value * m
                     seen += m
                     model.backward(gz, stop=head)

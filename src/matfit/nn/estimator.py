@@ -22,10 +22,18 @@ import warnings
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
-from .._errors import DataError, DTypeError, InvalidParameterError, NotFittedError, ShapeError
-from .._estimator import BaseEstimator, ClassifierMixin, RegressorMixin
+from .._errors import DataError, InvalidParameterError
+from .._estimator import (
+    BaseEstimator,
+    ClassifierMixin,
+    DataConversionWarning,
+    RegressorMixin,
+    as_2d_float,
+    check_is_fitted,
+    feature_names,
+    validate_features,
+)
 from ..optim import sgd
 from ..shapes import as_float_array
 from ._batchnorm import BatchNorm
@@ -36,56 +44,9 @@ from ._train import predict_proba as _predict_proba
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
-try:  # scikit-learn's own classes, so that its estimator checks recognise them
-    from sklearn.exceptions import DataConversionWarning
-    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-
-    class _NotFittedError(NotFittedError, _SklearnNotFittedError):
-        """matfit's NotFittedError that is also scikit-learn's."""
-
-except ImportError:  # pragma: no cover
-    DataConversionWarning = UserWarning  # type: ignore[assignment,misc]
-    _NotFittedError = NotFittedError  # type: ignore[assignment,misc]
-
 _ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "logistic": Sigmoid, "leaky_relu": LeakyReLU}
 _INIT_FOR = {"relu": "he", "leaky_relu": "he", "tanh": "xavier", "logistic": "xavier"}
 _SOLVERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
-
-
-def _feature_names(X: Any) -> np.ndarray | None:
-    columns = getattr(X, "columns", None)
-    if columns is None or isinstance(X, np.ndarray):
-        return None
-    names = np.asarray(columns, dtype=object)
-    kinds = {type(n) for n in names}
-    if kinds and all(issubclass(k, str) for k in kinds):
-        return names
-    if any(issubclass(k, str) for k in kinds):
-        raise TypeError(
-            "Feature names are only supported if all input features have string names, but X "
-            f"has feature names of types {sorted(k.__name__ for k in kinds)}: convert them with "
-            "X.columns = X.columns.astype(str)."
-        )
-    return None
-
-
-def _as_2d_float(x: Any, name: str, dtype: Any) -> np.ndarray:
-    if sp.issparse(x):
-        raise DTypeError(f"{name} is a scipy.sparse matrix; the MLP needs dense input: pass "
-                         f"{name}.toarray() (sparse input is not supported).")
-    arr = np.asarray(x)
-    if arr.dtype.kind == "c":
-        raise DataError(f"Complex data not supported: {name} has dtype {arr.dtype}; pass the "
-                        f"real and imaginary parts as separate features.")
-    if arr.dtype.kind == "O":
-        arr = arr.astype(np.float64)
-    if arr.ndim != 2:
-        raise ShapeError(
-            f"Expected a 2-D {name} (samples, features), got shape {arr.shape}. Reshape your data "
-            f"either using {name}.reshape(-1, 1) if it has a single feature or "
-            f"{name}.reshape(1, -1) if it is a single sample."
-        )
-    return as_float_array(arr, name, dims="samples features", dtype=dtype)
 
 
 class _BaseMLP(BaseEstimator):
@@ -158,38 +119,11 @@ class _BaseMLP(BaseEstimator):
         self._sizes = sizes
 
     def _check_X(self, X: Any, *, reset: bool) -> np.ndarray:
-        cls = type(self).__name__
-        names = _feature_names(X)
-        X = _as_2d_float(X, "X", np.dtype(self.dtype))
-        if X.shape[1] == 0:
-            raise DataError(f"0 feature(s) (shape={X.shape}) while a minimum of 1 is required by "
-                            f"{cls}.")
-        if X.shape[0] == 0:
-            raise DataError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
-                            f"1 is required by {cls}.")
-        if reset:
-            self.n_features_in_ = X.shape[1]
-            if names is not None:
-                self.feature_names_in_ = names
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-            return X
-        fitted = getattr(self, "feature_names_in_", None)
-        if names is not None and fitted is None:
-            warnings.warn(f"X has feature names, but {cls} was fitted without feature names",
-                          UserWarning, stacklevel=3)
-        elif names is None and fitted is not None:
-            warnings.warn(f"X does not have valid feature names, but {cls} was fitted with "
-                          f"feature names", UserWarning, stacklevel=3)
-        elif names is not None and (len(names) != len(fitted) or np.any(names != fitted)):
-            raise ValueError("The feature names should match those that were passed during fit."
-                             f"\nFitted with: {list(fitted)[:10]}\nGot: {list(names)[:10]}")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {cls} is expecting "
-                             f"{self.n_features_in_} features as input.")
+        names = feature_names(X)
+        X = as_2d_float(X, "X", dtype=np.dtype(self.dtype), who="the MLP")
+        validate_features(self, X, names, reset=reset)
         return X
 
-    # -- model ---------------------------------------------------------------------------
     def _make_model(self, n_outputs: int, head: Any) -> Sequential:
         act, init = _ACTIVATIONS[self.activation], _INIT_FOR[self.activation]
         layers: list = []
@@ -247,9 +181,7 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_ = list(history.get("val_accuracy", history["val_loss"]))
 
     def _logits_model(self, X: Any) -> np.ndarray:
-        if not hasattr(self, "model_"):
-            raise _NotFittedError(f"This {type(self).__name__} instance is not fitted yet: call "
-                                  f"fit() first.")
+        check_is_fitted(self, "model_")
         return self._check_X(X, reset=False)
 
 
