@@ -31,8 +31,9 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "star data.")
     t.add_argument("ratings", metavar="RATINGS", help="delimited file of user, item, rating")
     t.add_argument("--out", "-o", required=True, metavar="MODEL.npz", help="model file to write")
-    t.add_argument("--solver", choices=_SOLVERS, default="sgd",
-                   help="sgd (default, Funk SGD) or als (batched alternating least squares)")
+    t.add_argument("--solver", choices=_SOLVERS,
+                   help="sgd (default, Funk SGD) or als (batched alternating least squares; "
+                   "the only choice, and the default, with --engine spark)")
     t.add_argument("--factors", type=int, metavar="K", help="latent factors (default 64)")
     t.add_argument("--epochs", type=int, metavar="N",
                    help="passes over the data (default: 15 sgd, 6 als)")
@@ -44,6 +45,7 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     t.add_argument("--validation-fraction", type=float, default=0.0, metavar="F",
                    help="hold out this fraction for early stopping (default 0: use all)")
     _add_reader_options(t)
+    _add_engine_options(t)
     t.set_defaults(run=run_train)
 
     e = actions.add_parser(
@@ -56,6 +58,7 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     e.add_argument("--threshold", type=float,
                    help="ratings >= this are relevant for ranking (default: all held-out)")
     _add_reader_options(e)
+    _add_engine_options(e)
     e.set_defaults(run=run_evaluate)
 
     top = actions.add_parser(
@@ -66,7 +69,23 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     top.add_argument("--k", type=int, default=10, help="number of items (default 10)")
     top.add_argument("--include-seen", action="store_true",
                      help="also list items the user rated in training")
+    _add_engine_options(top)
     top.set_defaults(run=run_top)
+
+
+def _add_engine_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="local (default) or spark: fit/score with Apache Spark (matfit[spark]); "
+                   "RATINGS may then be Parquet, and MODEL a Parquet model directory")
+    p.add_argument("--spark-master", metavar="URL", default=None,
+                   help="Spark master with --engine spark (default local[*]; spark://HOST:PORT, "
+                   "yarn or k8s://... work the same)")
+
+
+def _is_parquet_dir(path: str) -> bool:
+    from pathlib import Path
+
+    return path.endswith(("/", ".parquet")) or Path(path).is_dir()
 
 
 def _add_reader_options(p: argparse.ArgumentParser) -> None:
@@ -103,6 +122,9 @@ def run_train(args: argparse.Namespace) -> dict:
 
         raise InvalidParameterError(
             f"--validation-fraction {args.validation_fraction}: must be in [0, 1)")
+    if args.engine == "spark":
+        return _run_train_spark(args)
+    args.solver = args.solver or "sgd"
     ratings = _read(args, args.ratings)
     print(f"read {len(ratings):,} ratings of {ratings.n_users:,} users and {ratings.n_items:,} "
           f"items from {args.ratings}")
@@ -131,6 +153,52 @@ def run_train(args: argparse.Namespace) -> dict:
             "fit_seconds": round(seconds, 4)}
 
 
+def _run_train_spark(args: argparse.Namespace) -> dict:
+    import time
+
+    from . import _spark
+    from .model import MatrixFactorization
+
+    if args.solver not in (None, "als"):
+        from .._errors import InvalidParameterError
+
+        raise InvalidParameterError(f"--solver {args.solver}: --engine spark fits ALS only")
+    if args.validation_fraction > 0:
+        from .._errors import InvalidParameterError
+
+        raise InvalidParameterError("--validation-fraction: not supported with --engine spark "
+                                    "(evaluate on a held-out file instead)")
+    start = time.perf_counter()
+    spark, created = _spark.get_session(args.spark_master)
+    try:
+        print(f"Spark session on {spark.sparkContext.master} "
+              f"({time.perf_counter() - start:.1f} s to start)", file=sys.stderr)
+        model = MatrixFactorization(args.factors, solver="als", reg_weighting="count",
+                                    reg=args.reg, epochs=args.epochs, dtype="float32",
+                                    seed=args.seed, engine="spark",
+                                    spark_master=args.spark_master)
+        fit = _spark.fit_spark(model, args.ratings, spark=spark, sep=args.sep,
+                               columns=args.columns)
+        seconds = time.perf_counter() - start
+        if _is_parquet_dir(args.out):
+            path = _spark.save_parquet(model, args.out, spark=spark)
+        else:
+            path = model.save(args.out)
+    finally:
+        if created:
+            spark.stop()
+    k = model.user_factors_.shape[1]
+    last = model.history_[-1]
+    print(f"fitted Spark ALS with {k} factors on {fit.count:,} ratings in {seconds:.2f} s "
+          f"(session start included, {model.n_epochs_} iterations): train RMSE "
+          f"{last['train_rmse']:.4f}")
+    print(f"saved {path}")
+    return {"model": str(path), "solver": "als", "engine": "spark", "factors": k,
+            "ratings": fit.count, "users": len(model.user_ids_), "items": len(model.item_ids_),
+            "epochs": model.n_epochs_, "train_rmse": last["train_rmse"],
+            "fit_seconds": round(seconds, 4)}
+
+
 def run_evaluate(args: argparse.Namespace) -> dict:
     from .model import MatrixFactorization
 
@@ -138,6 +206,8 @@ def run_evaluate(args: argparse.Namespace) -> dict:
         from .._errors import InvalidParameterError
 
         raise InvalidParameterError(f"--k {args.k}: must be >= 0 (0 skips ranking)")
+    if args.engine == "spark":
+        return _run_evaluate_spark(args)
     model = MatrixFactorization.load(args.model)
     ratings = _read(args, args.ratings)
     res = model.evaluate(ratings, k=args.k or None, threshold=args.threshold)
@@ -153,12 +223,49 @@ def run_evaluate(args: argparse.Namespace) -> dict:
     return {k: v for k, v in res.items()}
 
 
+def _run_evaluate_spark(args: argparse.Namespace) -> dict:
+    from . import _spark
+    from .model import MatrixFactorization
+
+    spark, created = _spark.get_session(args.spark_master)
+    try:
+        model: Any = args.model if _is_parquet_dir(args.model) else \
+            MatrixFactorization.load(args.model)
+        res = _spark.evaluate_spark(model, args.ratings, spark=spark, sep=args.sep,
+                                    columns=args.columns)
+    finally:
+        if created:
+            spark.stop()
+    print(f"RMSE {res['rmse']:.4f}  MAE {res['mae']:.4f}  on {res['count']:,} ratings (Spark)")
+    if res["unknown_pairs"]:
+        print(f"{res['unknown_pairs']:,} ratings have a user ({res['unknown_users']:,} distinct) "
+              f"or item ({res['unknown_items']:,} distinct) unknown to the model: predicted "
+              f"from the global mean and known biases")
+    return res
+
+
 def run_top(args: argparse.Namespace) -> dict:
     import warnings
 
     from .model import MatrixFactorization, UnknownIdWarning
 
     _positive(args.k, "--k")
+    if args.engine == "spark":
+        from . import _spark
+
+        spark, created = _spark.get_session(args.spark_master)
+        try:
+            model: Any = args.model if _is_parquet_dir(args.model) else \
+                MatrixFactorization.load(args.model)
+            items, scores = _spark.recommend_spark(model, args.user, args.k, spark=spark)
+        finally:
+            if created:
+                spark.stop()
+        print(f"{'rank':>4}  {'item':<20} {'predicted':>9}")
+        for rank, (item, score) in enumerate(zip(items, scores, strict=True), start=1):
+            print(f"{rank:>4}  {item!s:<20} {score:>9.3f}")
+        return {"user": args.user, "items": [x.item() for x in items],
+                "scores": [float(s) for s in scores]}
     model = MatrixFactorization.load(args.model)
     user: Any = args.user
     if model.user_ids_.dtype.kind == "i":

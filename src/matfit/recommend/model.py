@@ -139,6 +139,16 @@ class MatrixFactorization(BaseEstimator):
         Seed of the initial factors and of the SGD shuffles.
     verbose : int
         0: silent; 1: a progress bar per epoch with train/validation RMSE on stderr.
+    engine : {"local", "spark"}
+        ``"spark"`` fits with Apache Spark's ALS (``pip install 'matfit[spark]'``): needs
+        ``solver="als"`` and ``reg_weighting="count"`` (Spark's λ scaling), estimates the
+        biases in Spark first and fits the factors on the residuals (see
+        :mod:`matfit.recommend._spark` for how this differs from the local solver); the fitted
+        model is an ordinary local one (save, load, predict without Spark). Pass an existing
+        session as ``fit(..., spark=session)``.
+    spark_master : str, optional
+        Master URL of the session the Spark engine starts (default ``"local[*]"``; any
+        ``spark://``, ``yarn`` or ``k8s://`` URL works the same).
 
     Attributes
     ----------
@@ -199,6 +209,8 @@ class MatrixFactorization(BaseEstimator):
         n_threads: int | None = None,
         seed: int | None = None,
         verbose: int = 0,
+        engine: str = "local",
+        spark_master: str | None = None,
     ) -> None:
         self.factors = factors
         self.solver = solver
@@ -215,10 +227,15 @@ class MatrixFactorization(BaseEstimator):
         self.n_threads = n_threads
         self.seed = seed
         self.verbose = verbose
+        self.engine = engine
+        self.spark_master = spark_master
 
     # ------------------------------------------------------------------------------ parameters
     def _resolved(self) -> dict[str, Any]:
         """Parameters with the solver's defaults filled in, validated (STYLE rule 7)."""
+        if getattr(self, "engine", "local") not in ("local", "spark"):
+            raise InvalidParameterError(
+                f"MatrixFactorization(engine={self.engine!r}): must be 'local' or 'spark'")
         if self.solver not in _SOLVERS:
             raise InvalidParameterError(
                 f"MatrixFactorization(solver={self.solver!r}): must be one of {list(_SOLVERS)}"
@@ -267,7 +284,8 @@ class MatrixFactorization(BaseEstimator):
         return p
 
     # ----------------------------------------------------------------------------------- fit
-    def fit(self, ratings: Any, validation: Any = None) -> MatrixFactorization:
+    def fit(self, ratings: Any, validation: Any = None, *, spark: Any = None
+            ) -> MatrixFactorization:
         """Fit on the observed ratings.
 
         Parameters
@@ -279,6 +297,9 @@ class MatrixFactorization(BaseEstimator):
         validation : same types, optional
             Held-out ratings for early stopping (``patience``) and the validation RMSE of
             ``history_``; pairs with users or items unknown to training use the fallback.
+        spark : SparkSession, optional
+            ``engine="spark"`` only: the session to use (default: one for ``spark_master``).
+            The ratings may then also be a Spark DataFrame or a Parquet path.
 
         Returns
         -------
@@ -291,6 +312,11 @@ class MatrixFactorization(BaseEstimator):
         costs nothing extra. ``seconds`` times the solver's pass alone.
         """
         p = self._resolved()
+        if self.engine == "spark":
+            from ._spark import fit_spark
+
+            fit_spark(self, ratings, validation, spark=spark)
+            return self
         dtype = p["dtype"]
         train = as_ratings(ratings, "ratings", dtype=dtype).compact()
         if len(train) == 0:
