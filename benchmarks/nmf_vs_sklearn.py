@@ -162,7 +162,8 @@ def main(argv=None) -> int:
             print(f"\n{dname}: GEMM floor of a full KL iteration {1e3 * floor:.2f} ms "
                   f"(4 GEMMs at {gflops:.0f} GFLOP/s)")
             print(f"{'pair':<11} {'matfit ms/it':>12} {'sklearn ms/it':>13} {'ratio':>6} "
-                  f"{'x floor':>8} {'matfit objective':>17} {'sklearn objective':>18}")
+                  f"{'x floor':>8} {'matfit objective':>17} {'sklearn objective':>18}  "
+                  f"{'spread (min-max ms/it)'}")
             for pair in pairs:
                 ours = statistics.median(times[pair][0])
                 theirs = statistics.median(times[pair][1])
@@ -176,11 +177,16 @@ def main(argv=None) -> int:
                     "x_floor": statistics.median(x_floor),
                     "floor_ms": 1e3 * pair_floor,
                     "matfit_objective": objs[(pair, 0)], "sklearn_objective": objs[(pair, 1)],
+                    "matfit_range_ms": [1e3 * min(times[pair][0]), 1e3 * max(times[pair][0])],
+                    "sklearn_range_ms": [1e3 * min(times[pair][1]), 1e3 * max(times[pair][1])],
+                    "x_floor_rounds": x_floor, "ratio_rounds": ratios,
                 }
                 results[f"{dname}/{pair}"] = row
                 print(f"{pair:<11} {row['matfit_ms']:>12.2f} {row['sklearn_ms']:>13.2f} "
                       f"{row['ratio']:>6.2f} {row['x_floor']:>8.2f} "
-                      f"{row['matfit_objective']:>17.8g} {row['sklearn_objective']:>18.8g}")
+                      f"{row['matfit_objective']:>17.8g} {row['sklearn_objective']:>18.8g}  "
+                      f"matfit {row['matfit_range_ms'][0]:.1f}-{row['matfit_range_ms'][1]:.1f}, "
+                      f"sklearn {row['sklearn_range_ms'][0]:.1f}-{row['sklearn_range_ms'][1]:.1f}")
             results[f"{dname}/floor_ms"] = 1e3 * floor
     kl = results.get("float32/kl-mu")
     if kl:

@@ -141,6 +141,8 @@ class _Objective:
                        + float(np.vdot(gram.astype(f8), H8 @ H8.T)))
         eps = float(np.finfo(self.X.dtype).eps)
         if not self.sparse and value < 1e3 * eps * self.xx:
+            if self.Ybuf is None:
+                self.Ybuf = np.empty_like(self.X)
             return self.divergence(Wt, H, None)
         return max(value, 0.0)
 
@@ -217,7 +219,8 @@ class Fit:
             self.work = None
         else:
             self.index = None
-            self.Y = np.empty_like(X)  # W @ H; the Frobenius objective checks use it too
+            # W @ H; the Frobenius updates need it only for an exact objective (see _product)
+            self.Y = np.empty_like(X) if beta != 2 else None
             self.obj.Ybuf = self.Y
             self.work = np.empty_like(X) if beta not in (1.0, 2.0) else None
         self.numH = np.empty((k, n), dtype=dtype)
@@ -250,6 +253,10 @@ class Fit:
         """W @ H into the X-sized buffer (dense) or at X's entries (sparse)."""
         if self.sparse:
             return _mu.sparse_wh(self.X, self.Wt.T, self.H, out=self.Y, index=self.index)
+        if self.Y is None:  # first use in a Frobenius fit: allocated once, then reused
+            if self.obj.Ybuf is None:
+                self.obj.Ybuf = np.empty_like(self.X)
+            self.Y = self.obj.Ybuf
         return np.matmul(self.Wt.T, self.H, out=self.Y)
 
     def _cross_H(self) -> np.ndarray:
