@@ -1,0 +1,559 @@
+"""``nmf`` on a ``dask.array`` X chunked along samples: the same MU iterates, chunk by chunk.
+
+Implementation notes
+--------------------
+* X (features, samples) is split into blocks of whole columns (samples); a block may be dense or
+  a ``scipy.sparse`` matrix. H is split the same way and its blocks stay on the workers; W
+  (features, components) is small and lives on the client.
+* One task per block per iteration does both halves of the in-memory iteration for its
+  columns: the H update of :func:`matfit.factorize._mu.h_terms` (columns are independent), then
+  the W pieces of :func:`~matfit.factorize._mu.w_terms` with the NEW H block. W's pieces are
+  sums over samples, so the blocks' numerators and denominators are added in a tree reduction
+  (:data:`SPLIT_EVERY` at a time) and the client applies :func:`~matfit.factorize._mu.apply_update`
+  once. X is read once per iteration, and the arithmetic is that of the in-memory loop
+  (``_loop.Fit``): the same floors, the same ``guard``, the same penalties, so the iterates
+  agree with ``nmf`` to rounding (1e-10 after 20 float64 iterations in the tests).
+* The objective is checked every ``check_every`` iterations from the factors at the start of
+  the iteration, as in memory: each block adds its divergence (``_loop._Objective``) and its
+  share of H's penalty to the same reduction.
+* Initialisation: W and H given (any mix of NumPy and Dask), W given alone (H drawn per block,
+  scaled so that mean(W @ H) = mean(X), as ``missing_factor`` does), or ``init="random"``
+  (drawn per block). NNDSVD needs an SVD of the whole X and is not offered here.
+* HALS and ``normalize_W`` are not offered: both need every block's H rows in sequence.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import warnings
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._errors import ConvergenceWarning, DataError, InvalidParameterError
+from .._progress import progress
+from ..numerics import resolve_beta
+from . import _mu
+from ._loop import _Objective, set_status
+
+__all__ = ["get_client", "is_dask_array", "nmf_dask", "read_chunked"]
+
+SPLIT_EVERY = 8
+CONNECT_TIMEOUT = 3.0
+
+
+def is_dask_array(X: Any) -> bool:
+    """True for a ``dask.array.Array`` (checked without importing dask)."""
+    return type(X).__module__.startswith("dask.array") and hasattr(X, "chunks")
+
+
+# ------------------------------------------------------------------------------- scheduler
+def get_client(scheduler: str | None = None, client: Any = None, *, n_workers: int = 2,
+               verbose: int = 0) -> tuple[Any, bool]:
+    """The ``distributed.Client`` to use, and whether this call started it.
+
+    ``client`` if given; else a Client connected to ``scheduler`` (an address such as
+    ``tcp://host:8786``, checked with a short TCP connect first so an unreachable address
+    fails in seconds); ``scheduler="local"`` starts a LocalCluster (its dashboard address is
+    printed to stderr when verbose); None uses the current client, or the local threaded
+    scheduler (returns None).
+    """
+    if client is not None:
+        return client, False
+    from distributed import Client
+
+    if scheduler is None:
+        try:
+            from distributed import get_client as current
+
+            return current(), False
+        except ValueError:
+            return None, False
+    if scheduler == "local":
+        from distributed import LocalCluster
+
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True)
+        c = Client(cluster)
+        if verbose:
+            import sys
+
+            print(f"matfit nmf: Dask dashboard at {c.dashboard_link}", file=sys.stderr)
+        return c, True
+    url = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
+    try:
+        with socket.create_connection((url.hostname or "localhost", url.port or 8786),
+                                      timeout=CONNECT_TIMEOUT):
+            pass
+        c = Client(scheduler, timeout=f"{CONNECT_TIMEOUT * 3:g}s")
+    except OSError as err:
+        raise ConnectionError(
+            f"cannot reach the Dask scheduler {scheduler}: {err.strerror or err} within "
+            f"{CONNECT_TIMEOUT:g} s; start it (dask scheduler) or pass --scheduler local"
+        ) from None
+    return c, True
+
+
+# ----------------------------------------------------------------------------------- input
+def read_chunked(path: Any, chunk: int | None = None) -> Any:
+    """A dask array (features, samples) over a file, read block by block by the workers.
+
+    ``path`` is a ``.npy`` file (memory-mapped; blocks of ``chunk`` columns, default 50,000),
+    a directory of ``.npy`` files (one block each, in name order, all with the same rows) or a
+    Zarr store (its own chunks, rechunked to whole columns).
+    """
+    from pathlib import Path
+
+    import dask
+    import dask.array as da
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no input at {p}")
+    if p.suffix == ".zarr" or (p / ".zarray").exists() or (p / "zarr.json").exists():
+        X = da.from_zarr(str(p))
+        return X.rechunk({0: -1})
+    if p.is_dir():
+        files = sorted(p.glob("*.npy"))
+        if not files:
+            raise DataError(f"{p} has no .npy files (and is not a Zarr store)")
+        blocks = []
+        for f in files:
+            arr = np.load(f, mmap_mode="r")
+            blocks.append(da.from_delayed(dask.delayed(_load_block)(str(f), 0, arr.shape[1]),
+                                          shape=arr.shape, dtype=arr.dtype))
+        return da.concatenate(blocks, axis=1)
+    if p.suffix != ".npy":
+        raise DataError(f"{p}: --dask reads a .npy file, a directory of .npy chunks or a Zarr "
+                        f"store")
+    arr = np.load(p, mmap_mode="r")
+    if arr.ndim != 2:
+        raise DataError(f"{p} holds an array of shape {arr.shape}; need (features, samples)")
+    chunk = chunk or 50_000
+    blocks = [da.from_delayed(dask.delayed(_load_block)(str(p), lo, min(lo + chunk,
+                                                                        arr.shape[1])),
+                              shape=(arr.shape[0], min(chunk, arr.shape[1] - lo)),
+                              dtype=arr.dtype)
+              for lo in range(0, arr.shape[1], chunk)]
+    return da.concatenate(blocks, axis=1)
+
+
+def _load_block(path: str, lo: int, hi: int) -> np.ndarray:
+    return np.ascontiguousarray(np.load(path, mmap_mode="r")[:, lo:hi])
+
+
+# --------------------------------------------------------------------------- block tasks
+def _as_block(x: Any) -> Any:
+    if sp.issparse(x):
+        return x.tocsr() if x.format not in ("csr", "csc") else x
+    if hasattr(x, "to_scipy_sparse"):  # pydata/sparse
+        return x.to_scipy_sparse().tocsr()
+    return np.asarray(x)
+
+
+def _block_stats(x: Any) -> tuple[float, float, int, bool]:
+    """(sum, min, nonzeros-free?, finite?) of a block, for validation and init scaling."""
+    x = _as_block(x)
+    if sp.issparse(x):
+        d = x.data
+        lo = float(d.min()) if d.size else 0.0
+        if d.size < x.shape[0] * x.shape[1]:
+            lo = min(lo, 0.0)
+        return float(d.sum(dtype=np.float64)), lo, bool(np.isfinite(d).all()), \
+            d.size == x.shape[0] * x.shape[1] and bool(d.all())
+    return (float(x.sum(dtype=np.float64)), float(x.min()) if x.size else 0.0,
+            bool(np.isfinite(x).all()), bool(x.all()))
+
+
+def _random_block(shape: tuple[int, int], seed: Any, scale: float, dtype: Any) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.abs(scale * rng.standard_normal(shape)).astype(dtype, copy=False)
+
+
+def _scaled_block(h: np.ndarray, factor: float) -> np.ndarray:
+    return h * h.dtype.type(factor)
+
+
+def _h_summary(h: np.ndarray, learned: np.ndarray) -> tuple[np.ndarray, float]:
+    """(row sums in float64, min over columns of the max over the learned rows) of an H block.
+
+    The second is what ``_loop.Fit._positive_product`` looks at when H is fixed.
+    """
+    sub = h[learned]
+    return h.sum(axis=1, dtype=np.float64), float(sub.max(axis=0).min()) if sub.size else np.inf
+
+
+def _step(x: Any, h: np.ndarray, W: np.ndarray, cfg: dict) -> tuple:
+    """One iteration on a block: [objective check], H update, W pieces with the new H."""
+    x = _as_block(x)
+    beta, learned = cfg["beta"], cfg["learned"]
+    h = h.copy()
+    div = penh = 0.0
+    if cfg["check"]:
+        div = _Objective(x, beta, (0.0, 0.0, 0.0, 0.0)).divergence(W.T, h, None)
+        penh = _penalty(h, cfg["pen"][2], cfg["pen"][3])
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        if cfg["update_H"]:
+            numer, denom = _mu.h_terms(x, W, h, beta, guard=cfg["guard"])
+            numer = np.array(numer, dtype=h.dtype)
+            _mu.apply_update(h, numer, denom, gamma=cfg["gamma"], l1=cfg["pen"][2],
+                             l2=cfg["pen"][3], floor=cfg["floor_H"])
+        if len(learned):
+            wn, wd = _mu.w_terms(x, W, h, beta, columns=learned, guard=cfg["guard"])
+            wn, wd = np.array(wn, dtype=np.float64), np.array(wd, dtype=np.float64)
+        else:
+            wn = wd = np.zeros((0, 0))
+    return h, (wn, wd, div, penh)
+
+
+def _final(x: Any, h: np.ndarray, W: np.ndarray, cfg: dict) -> tuple:
+    x = _as_block(x)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        div = _Objective(x, cfg["beta"], (0.0, 0.0, 0.0, 0.0)).divergence(W.T, h, None)
+    return (np.zeros((0, 0)), np.zeros((0, 0)), div, _penalty(h, cfg["pen"][2], cfg["pen"][3]))
+
+
+def _penalty(F: np.ndarray, l1: float, l2: float) -> float:
+    total = 0.0
+    if l1:
+        total += l1 * float(F.sum(dtype=np.float64))
+    if l2:
+        total += 0.5 * l2 * float(np.vdot(F, F))
+    return total
+
+
+def _first(pair: tuple) -> Any:
+    return pair[0]
+
+
+def _second(pair: tuple) -> Any:
+    return pair[1]
+
+
+def _add(*parts: tuple) -> tuple:
+    wn, wd, div, pen = parts[0]
+    for p in parts[1:]:
+        if p[0].size:
+            wn, wd = wn + p[0], wd + p[1]
+        div, pen = div + p[2], pen + p[3]
+    return wn, wd, div, pen
+
+
+def _tree(parts: list, split: int = SPLIT_EVERY) -> Any:
+    from dask import delayed
+
+    while len(parts) > 1:
+        parts = [delayed(_add, pure=True)(*parts[i:i + split])
+                 for i in range(0, len(parts), split)]
+    return parts[0]
+
+
+# ------------------------------------------------------------------------------------ nmf
+def nmf_dask(
+    X: Any,
+    n_components: int | None = None,
+    *,
+    beta: float | str = "frobenius",
+    solver: str = "mu",
+    init: str | None = None,
+    W: Any = None,
+    H: Any = None,
+    update_W: bool = True,
+    update_H: bool = True,
+    fixed_W_columns: Any = None,
+    alpha_W: float = 0.0,
+    alpha_H: float = 0.0,
+    l1_ratio: float = 0.0,
+    normalize_W: bool | str = False,
+    max_iter: int = 200,
+    tol: float = 1e-4,
+    seed: int | None = None,
+    verbose: int = 0,
+    check_every: int = 10,
+    client: Any = None,
+    h_store: Any = None,
+) -> Any:
+    """:func:`matfit.factorize.nmf` for a ``dask.array`` X (features, samples) chunked by samples.
+
+    Parameters are those of :func:`~matfit.factorize.nmf` (MU only), plus:
+
+    client : distributed.Client, optional
+        Where to run (default: the current client, else Dask's local scheduler).
+    h_store : path, optional
+        Write H block by block to this Zarr store (``.zarr``) or directory of ``.npy`` blocks
+        and return it read lazily from there.
+
+    Returns
+    -------
+    NMFResult
+        As in memory, with ``W`` an ndarray (features, components) and ``H`` a
+        ``dask.array`` (components, samples) chunked like X, whose blocks stay where they
+        were computed: gather it with ``H.compute()`` (or ``client.compute(H)`` when the
+        client passed is not the default one).
+
+    Raises
+    ------
+    InvalidParameterError
+        solver="hals", normalize_W, or an NNDSVD init (each needs the whole X at once).
+    DataError, ShapeError
+        As in memory (negative/NaN X, disagreeing shapes).
+    """
+    import dask
+    import dask.array as da
+
+    from ._nmf import NMFResult, _as_int, _as_nonneg, _fixed_mask
+
+    start = time.perf_counter()
+    beta = resolve_beta(beta)
+    if solver != "mu":
+        raise InvalidParameterError(
+            f"nmf(solver={solver!r}) on a dask array: only solver='mu' runs chunk by chunk "
+            f"(HALS updates H's rows in sequence); pass solver='mu'")
+    if normalize_W:
+        raise InvalidParameterError("nmf(normalize_W=...) is not supported on a dask array; "
+                                    "normalise W afterwards (and scale H's rows)")
+    if init not in (None, "random", "custom"):
+        raise InvalidParameterError(
+            f"nmf(init={init!r}) on a dask array: NNDSVD needs an SVD of the whole X; pass "
+            f"init='random', or W (and H) to start from")
+    max_iter = _as_int(max_iter, "max_iter", 0)
+    check_every = _as_int(check_every, "check_every", 1)
+    tol = _as_nonneg(tol, "tol")
+    alpha_W, alpha_H = _as_nonneg(alpha_W, "alpha_W"), _as_nonneg(alpha_H, "alpha_H")
+    l1_ratio = _as_nonneg(l1_ratio, "l1_ratio")
+    if X.ndim != 2:
+        from .._errors import ShapeError
+
+        raise ShapeError(f"X must be 2-D (features, samples), got a dask array of shape "
+                         f"{X.shape}")
+    if len(X.chunks[0]) > 1:
+        warnings.warn(
+            f"X is chunked along features (axis 0, {len(X.chunks[0])} blocks of rows); nmf "
+            f"updates H from whole columns, so X was rechunked to one block of "
+            f"{X.shape[0]} rows per column block. Chunk X along samples only "
+            f"(X.rechunk({{0: -1}})) to avoid this rechunk.", UserWarning, stacklevel=3)
+        X = X.rechunk({0: -1})
+    m, n = X.shape
+    dtype = np.dtype(X.dtype)
+    if dtype.kind in "iub":
+        dtype = np.dtype(np.float64)
+    if dtype not in (np.float32, np.float64):
+        raise DataError(f"X has dtype {X.dtype}; pass a float32 or float64 array")
+    widths = X.chunks[1]
+    offsets = np.concatenate([[0], np.cumsum(widths)]).astype(int)
+    xblocks = list(X.to_delayed().ravel())
+    if X.dtype != dtype:
+        xblocks = [dask.delayed(np.asarray)(b, dtype=dtype) for b in xblocks]
+
+    cl = client if client is not None else _current_client()
+    compute = (lambda *a: cl.compute(list(a), sync=True)) if cl else dask.compute
+    persist = (lambda objs: cl.persist(objs)) if cl else (lambda objs: list(dask.persist(*objs)))
+
+    stats = compute(*[dask.delayed(_block_stats)(b) for b in xblocks])
+    if not all(s[2] for s in stats):
+        raise DataError("X has NaN or infinite entries; NMF needs finite X >= 0")
+    if min(s[1] for s in stats) < 0:
+        raise DataError(f"X has negative entries (min {min(s[1] for s in stats):g}); NMF "
+                        f"needs X >= 0")
+    total = sum(s[0] for s in stats)
+    if total == 0:
+        raise DataError("X is all zeros: there is nothing to factorise.")
+    if beta <= 0 and not all(s[3] for s in stats):
+        raise DataError(f"beta={beta:g} <= 0 is undefined where X has zeros: add a small "
+                        f"floor (X + 1e-10 * X.max()) or use beta > 0 ('kl')")
+    avg = total / (m * n)
+
+    # ---- factors: W on the client, H as blocks on the workers
+    if W is not None:
+        W = np.array(W, dtype=dtype, copy=True)
+        if W.ndim != 2 or W.shape[0] != m:
+            from .._errors import ShapeError
+
+            raise ShapeError(f"W has shape {W.shape}; it needs {m} rows (features of X)")
+        if (W < 0).any() or not np.isfinite(W).all():
+            raise DataError("W must be finite and >= 0")
+    k = n_components if n_components is not None else (
+        W.shape[1] if W is not None else (H.shape[0] if H is not None else None))
+    if k is None:
+        raise InvalidParameterError("nmf() needs n_components when neither W nor H is given")
+    k = _as_int(k, "n_components", 1)
+    if W is not None and W.shape[1] != k:
+        from .._errors import ShapeError
+
+        raise ShapeError(f"dimension 'components' disagrees: W has {W.shape[1]} columns but "
+                         f"n_components={k}")
+    rng = np.random.default_rng(seed)
+    block_seeds = rng.integers(0, 2**63, size=len(widths))
+    scale = np.sqrt(avg / k)
+    if H is not None:
+        H = H if is_dask_array(H) else np.asarray(H)
+        if H.shape != (k, n):
+            from .._errors import ShapeError
+
+            raise ShapeError(f"H has shape {tuple(H.shape)}; it needs ({k}, {n}) "
+                             f"(components, samples)")
+        if is_dask_array(H):
+            hblocks = list(H.astype(dtype).rechunk({0: -1, 1: widths}).to_delayed().ravel())
+        else:
+            if (H < 0).any() or not np.isfinite(H).all():
+                raise DataError("H must be finite and >= 0")
+            hblocks = [dask.delayed(np.array(H[:, offsets[b]:offsets[b + 1]], dtype=dtype))
+                       for b in range(len(widths))]
+    else:
+        hblocks = [dask.delayed(_random_block)((k, w), int(block_seeds[b]), scale, dtype)
+                   for b, w in enumerate(widths)]
+    if W is None:
+        W = np.abs(scale * rng.standard_normal((m, k))).astype(dtype, copy=False)
+    elif H is None:  # as missing_factor: mean(W @ H) = mean(X)
+        sums = compute(*[dask.delayed(_h_summary)(h, np.arange(0)) for h in hblocks])
+        current = float(W.sum(axis=0, dtype=np.float64) @ sum(s[0] for s in sums))
+        if current > 0:
+            hblocks = [dask.delayed(_scaled_block)(h, (total / current)) for h in hblocks]
+    fixed = np.zeros(k, dtype=bool) if fixed_W_columns is None else _fixed_mask(
+        fixed_W_columns, k)
+    if not update_W:
+        fixed[:] = True
+    learned = np.flatnonzero(~fixed)
+    hblocks = persist(hblocks)
+
+    # ---- floors and guard, as _loop.Fit
+    eps = float(np.finfo(dtype).eps)
+    tiny = float(np.finfo(dtype).tiny)
+    sums = compute(*[dask.delayed(_h_summary)(h, learned) for h in hblocks])
+    floor_W = eps * max(float(W[:, learned].mean()), tiny) if len(learned) else 0.0
+    floor_H = eps * max(float(sum(s[0] for s in sums).sum()) / (k * n), tiny) if update_H \
+        else 0.0
+    if len(learned):
+        W[:, learned] = np.maximum(W[:, learned], floor_W)
+    if update_H:
+        hblocks = persist([dask.delayed(np.maximum)(h, dtype.type(floor_H)) for h in hblocks])
+    threshold = tiny / eps
+    if beta == 2:
+        guard = False
+    elif update_H and len(learned):
+        guard = not len(learned) * floor_W * floor_H > threshold
+    elif update_H:
+        guard = not float(W.max(axis=1).min()) * floor_H > threshold
+    else:
+        guard = not min(s[1] for s in sums) * floor_W > threshold
+    pen = (alpha_W * l1_ratio * n, alpha_W * (1 - l1_ratio) * n,
+           alpha_H * l1_ratio * m, alpha_H * (1 - l1_ratio) * m)
+    gamma = _mu.mm_exponent(beta)
+    cfg = {"beta": beta, "learned": learned, "update_H": update_H, "guard": guard,
+           "gamma": gamma, "pen": pen, "floor_H": floor_H}
+
+    # ---- the loop
+    res = NMFResult(beta=beta, solver="mu", init="custom" if H is not None and init != "random"
+                    else "random")
+    history: list[float] = []
+    nits: list[int] = []
+    parts: list[tuple[float, float]] = []
+
+    def record(div: float, penh: float, nit: int) -> int | None:
+        val = (div, penh + _penalty(W[:, learned] if len(learned) else W[:, :0], pen[0], pen[1]))
+        f = val[0] + val[1]
+        history.append(f)
+        nits.append(nit)
+        parts.append(val)
+        bar.set_postfix(objective=f"{f:.6g}", refresh=False)
+        if not np.isfinite(f):
+            return 3
+        if tol > 0 and len(history) > 1 and (f == 0 or history[-2] - f < tol * abs(history[0])):
+            return 0
+        return None
+
+    bar = progress(total=max_iter, desc="nmf mu (dask)", verbose=verbose)
+    status, nit = None, 0
+    try:
+        if not update_H and not len(learned):
+            out = compute(_tree([dask.delayed(_final)(x, h, W, cfg)
+                                 for x, h in zip(xblocks, hblocks, strict=True)]))[0]
+            record(out[2], out[3], 0)
+            status = 2
+        for it in range(1, max_iter + 1) if status is None else ():
+            check = (it - 1) % check_every == 0
+            step_cfg = dict(cfg, check=check)
+            Wc = W.copy()
+            pairs = [dask.delayed(_step, nout=2)(x, h, Wc, step_cfg)
+                     for x, h in zip(xblocks, hblocks, strict=True)]
+            new_h = [p[0] for p in pairs]
+            reduced = _tree([p[1] for p in pairs])
+            persisted = persist([*new_h, reduced])
+            new_h, reduced = persisted[:-1], persisted[-1]
+            wn, wd, div, penh = compute(reduced)[0]
+            if check and (status := record(div, penh, it - 1)) is not None:
+                break  # stopped at the state the check evaluated: keep the old factors
+            hblocks = new_h
+            if len(learned):
+                Wl = np.ascontiguousarray(W[:, learned])
+                with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                    _mu.apply_update(Wl, wn.astype(dtype), wd.astype(dtype), gamma=gamma,
+                                     l1=pen[0], l2=pen[1], floor=floor_W)
+                W[:, learned] = Wl
+            nit = it
+            bar.update(1)
+        else:
+            if status is None:
+                out = compute(_tree([dask.delayed(_final)(x, h, W, cfg)
+                                     for x, h in zip(xblocks, hblocks, strict=True)]))[0]
+                status = record(out[2], out[3], max_iter)
+    finally:
+        bar.close()
+    if status is None:
+        status = 5 if max_iter == 0 else 4 if tol == 0 else 1
+    fmt: dict[str, Any] = {"tol": tol, "max_iter": max_iter, "every": check_every}
+    if status == 3:
+        fmt.update(value="NaN" if np.isnan(history[-1]) else "infinite", nit=nits[-1],
+                   cause="a zero W @ H where X > 0, or overflow")
+    set_status(res, status, **fmt)
+    res["nit"] = nit
+    res["history"] = np.asarray(history, dtype=np.float64)
+    res["history_nit"] = np.asarray(nits, dtype=np.intp)
+    res["divergence"], res["penalty"] = parts[-1]
+    res["fun"] = sum(parts[-1])
+    res["W"] = W
+    Hd = da.concatenate([da.from_delayed(h, shape=(k, w), dtype=dtype)
+                         for h, w in zip(hblocks, widths, strict=True)], axis=1)
+    if h_store is not None:
+        Hd = _store(Hd, h_store, compute)
+    res["H"] = Hd
+    res["seconds"] = time.perf_counter() - start
+    if res["status"] in (1, 3) and not (res["status"] == 1 and tol == 0):
+        warnings.warn(f"nmf: {res['message']}", ConvergenceWarning, stacklevel=2)
+    return res
+
+
+def _current_client() -> Any:
+    try:
+        from distributed import get_client as current
+    except ImportError:
+        return None
+    try:
+        return current()
+    except ValueError:
+        return None
+
+
+def _save_npy(path: str, block: np.ndarray) -> int:
+    np.save(path, block)
+    return 0
+
+
+def _store(Hd: Any, target: Any, compute: Any) -> Any:
+    """Write H block by block (Zarr store or directory of .npy) and read it back lazily."""
+    from pathlib import Path
+
+    import dask
+    import dask.array as da
+
+    target = Path(target)
+    if target.suffix == ".zarr":
+        compute(da.to_zarr(Hd, str(target), overwrite=True, compute=False))
+        return da.from_zarr(str(target))
+    target.mkdir(parents=True, exist_ok=True)
+    blocks = Hd.to_delayed().ravel()
+    compute(*[dask.delayed(_save_npy)(str(target / f"H_{b:06d}.npy"), blk)
+              for b, blk in enumerate(blocks)])
+    return read_chunked(target)
