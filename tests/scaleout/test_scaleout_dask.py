@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -113,3 +114,40 @@ def test_unreachable_dask_scheduler_fails_in_seconds_naming_it():
         get_client("tcp://127.0.0.1:1")
     assert time.perf_counter() - start < 10
     assert "\n" not in str(err.value)
+
+
+def test_dask_cli_reads_npy_npy_directory_and_zarr_alike(tmp_path):
+    import argparse
+
+    from matfit._io import load_model
+    from matfit.factorize._dask import run_cli
+
+    X, _, _ = _problem(7, n=60)
+    np.save(tmp_path / "X.npy", X)
+    (tmp_path / "chunks").mkdir()
+    for b, lo in enumerate(range(0, 60, 20)):
+        np.save(tmp_path / "chunks" / f"part{b}.npy", X[:, lo:lo + 20])
+    zarr = pytest.importorskip("zarr")
+    z = zarr.open(str(tmp_path / "X.zarr"), mode="w", shape=X.shape, chunks=(10, 20),
+                  dtype=X.dtype)
+    z[:] = X
+    Ws, summaries = [], {}
+    for name in ("X.npy", "chunks", "X.zarr"):
+        args = argparse.Namespace(
+            input=str(tmp_path / name), components=4, beta="kl", solver="mu", init=None,
+            max_iter=15, tol=0, seed=0, transpose=False, float32=False, verbose=0, dask=True,
+            scheduler=None, chunk=20, out=str(tmp_path / f"{name}.model.npz"),
+            h_out=str(tmp_path / f"{name}.H") if name == "chunks" else None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the zarr store is chunked by rows
+            summary = run_cli(args)
+        assert summary["blocks"] == 3 and summary["iterations"] == 15
+        summaries[name] = summary
+        arrays, meta = load_model(summary["out"], kind="nmf")
+        assert meta["engine"] == "dask"
+        Ws.append(arrays["W"])
+    np.testing.assert_allclose(Ws[1], Ws[0], rtol=1e-12)
+    np.testing.assert_allclose(Ws[2], Ws[0], rtol=1e-12)
+    H = np.concatenate([np.load(f) for f in sorted((tmp_path / "chunks.H").glob("*.npy"))], 1)
+    ref = nmf(X, W=Ws[1], H=H, beta="kl", max_iter=0)  # the stored factors give the objective
+    assert ref.fun == pytest.approx(summaries["chunks"]["objective"], rel=1e-9)

@@ -288,7 +288,8 @@ def nmf_dask(
     Returns
     -------
     NMFResult
-        As in memory, with ``W`` an ndarray (features, components) and ``H`` a
+        ``iteration_seconds`` (wall time of each iteration) besides what nmf returns. As in
+        memory, with ``W`` an ndarray (features, components) and ``H`` a
         ``dask.array`` (components, samples) chunked like X, whose blocks stay where they
         were computed: gather it with ``H.compute()`` (or ``client.compute(H)`` when the
         client passed is not the default one).
@@ -466,6 +467,7 @@ def nmf_dask(
 
     bar = progress(total=max_iter, desc="nmf mu (dask)", verbose=verbose)
     status, nit = None, 0
+    it_seconds: list[float] = []
     try:
         if not update_H and not len(learned):
             out = compute(_tree([dask.delayed(_final)(x, h, W, cfg)
@@ -475,6 +477,7 @@ def nmf_dask(
         for it in range(1, max_iter + 1) if status is None else ():
             check = (it - 1) % check_every == 0
             step_cfg = dict(cfg, check=check)
+            t_it = time.perf_counter()
             Wc = W.copy()
             pairs = [dask.delayed(_step, nout=2)(x, h, Wc, step_cfg)
                      for x, h in zip(xblocks, hblocks, strict=True)]
@@ -493,6 +496,7 @@ def nmf_dask(
                                      l1=pen[0], l2=pen[1], floor=floor_W)
                 W[:, learned] = Wl
             nit = it
+            it_seconds.append(time.perf_counter() - t_it)
             bar.update(1)
         else:
             if status is None:
@@ -520,6 +524,7 @@ def nmf_dask(
         Hd = _store(Hd, h_store, compute)
     res["H"] = Hd
     res["seconds"] = time.perf_counter() - start
+    res["iteration_seconds"] = np.asarray(it_seconds)
     if res["status"] in (1, 3) and not (res["status"] == 1 and tol == 0):
         warnings.warn(f"nmf: {res['message']}", ConvergenceWarning, stacklevel=2)
     return res
@@ -557,3 +562,75 @@ def _store(Hd: Any, target: Any, compute: Any) -> Any:
     compute(*[dask.delayed(_save_npy)(str(target / f"H_{b:06d}.npy"), blk)
               for b, blk in enumerate(blocks)])
     return read_chunked(target)
+
+
+# ------------------------------------------------------------------------------------ CLI
+def add_cli_options(p: Any) -> None:
+    """``matfit nmf --dask [--scheduler ADDRESS] [--chunk N] [--h-out PATH]``."""
+    p.add_argument("--dask", action="store_true",
+                   help="factorise chunk by chunk with Dask (matfit[dask]): INPUT may then be a "
+                   ".npy file (memory-mapped), a directory of .npy chunks or a Zarr store")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --dask: a Dask scheduler (tcp://host:8786), or 'local' to start "
+                   "a LocalCluster of 2 worker processes (its dashboard address is printed); "
+                   "default: Dask's local threaded scheduler")
+    p.add_argument("--chunk", type=int, default=50_000, metavar="SAMPLES",
+                   help="with --dask and a .npy INPUT: samples per block (default 50000)")
+    p.add_argument("--h-out", metavar="PATH",
+                   help="with --dask: write H block by block to this Zarr store (.zarr) or "
+                   "directory of .npy files, instead of into the model file")
+
+
+def run_cli(args: Any) -> dict:
+    """``matfit nmf INPUT --dask ...``: the summary dict of ``matfit nmf``."""
+    import sys
+
+    from .._io import save_model
+
+    if args.solver != "mu":
+        raise InvalidParameterError("--dask runs --solver mu only")
+    if args.chunk < 1:
+        raise InvalidParameterError(f"--chunk {args.chunk}: must be >= 1")
+    client, created = get_client(args.scheduler, verbose=max(1, args.verbose))
+    try:
+        X = read_chunked(args.input, args.chunk)
+        if args.transpose:
+            X = X.T
+        if args.float32:
+            X = X.astype(np.float32)
+        beta: Any = args.beta
+        try:
+            beta = float(beta)
+        except ValueError:
+            pass
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            res = nmf_dask(X, args.components, beta=beta, init=args.init or "random",
+                           max_iter=args.max_iter, tol=args.tol, seed=args.seed,
+                           verbose=args.verbose, client=client, h_store=args.h_out)
+        for w in caught:
+            print(f"matfit nmf: warning: {w.message}", file=sys.stderr)
+        arrays = {"W": res.W, "history": res.history, "history_nit": res.history_nit}
+        if args.h_out is None:
+            arrays["H"] = client.compute(res.H, sync=True) if client else res.H.compute()
+    finally:
+        if created:
+            client.close()
+    meta = {"beta": res.beta, "solver": "mu", "init": res.init, "nit": int(res.nit),
+            "fun": float(res.fun), "status": int(res.status), "message": res.message,
+            "input": str(args.input), "transposed": bool(args.transpose), "engine": "dask",
+            "H_store": None if args.h_out is None else str(args.h_out),
+            "orientation": "X (features, samples) ~ W (features, components) @ H"}
+    path = save_model(args.out, arrays, meta, kind="nmf", version=1)
+    per_iter = float(np.median(res.iteration_seconds)) if len(res.iteration_seconds) else 0.0
+    print(f"X {X.shape[0]} features x {X.shape[1]} samples in {len(X.chunks[1])} blocks (Dask, "
+          f"{res.W.dtype}); {args.components} components, beta={res.beta:g}")
+    print(f"{res.nit} iterations in {res.seconds:.3f} s ({per_iter:.3f} s/iteration); "
+          f"objective {res.fun:.6g}; {res.message}")
+    print(f"saved W {res.W.shape} to {path}" + (f", H to {args.h_out}" if args.h_out else ""))
+    sys.stdout.flush()
+    return {"iterations": int(res.nit), "objective": float(res.fun), "seconds": res.seconds,
+            "converged": res.status == 0, "status": int(res.status), "message": res.message,
+            "shape": list(X.shape), "n_components": args.components, "beta": res.beta,
+            "solver": "mu", "engine": "dask", "blocks": len(X.chunks[1]), "out": str(path),
+            "h_out": args.h_out}
