@@ -145,3 +145,21 @@ def test_cli_trains_on_spark_and_local_cli_evaluates_the_model(spark, fitted, tm
     a, b = json.loads(local.splitlines()[-1]), json.loads(remote.splitlines()[-1])
     assert a["rmse"] < 0.3
     assert a["rmse"] == pytest.approx(b["rmse"], rel=1e-4)
+
+
+def test_spark_reads_parquet_and_tab_separated_ratings_like_the_local_reader(spark, tmp_path):
+    from matfit.recommend import read_ratings
+
+    rows = [(10, 7, 4.0), (10, 8, 3.0), (11, 7, 5.0), (12, 9, 1.5)]
+    spark.createDataFrame(rows, ["u", "i", "score"]).write.parquet(str(tmp_path / "r.parquet"))
+    df = _spark.to_frame(spark, str(tmp_path / "r.parquet"), columns="u,i,score")
+    got = sorted((r["user"], r["item"], r["rating"]) for r in df.collect())
+    assert got == sorted(rows)
+    tsv = tmp_path / "u.data"
+    tsv.write_text("".join(f"{u}\t{i}\t{v}\t881250949\n" for u, i, v in rows))
+    local = read_ratings(tsv)
+    df = _spark.to_frame(spark, str(tsv))
+    got = sorted((r["user"], r["item"], r["rating"]) for r in df.collect())
+    want = sorted(zip(local.user_ids[local.users].tolist(), local.item_ids[local.items].tolist(),
+                      local.values.tolist(), strict=True))
+    assert got == want
