@@ -565,22 +565,6 @@ def _store(Hd: Any, target: Any, compute: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------------ CLI
-def add_cli_options(p: Any) -> None:
-    """``matfit nmf --dask [--scheduler ADDRESS] [--chunk N] [--h-out PATH]``."""
-    p.add_argument("--dask", action="store_true",
-                   help="factorise chunk by chunk with Dask (matfit[dask]): INPUT may then be a "
-                   ".npy file (memory-mapped), a directory of .npy chunks or a Zarr store")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="with --dask: a Dask scheduler (tcp://host:8786), or 'local' to start "
-                   "a LocalCluster of 2 worker processes (its dashboard address is printed); "
-                   "default: Dask's local threaded scheduler")
-    p.add_argument("--chunk", type=int, default=50_000, metavar="SAMPLES",
-                   help="with --dask and a .npy INPUT: samples per block (default 50000)")
-    p.add_argument("--h-out", metavar="PATH",
-                   help="with --dask: write H block by block to this Zarr store (.zarr) or "
-                   "directory of .npy files, instead of into the model file")
-
-
 def run_cli(args: Any) -> dict:
     """``matfit nmf INPUT --dask ...``: the summary dict of ``matfit nmf``."""
     import sys

@@ -326,7 +326,7 @@ class Fit:
             numer, denom = _mu.h_terms(self.X, Wt.T, H, beta, WH=Y, work=self.work,
                                        out=self.numH, guard=self.guard)
         _mu.apply_update(H, numer, denom, gamma=self.gamma, l1=self.pen[2], l2=self.pen[3],
-                         floor=self.floor_H)
+                         floor=self.floor_H, overwrite_denom=True)
         return None
 
     def _w_step(self, check: bool, nit: int) -> int | None:
@@ -358,7 +358,8 @@ class Fit:
                 numer, denom = _mu.w_terms(self.X, Wt.T, H, beta, columns=cols, WH=Y,
                                            work=self.work, out=out, guard=self.guard)
             _mu.apply_update(Wt[:kl].T, numer, denom, gamma=self.gamma, l1=self.pen[0],
-                             l2=self.pen[1], floor=self.floor_W)
+                             l2=self.pen[1], floor=self.floor_W,
+                             overwrite_denom=True)
         if self.norm_kind and self.update_H:
             self._normalize()
         return None

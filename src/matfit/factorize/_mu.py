@@ -307,18 +307,21 @@ def apply_update(
     l1: float = 0.0,
     l2: float = 0.0,
     floor: float = 0.0,
+    overwrite_denom: bool = False,
 ) -> np.ndarray:
     """In place: ``F *= (numer / (denom + l1 + l2 * F)) ** gamma``, then ``F = max(F, floor)``.
 
-    ``numer`` is overwritten. ``l1``/``l2`` are the already scaled penalty weights of
-    ``l1 * sum(F) + l2 / 2 * ||F||^2``; a denominator that is exactly zero (a component that
+    ``numer`` is overwritten, and ``denom`` too with ``overwrite_denom=True`` (saves a copy when
+    the caller has no further use for it). ``l1``/``l2`` are the already scaled penalty weights
+    of ``l1 * sum(F) + l2 / 2 * ||F||^2``; a denominator that is exactly zero (a component that
     touches nothing) is clipped at the smallest normal number, so 0/0 leaves F unchanged
     instead of producing NaN. Returns F.
     """
     den = denom + l1 if l1 else denom
     if l2:
         den = den + l2 * F
-    if not isinstance(den, np.ndarray) or den is denom:
+    if den is denom and not (overwrite_denom and isinstance(den, np.ndarray)
+                             and den.dtype == F.dtype):
         den = np.array(den, dtype=F.dtype)
     np.maximum(den, np.finfo(F.dtype).tiny, out=den)
     np.divide(numer, den, out=numer)
