@@ -95,8 +95,8 @@ def _pure_callables() -> set[int]:
 
 
 _PURE = _pure_callables()
-_SCALARS = (bool, int, float, complex, str, bytes, type(None), type(Ellipsis), slice, np.generic,
-            np.dtype)
+# exact types only: a user subclass of int/str/np.float64 could run its own __add__
+_SCALARS = frozenset({bool, int, float, complex, str, bytes, type(None), type(Ellipsis), slice})
 
 
 def is_array(x: Any) -> bool:
@@ -106,11 +106,32 @@ def is_array(x: Any) -> bool:
 
 def _is_data(x: Any) -> bool:
     """A value that operators and NumPy functions may receive without running user code."""
-    if is_array(x) or isinstance(x, _SCALARS):
+    if is_array(x) or type(x) in _SCALARS:
+        return True
+    if isinstance(x, (np.generic, np.dtype)) and type(x).__module__.startswith("numpy"):
         return True
     if type(x) in (tuple, list):
         return len(x) <= 10_000 and all(_is_data(v) for v in x)
     return False
+
+
+def _writes_in_place(func: Any, args: list, kwargs: dict) -> bool:
+    """True when the call would write into one of its arguments (an ``out`` array).
+
+    Re-evaluating ``np.multiply(a, 2, out=a)`` while explaining would change the user's data.
+    """
+    if kwargs.get("out") is not None:
+        return True
+    if isinstance(func, np.ufunc):
+        return len(args) > func.nin  # ufunc outputs may also be passed positionally
+    if getattr(func, "__name__", "") == "clip" and len(args) > (2 if hasattr(func, "__self__")
+                                                                 else 3):
+        return True
+    try:
+        bound = inspect.signature(func).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return False
+    return bound.arguments.get("out") is not None
 
 
 def numpy_alias(namespace: dict[str, Any]) -> str:
@@ -284,4 +305,6 @@ class SafeEvaluator:
             kwargs[kw.arg] = self.eval(kw.value)
         if not all(_is_data(a) for a in args) or not all(_is_data(v) for v in kwargs.values()):
             raise Unsafe("a call argument is not an array or number")
+        if _writes_in_place(func, args, kwargs):
+            raise Unsafe("a call that writes into an argument (out=) is not evaluated")
         return func(*args, **kwargs)
