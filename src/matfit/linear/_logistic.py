@@ -30,9 +30,16 @@ from typing import Any, Literal
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from .._errors import ConvergenceWarning, InvalidParameterError
+from .._errors import ConvergenceWarning, DataError, DTypeError, InvalidParameterError
 from .._estimator import BaseEstimator, ClassifierMixin
-from ..numerics import binary_cross_entropy_with_logits, log_softmax, sigmoid, softmax
+from ..numerics import (
+    binary_cross_entropy_with_logits,
+    log_sigmoid,
+    log_softmax,
+    sigmoid,
+    softmax,
+)
+from ..shapes import as_float_array, check
 from ._common import DivergenceError, check_fitted, check_labels, check_X, column_scaling
 
 __all__ = ["LogisticRegression", "logistic_regression"]
@@ -175,8 +182,18 @@ def logistic_regression(
         (total iterations), ``status``, ``success``, ``message``.
     """
     _check_params("logistic_regression", multi_class, penalty, C, solver, max_iter, tol)
-    X = np.asarray(X, dtype=np.float64)
-    y_index = np.asarray(y_index).astype(np.intp)
+    X = as_float_array(X, "X", dims="samples features", dtype=np.float64)
+    y_index = np.asarray(y_index)
+    if y_index.dtype.kind not in "iu":
+        raise DTypeError(f"logistic_regression: y_index must hold integer class indices, got "
+                         f"dtype {y_index.dtype}; map labels with np.unique(y, "
+                         f"return_inverse=True).")
+    check(X=(X, "samples features"), y_index=(y_index, "samples"))
+    if y_index.size and (y_index.min() < 0 or y_index.max() >= n_classes):
+        raise DataError(f"logistic_regression: y_index must lie in [0, {n_classes - 1}] for "
+                        f"n_classes={n_classes}; found values in [{y_index.min()}, "
+                        f"{y_index.max()}].")
+    y_index = y_index.astype(np.intp)
     n = X.shape[0]
     # the logistic loss has curvature <= 1/4 per unit variance; the penalty adds 1 / (C n)
     curvature = 4.0 / (C * n) if penalty == "l2" else 0.0
@@ -301,19 +318,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if Z.ndim == 1:  # sigmoid(-z), not 1 - sigmoid(z): keeps small probabilities exact
             return np.column_stack([sigmoid(-Z), sigmoid(Z)])
         if self.multi_class == "ovr":  # normalised one-vs-rest probabilities, as scikit-learn
-            P = sigmoid(Z)
-            return P / P.sum(axis=1, keepdims=True)
+            # sigmoid(Z) / sum(sigmoid(Z)) in log space: when every logit is below -745 each
+            # sigmoid underflows to 0 and the plain ratio is 0/0
+            return softmax(log_sigmoid(Z), axis=1)
         return softmax(Z, axis=1)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """log of :meth:`predict_proba`, computed stably for the binary and softmax models."""
         Z = self.decision_function(X)
         if Z.ndim == 1:
-            from ..numerics import log_sigmoid
-
             return np.column_stack([log_sigmoid(-Z), log_sigmoid(Z)])
         if self.multi_class == "ovr":
-            return np.log(self.predict_proba(X))
+            return log_softmax(log_sigmoid(Z), axis=1)
         return log_softmax(Z, axis=1)
 
     def predict(self, X: Any) -> np.ndarray:

@@ -32,6 +32,7 @@ from scipy.optimize import OptimizeResult
 
 from .._errors import DataError, InvalidParameterError
 from .._estimator import BaseEstimator, RegressorMixin
+from ..shapes import as_float_array, check
 from ._common import DivergenceError, check_fitted, check_X, check_Xy, column_scaling
 
 __all__ = ["LinearRegression", "linear_regression"]
@@ -119,8 +120,9 @@ def linear_regression(
         than samples with ``alpha = 0``).
     """
     _check_params("linear_regression", solver, alpha, standardize, optimizer, max_iter, tol)
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    X = as_float_array(X, "X", dims="samples features", dtype=np.float64)
+    y = as_float_array(y, "y", dtype=np.float64)
+    check(X=(X, "samples features"), y=(y, "samples" if y.ndim == 1 else "samples targets"))
     Y = y[:, None] if y.ndim == 1 else y
     n = X.shape[0]
     do_scale = solver == "gd" if standardize == "auto" else bool(standardize)
