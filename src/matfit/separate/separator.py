@@ -285,6 +285,10 @@ class Separator:
         V64 = np.abs(Z)
         scale = float(V64.mean())
         V = (V64 / scale).astype(np.float32)
+        if self._beta <= 0:
+            # beta <= 0 (Itakura-Saito) is undefined at exactly-zero bins, which digital silence
+            # produces; V is ours, not the user's, so floor it rather than fail after the fit
+            np.maximum(V, np.finfo(np.float32).tiny, out=V)
         W, H, atoms, free, lam = self._initial_factors(V)
         with one_blas_thread():
             obj, nit, hist = self._fit(V, W, H, free, lam)
