@@ -111,12 +111,13 @@ def _prepare_targets(model: Sequential, loss: Loss, X: np.ndarray, y: Any,
     return y
 
 
-def _correct(z: np.ndarray, y: np.ndarray, loss: Loss) -> int:
+def _correct(z: np.ndarray, y: np.ndarray, loss: Loss) -> float:
     if isinstance(loss, CrossEntropy):
         labels = y if y.ndim == 1 else y.argmax(axis=1)
         return int(np.count_nonzero(z.argmax(axis=1) == labels))
     if isinstance(loss, BinaryCrossEntropy):
-        return int(np.count_nonzero((z > 0) == (y > 0.5))) // max(z.shape[1], 1)
+        # multi-label: the fraction of correct outputs per sample (no flooring per batch)
+        return np.count_nonzero((z > 0) == (y > 0.5)) / max(z.shape[1], 1)
     return 0
 
 

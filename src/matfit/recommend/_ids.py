@@ -202,7 +202,11 @@ def _coerce_query(q: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
             else:
                 valid[n] = False
         elif isinstance(v, (str, int, np.integer)) and not isinstance(v, bool):
-            out[n] = str(v)
+            text = str(v)
+            if len(text) > dtype.itemsize // 4:  # longer than every known ID: storing it in
+                valid[n] = False                 # the map's fixed-width dtype would truncate it
+            else:
+                out[n] = text
         else:
             valid[n] = False
     return out, valid

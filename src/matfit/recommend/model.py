@@ -749,13 +749,14 @@ class MatrixFactorization(BaseEstimator):
         """
         P = np.asarray(user_factors)
         dtype = P.dtype if P.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-        P = np.ascontiguousarray(P, dtype=dtype)
-        Q = np.ascontiguousarray(item_factors, dtype=dtype)
+        # copies: the fitted arrays are made read-only, which must not freeze the caller's arrays
+        P = np.array(P, dtype=dtype, order="C", copy=True)
+        Q = np.array(item_factors, dtype=dtype, order="C", copy=True)
         dims = check(user_factors=(P, "users factors"), item_factors=(Q, "items factors"))
         bu = np.zeros(dims["users"], dtype) if user_bias is None else \
-            np.ascontiguousarray(user_bias, dtype=dtype)
+            np.array(user_bias, dtype=dtype, order="C", copy=True)
         bi = np.zeros(dims["items"], dtype) if item_bias is None else \
-            np.ascontiguousarray(item_bias, dtype=dtype)
+            np.array(item_bias, dtype=dtype, order="C", copy=True)
         check(user_factors=(P, "users factors"), item_factors=(Q, "items factors"),
               user_bias=(bu, "users"), item_bias=(bi, "items"))
         user_ids = np.arange(dims["users"]) if user_ids is None else user_ids
