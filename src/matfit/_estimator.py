@@ -31,6 +31,7 @@ __all__ = [
     "TransformerMixin",
     "as_2d_float",
     "check_is_fitted",
+    "encode_class_labels",
     "feature_names",
     "validate_features",
 ]
@@ -183,3 +184,43 @@ def validate_features(est: Any, X: Any, names: np.ndarray | None, *, reset: bool
     if X.shape[1] != est.n_features_in_:
         raise ValueError(f"X has {X.shape[1]} features, but {cls} is expecting "
                          f"{est.n_features_in_} features as input.")
+
+
+def encode_class_labels(
+    est: Any, X: Any, y: Any, *, min_classes: int = 2, regressor: str = "a regressor"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check class labels y (samples,) of any sortable hashable type against a validated X.
+
+    Returns ``(classes, index)`` with ``classes[index] == y``. A column vector is accepted with
+    scikit-learn's DataConversionWarning; continuous, NaN or unsortable mixed labels raise.
+    """
+    cls = type(est).__name__
+    if y is None:
+        raise ValueError(f"{cls} requires y to be passed, but the target y is None.")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
+                      "the shape of y to (n_samples, ), for example using ravel().",
+                      DataConversionWarning, stacklevel=3)
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ShapeError(f"y must be 1-D (one label per sample), got shape {y.shape}; for one "
+                         f"label per row of a one-hot matrix Y pass Y.argmax(axis=1).")
+    from .shapes import check
+
+    check(X=(X, "samples features"), y=(y, "samples"))
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)):
+            raise DataError("y has NaN or inf labels: remove those samples before fitting.")
+        if np.any(y != np.round(y)):
+            raise ValueError(f"Unknown label type: continuous. {cls} needs class labels; for a "
+                             f"numeric target use {regressor}, or bin y first.")
+    try:
+        classes, index = np.unique(y, return_inverse=True)
+    except TypeError:  # labels of mixed types cannot be sorted
+        raise DTypeError("y mixes label types that cannot be ordered (e.g. str and int): "
+                         "convert them to one type, e.g. y.astype(str).") from None
+    if len(classes) < min_classes:
+        raise ValueError(f"{cls} needs samples of at least {min_classes} classes, but y has "
+                         f"only one class: {classes[0]!r}.")
+    return classes, index.ravel().astype(np.intp)

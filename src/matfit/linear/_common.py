@@ -7,7 +7,6 @@ name, the number of features and the feature names seen in ``fit`` are enforced 
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -15,9 +14,9 @@ import scipy.sparse as sp
 
 from .._errors import DataError, DivergenceError, DTypeError
 from .._estimator import (
-    DataConversionWarning,
     as_2d_float,
     check_is_fitted,
+    encode_class_labels,
     feature_names,
     validate_features,
 )
@@ -75,34 +74,8 @@ def check_labels(est: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.n
     """Validate a classification problem; return (X, classes, class index of each sample)."""
     _require_y(est, y)
     X = check_X(est, X, reset=True)
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                      "the shape of y to (n_samples, ), for example using ravel().",
-                      DataConversionWarning, stacklevel=3)
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (one label per sample), got shape {y.shape}; for one "
-                         f"label per row of a one-hot matrix Y pass Y.argmax(axis=1).")
-    check(X=(X, "samples features"), y=(y, "samples"))
-    if y.dtype.kind == "f":
-        if not np.all(np.isfinite(y)):
-            raise DataError("y has NaN or inf labels: remove those samples before fitting.")
-        if np.any(y != np.round(y)):
-            raise ValueError("Unknown label type: continuous. LogisticRegression needs class "
-                             "labels; for a numeric target use LinearRegression, or bin y first.")
-    if y.dtype.kind == "O":
-        try:
-            classes, index = np.unique(y, return_inverse=True)
-        except TypeError:  # labels of mixed types cannot be sorted
-            raise DTypeError("y mixes label types that cannot be ordered (e.g. str and int): "
-                             "convert them to one type, e.g. y.astype(str).") from None
-    else:
-        classes, index = np.unique(y, return_inverse=True)
-    if len(classes) < 2:
-        raise ValueError(f"{type(est).__name__} needs samples of at least 2 classes, but y has "
-                         f"only one class: {classes[0]!r}.")
-    return X, classes, index.ravel()
+    classes, index = encode_class_labels(est, X, y, regressor="LinearRegression")
+    return X, classes, index
 
 
 class Scaling:

@@ -18,7 +18,6 @@ Differences from scikit-learn's MLP, on purpose:
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -27,10 +26,10 @@ from .._errors import DataError, InvalidParameterError
 from .._estimator import (
     BaseEstimator,
     ClassifierMixin,
-    DataConversionWarning,
     RegressorMixin,
     as_2d_float,
     check_is_fitted,
+    encode_class_labels,
     feature_names,
     validate_features,
 )
@@ -246,29 +245,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
                              f"is None.")
         X = self._check_X(X, reset=True)
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn("A column-vector y was passed when a 1d array was expected. Please "
-                          "change the shape of y to (n_samples, ), for example using ravel().",
-                          DataConversionWarning, stacklevel=2)
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D (one label per sample), got shape {y.shape}; for a "
-                             f"one-hot matrix Y pass Y.argmax(axis=1).")
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}; they must "
-                             f"match (one label per row of X).")
-        if y.dtype.kind == "f":
-            if not np.all(np.isfinite(y)):
-                raise DataError("Input y contains NaN or infinity: remove those samples.")
-            if np.any(y != np.round(y)):
-                raise ValueError("Unknown label type: continuous. MLPClassifier needs class "
-                                 "labels; for a numeric target use MLPRegressor.")
-        try:
-            self.classes_, index = np.unique(y, return_inverse=True)
-        except TypeError:
-            raise ValueError("y mixes label types that cannot be sorted (e.g. str and int): "
-                             "convert them to one type.") from None
+        self.classes_, index = encode_class_labels(self, X, y, min_classes=1,
+                                                   regressor="MLPRegressor")
         self._train(X, index.astype(np.intp), Softmax())
         return self
 
