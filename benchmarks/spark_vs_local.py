@@ -60,6 +60,9 @@ def main() -> None:
     ap.add_argument("--ratings", type=int, default=20_000_000, help="0 skips part 2")
     ap.add_argument("--large-epochs", type=int, default=3)
     ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--driver-memory", default="6g",
+                    help="fixed when the first session starts the JVM (default 6g)")
+    ap.add_argument("--no-ml100k", action="store_true", help="skip part 1")
     args = ap.parse_args()
 
     from matfit.recommend import (
@@ -75,12 +78,12 @@ def main() -> None:
     out: dict = {"bench": "spark_vs_local", "cores": cores, "master": args.master}
     kw = dict(solver="als", reg_weighting="count", reg=args.reg, reg_bias=args.reg_bias, seed=0)
     tmp = Path(tempfile.mkdtemp(prefix="matfit-spark-bench-"))
-    if ML100K.is_file():
+    if ML100K.is_file() and not args.no_ml100k:
         ratings = read_ratings(ML100K)
         train, test = train_test_split(ratings, 0.2, seed=0)
         train_p, test_p = write_tsv(tmp / "train.tsv", train), write_tsv(tmp / "test.tsv", test)
         t0 = time.perf_counter()
-        spark = session(args.master, "2g")
+        spark = session(args.master, args.driver_memory)
         start_s = time.perf_counter() - t0
         model = MatrixFactorization(args.factors, epochs=args.epochs, engine="spark", **kw)
         model.fit(str(train_p), spark=spark)
@@ -100,14 +103,14 @@ def main() -> None:
                    ml100k_rmse_diff=round(abs(spark_rmse - local_rmse), 4),
                    ml100k_spark_seconds=round(spark_s, 2), ml100k_local_seconds=round(local_s, 2),
                    spark_session_start_s=round(start_s, 2))
-    else:
+    elif not args.no_ml100k:
         print(f"MovieLens 100K not found at {ML100K}: part 1 skipped", flush=True)
     if args.ratings:
         r = synthetic_ratings(138_000, 27_000, args.ratings, factors=16, dtype=np.float32,
                               seed=0, step=0.5)
         path = write_tsv(tmp / "large.tsv", r)
         print(f"wrote {len(r):,} ratings to {path}", flush=True)
-        spark = session(args.master, "8g")
+        spark = session(args.master, args.driver_memory)
         m = MatrixFactorization(args.factors, epochs=args.large_epochs, engine="spark", **kw)
         t0 = time.perf_counter()
         m.fit(str(path), spark=spark)

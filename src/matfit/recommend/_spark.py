@@ -340,10 +340,19 @@ def _to_local(model: Any, fit: SparkFit, data: Any, p: dict) -> None:
     iids, bi, Q = _collect_side(fit.items, "i", "item")
     seen = None
     if fit.count <= SEEN_LIMIT:
-        pairs = data.select("u", "i").collect()
-        uu = np.fromiter((r[0] for r in pairs), np.int64, len(pairs))
-        ii = np.fromiter((r[1] for r in pairs), np.int64, len(pairs))
-        seen = sp.csr_matrix((np.ones(len(pairs), bool), (uu, ii)), shape=(len(uids), len(iids)))
+        from pyspark.sql import functions as F
+
+        # one row per user (not per rating): far fewer Python objects on the driver
+        rows = data.groupBy("u").agg(F.collect_list("i").alias("items")).collect()
+        counts = np.zeros(len(uids) + 1, dtype=np.int64)
+        for r in rows:
+            counts[r[0] + 1] = len(r[1])
+        indptr = np.cumsum(counts)
+        indices = np.empty(int(indptr[-1]), dtype=np.int32)
+        for r in rows:
+            indices[indptr[r[0]]:indptr[r[0] + 1]] = np.sort(np.asarray(r[1], dtype=np.int32))
+        seen = sp.csr_matrix((np.ones(len(indices), bool), indices, indptr),
+                             shape=(len(uids), len(iids)))
     model._set_fitted(np.float32(fit.global_mean), bu.astype(np.float32), bi.astype(np.float32),
                       P, Q, uids, iids, seen=seen, rating_range=fit.rating_range)
 
