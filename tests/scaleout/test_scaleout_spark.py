@@ -163,3 +163,16 @@ def test_spark_reads_parquet_and_tab_separated_ratings_like_the_local_reader(spa
     want = sorted(zip(local.user_ids[local.users].tolist(), local.item_ids[local.items].tolist(),
                       local.values.tolist(), strict=True))
     assert got == want
+
+
+def test_cli_unreachable_spark_master_is_one_line_and_exit_1(tmp_path, capsys):
+    from matfit.cli import main
+
+    path = tmp_path / "r.csv"
+    path.write_text("user,item,rating\na,b,1\n")
+    start = time.perf_counter()
+    rc = main(["recommend", "train", str(path), "--engine", "spark", "--spark-master",
+               "spark://127.0.0.1:1", "--out", str(tmp_path / "m.npz")])
+    assert rc == 1 and time.perf_counter() - start < 10
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "spark://127.0.0.1:1" in err[0], err
