@@ -11,7 +11,8 @@ Implementation notes
   grouped sums, each the exact minimiser of the bias-only objective in one side given the other)
   and fitting ALS on the residuals :math:`r - \mu - b_u - b_i`. The local ALS solver instead
   re-solves each bias together with its factor vector in every half-step, so the two engines
-  reach slightly different optima; on MovieLens 100K their test RMSEs agree to about 0.01
+  reach slightly different optima; on MovieLens 100K (k=16, reg=0.08, 10 iterations) the
+  test RMSEs were 0.939 (Spark) and 0.932 (local), within the 0.01 the benchmark asks for
   (``benchmarks/spark_vs_local.py``).
 * Regularisation means the same as in the local engine with ``reg_weighting="count"``: Spark's
   ALS adds :math:`\lambda n_u` to the diagonal of user u's normal equations (Zhou et al.'s
