@@ -218,17 +218,3 @@ def test_verbose_shows_a_progress_bar(capsys):
     nmf(X, 2, max_iter=20, tol=0, verbose=0, seed=0)
     assert capsys.readouterr().err == ""
 
-
-def test_threaded_elementwise_pass_is_bitwise_the_serial_one():
-    from matfit.factorize import _mu
-
-    rng = np.random.default_rng(12)
-    X = rng.random((1030, 600))            # above the size where the rows are split
-    Y = rng.random((1030, 600)) + 0.5
-    ref = X / Y
-    out = Y.copy()
-    _mu._ufunc_rows(np.divide, X, out, out)
-    assert np.array_equal(out, ref)
-    W, H = rng.random((1030, 3)), rng.random((3, 600))
-    num, _ = h_terms(X, W, H, 1.0)
-    assert_allclose(num, W.T @ (X / (W @ H)), rtol=1e-13)

@@ -280,7 +280,7 @@ class Fit:
             Y = self._product()
             if self.guard:
                 np.maximum(Y, np.finfo(Y.dtype).tiny, out=Y)
-            _mu._ufunc_rows(np.divide, self.X, Y, Y)
+            np.divide(self.X, Y, out=Y)
             return self.obj.kl_from_ratio(Y, self.Wt, self.H), self.obj.penalty(self.Wt, self.H)
         if Y is None and not (self.sparse and self.beta == 2):
             Y = self._product()

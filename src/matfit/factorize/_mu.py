@@ -40,45 +40,12 @@ D. D. Lee and H. S. Seung, "Algorithms for non-negative matrix factorization", N
 
 from __future__ import annotations
 
-import itertools
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["apply_update", "h_terms", "mm_exponent", "sparse_wh", "w_terms"]
-
-
-# Elementwise passes over X-sized arrays run on a few threads, split by rows: NumPy releases the
-# GIL inside ufunc loops, and while they run the BLAS threads are idle. MATFIT_NUM_THREADS=1
-# turns this off.
-_THREADS = max(1, min(4, int(os.environ.get("MATFIT_NUM_THREADS", os.cpu_count() or 1))))
-_PARALLEL_MIN = 1 << 19  # elements; below this a thread hand-off costs more than it saves
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _ufunc_rows(ufunc: Any, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``ufunc(a, b, out=out)`` for 2-D arrays of one shape, split by rows over threads."""
-    rows = out.shape[0]
-    if _THREADS < 2 or out.size < _PARALLEL_MIN or rows < _THREADS:
-        return ufunc(a, b, out=out)
-    global _POOL
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(_THREADS - 1, thread_name_prefix="matfit")
-    err = np.geterr()  # errstate is per thread: give the workers the caller's
-
-    def part(lo: int, hi: int) -> None:
-        with np.errstate(**err):
-            ufunc(a[lo:hi], b[lo:hi], out=out[lo:hi])
-
-    cuts = np.linspace(0, rows, _THREADS + 1).astype(int).tolist()
-    futures = [_POOL.submit(part, lo, hi) for lo, hi in itertools.pairwise(cuts[1:])]
-    part(cuts[0], cuts[1])
-    for f in futures:
-        f.result()
-    return out
 
 
 def mm_exponent(beta: float) -> float:
@@ -164,7 +131,7 @@ def _ratio_terms(
     if guard:
         np.maximum(Y, np.finfo(Y.dtype).tiny, out=Y)
     if beta == 1:
-        _ufunc_rows(np.divide, X, Y, Y)
+        np.divide(X, Y, out=Y)
         return Y, None
     P = np.empty_like(Y) if work is None else work
     if beta == 0:
