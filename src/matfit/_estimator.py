@@ -177,12 +177,12 @@ def validate_features(est: Any, X: Any, names: np.ndarray | None, *, reset: bool
         warnings.warn(f"X does not have valid feature names, but {cls} was fitted with feature "
                       f"names", UserWarning, stacklevel=3)
     elif names is not None and (len(names) != len(fitted) or np.any(names != fitted)):
-        raise ValueError(
+        raise ShapeError(
             "The feature names should match those that were passed during fit.\n"
             f"Fitted with: {list(fitted)[:10]}\nGot: {list(names)[:10]}"
         )
     if X.shape[1] != est.n_features_in_:
-        raise ValueError(f"X has {X.shape[1]} features, but {cls} is expecting "
+        raise ShapeError(f"X has {X.shape[1]} features, but {cls} is expecting "
                          f"{est.n_features_in_} features as input.")
 
 

@@ -24,8 +24,6 @@ _NOT_APPLICABLE = {
     "check_positive_only_tag_during_fit":
         "asserts the message 'Negative values in data'; matfit says 'X has N negative "
         "entries, the first at X[i, j] = v; ...' (a DataError, a ValueError)",
-    "check_estimators_empty_data_messages":
-        "asserts sklearn's '0 feature(s) (shape=(n, 0)) while a minimum of 1 is required'",
     "check_fit2d_predict1d":
         "asserts sklearn's 'Reshape your data'; matfit's ShapeError gives the exact reshape",
     "check_complex_data":

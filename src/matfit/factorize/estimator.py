@@ -14,19 +14,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._errors import InvalidParameterError, ShapeError
-from .._estimator import BaseEstimator, TransformerMixin, check_is_fitted
+from .._estimator import (
+    BaseEstimator,
+    TransformerMixin,
+    check_is_fitted,
+    feature_names,
+    validate_features,
+)
 from ..shapes import as_float_array
 from ._nmf import nmf
 
 __all__ = ["NMF"]
-
-
-def _feature_names(X: Any) -> np.ndarray | None:
-    columns = getattr(X, "columns", None)
-    if columns is None:
-        return None
-    names = np.asarray(columns, dtype=object)
-    return names if names.size and all(isinstance(c, str) for c in names) else None
 
 
 class NMF(TransformerMixin, BaseEstimator):
@@ -138,31 +136,14 @@ class NMF(TransformerMixin, BaseEstimator):
 
     # ---- helpers -------------------------------------------------------------------------
     def _validate(self, X: Any, *, reset: bool) -> Any:
-        names = _feature_names(X)
+        names = feature_names(X)
         if getattr(X, "dtype", None) is not None and X.dtype.kind == "O":
             # numbers stored as objects are numbers (scikit-learn's rule); a non-number raises
             # NumPy's TypeError, which names the offending value
             X = np.asarray(X, dtype=np.float64)
         X = as_float_array(X, "X", dims="samples features", sparse=("csr", "csc"),
                            nonnegative=True, purpose="NMF needs X >= 0.")
-        if reset:
-            self.n_features_in_ = X.shape[1]
-            if names is not None:
-                self.feature_names_in_ = names
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        else:
-            fitted = getattr(self, "feature_names_in_", None)
-            if fitted is not None and names is not None and not np.array_equal(fitted, names):
-                raise ShapeError(
-                    "The feature names should match those that were passed during fit: got "
-                    f"{list(names)[:5]}..., fitted on {list(fitted)[:5]}..."
-                )
-            if X.shape[1] != self.n_features_in_:
-                raise ShapeError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input (the width of components_)."
-                )
+        validate_features(self, X, names, reset=reset)
         return X
 
     def _alphas(self) -> tuple[float, float]:
