@@ -32,6 +32,18 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help="INPUT is (samples, features): factorise its transpose")
     p.add_argument("--float32", action="store_true", help="compute in float32")
     p.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the model")
+    p.add_argument("--dask", action="store_true",
+                   help="factorise chunk by chunk with Dask (matfit[dask]): INPUT may then be a "
+                   ".npy file (memory-mapped), a directory of .npy chunks or a Zarr store")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --dask: a Dask scheduler (tcp://host:8786), or 'local' to start "
+                   "a LocalCluster of 2 worker processes (its dashboard address is printed); "
+                   "default: Dask's local threaded scheduler")
+    p.add_argument("--chunk", type=int, default=50_000, metavar="SAMPLES",
+                   help="with --dask and a .npy INPUT: samples per block (default 50000)")
+    p.add_argument("--h-out", metavar="PATH",
+                   help="with --dask: write H block by block to this Zarr store (.zarr) or "
+                   "directory of .npy files, instead of into the model file")
     p.set_defaults(run=run)
 
 
@@ -95,6 +107,14 @@ def run(args: argparse.Namespace) -> dict:
     from .._io import save_model
     from ._nmf import nmf
 
+    if getattr(args, "dask", False):
+        from ._dask import run_cli
+
+        return run_cli(args)
+    if getattr(args, "scheduler", None) or getattr(args, "h_out", None):
+        from .._errors import InvalidParameterError
+
+        raise InvalidParameterError("--scheduler and --h-out need --dask")
     X = load_matrix(args.input)
     if args.transpose:
         X = X.T

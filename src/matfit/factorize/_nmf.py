@@ -156,7 +156,10 @@ def nmf(
     X : ndarray or scipy.sparse CSR/CSC matrix, shape (features, samples)
         Non-negative data, e.g. a magnitude spectrogram (frequency bins x frames). Integer input
         becomes float64; float32 stays float32 (and so do W and H). Sparse X needs beta in
-        {1, 2}; no dense array of X's size is ever formed from it.
+        {1, 2}; no dense array of X's size is ever formed from it. A ``dask.array`` chunked
+        along samples (dense or scipy.sparse blocks) runs chunk by chunk on the current Dask
+        client or scheduler, with the same MU iterates (:func:`matfit.factorize._dask.nmf_dask`:
+        MU only, H returned as a dask array).
     n_components : int or None
         Number of components. May be None when W or H is given (taken from its shape); when
         given together with W/H they must agree (else :class:`ShapeError` naming
@@ -245,6 +248,14 @@ def nmf(
     >>> bool(np.linalg.norm(X - res.W @ res.H) < 1e-3 * np.linalg.norm(X))
     True
     """
+    if type(X).__module__.startswith("dask."):  # chunked along samples: see _dask.py
+        from ._dask import nmf_dask
+
+        return nmf_dask(X, n_components, beta=beta, solver=solver, init=init, W=W, H=H,
+                        update_W=update_W, update_H=update_H, fixed_W_columns=fixed_W_columns,
+                        alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio,
+                        normalize_W=normalize_W, max_iter=max_iter, tol=tol, seed=seed,
+                        verbose=verbose, check_every=check_every)
     start = time.perf_counter()
     beta = resolve_beta(beta)
     if solver not in ("mu", "hals"):
