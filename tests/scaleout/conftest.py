@@ -30,7 +30,7 @@ def spark():
 def dask_client():
     """A two-worker, one-thread-each LocalCluster client, dashboard off."""
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None, silence_logs=40)
     client = distributed.Client(cluster, set_as_default=False)
     yield client
