@@ -304,7 +304,8 @@ def nmf_dask(
     import dask
     import dask.array as da
 
-    from ._nmf import NMFResult, _as_int, _as_nonneg, _fixed_mask
+    from .._params import integer_at_least, nonnegative_number
+    from ._nmf import NMFResult, _fixed_mask
 
     start = time.perf_counter()
     beta = resolve_beta(beta)
@@ -319,11 +320,12 @@ def nmf_dask(
         raise InvalidParameterError(
             f"nmf(init={init!r}) on a dask array: NNDSVD needs an SVD of the whole X; pass "
             f"init='random', or W (and H) to start from")
-    max_iter = _as_int(max_iter, "max_iter", 0)
-    check_every = _as_int(check_every, "check_every", 1)
-    tol = _as_nonneg(tol, "tol")
-    alpha_W, alpha_H = _as_nonneg(alpha_W, "alpha_W"), _as_nonneg(alpha_H, "alpha_H")
-    l1_ratio = _as_nonneg(l1_ratio, "l1_ratio")
+    max_iter = integer_at_least(max_iter, "max_iter", 0)
+    check_every = integer_at_least(check_every, "check_every", 1)
+    tol = nonnegative_number(tol, "tol")
+    alpha_W = nonnegative_number(alpha_W, "alpha_W")
+    alpha_H = nonnegative_number(alpha_H, "alpha_H")
+    l1_ratio = nonnegative_number(l1_ratio, "l1_ratio")
     if X.ndim != 2:
         from .._errors import ShapeError
 
@@ -379,7 +381,7 @@ def nmf_dask(
         W.shape[1] if W is not None else (H.shape[0] if H is not None else None))
     if k is None:
         raise InvalidParameterError("nmf() needs n_components when neither W nor H is given")
-    k = _as_int(k, "n_components", 1)
+    k = integer_at_least(k, "n_components", 1)
     if W is not None and W.shape[1] != k:
         from .._errors import ShapeError
 

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
 
 from .._errors import ConvergenceWarning, DataError, InvalidParameterError
+from .._params import integer_at_least, nonnegative_number
 from ..numerics import resolve_beta
 from ..shapes import as_float_array, check
 from ._init import INITS, initialize, missing_factor
@@ -90,22 +91,6 @@ def _fixed_mask(fixed: Any, k: int) -> np.ndarray:
     return mask
 
 
-def _as_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidParameterError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise InvalidParameterError(f"{name} must be >= {low}, got {value!r}")
-    return int(value)
-
-
-def _as_nonneg(value: Any, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not np.isfinite(v) or v < 0:
-        raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
 
 
 def _check_reachable(X: Any, W: np.ndarray, H: np.ndarray, w_fixed: bool, h_fixed: bool,
@@ -270,12 +255,12 @@ def nmf(
         raise InvalidParameterError(
             f"nmf(init={init!r}): init must be None or one of {[*INITS, 'custom']}."
         )
-    max_iter = _as_int(max_iter, "max_iter", 0)
-    check_every = _as_int(check_every, "check_every", 1)
-    tol = _as_nonneg(tol, "tol")
-    alpha_W = _as_nonneg(alpha_W, "alpha_W")
-    alpha_H = _as_nonneg(alpha_H, "alpha_H")
-    l1_ratio = _as_nonneg(l1_ratio, "l1_ratio")
+    max_iter = integer_at_least(max_iter, "max_iter", 0)
+    check_every = integer_at_least(check_every, "check_every", 1)
+    tol = nonnegative_number(tol, "tol")
+    alpha_W = nonnegative_number(alpha_W, "alpha_W")
+    alpha_H = nonnegative_number(alpha_H, "alpha_H")
+    l1_ratio = nonnegative_number(l1_ratio, "l1_ratio")
     if l1_ratio > 1:
         raise InvalidParameterError(f"l1_ratio must lie in [0, 1], got {l1_ratio!r}")
     if normalize_W not in (False, True, "l1", "l2"):
@@ -307,7 +292,7 @@ def nmf(
         )
 
     if n_components is not None:
-        n_components = _as_int(n_components, "n_components", 1)
+        n_components = integer_at_least(n_components, "n_components", 1)
     if W is not None:
         W = as_float_array(W, "W", dims="features components", nonnegative=True,
                            dtype=X.dtype, copy=True, purpose="NMF factors are non-negative.")

@@ -36,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
+from .._params import nonnegative_number
 from .._progress import progress
 from ..numerics import beta_divergence, resolve_beta
 from ..shapes import as_float_array, check
@@ -89,14 +90,6 @@ class Separation:
     history: list[float] = field(default_factory=list)
 
 
-def _nonneg(value: Any, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not np.isfinite(v) or v < 0:
-        raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
 
 
 class Separator:
@@ -232,7 +225,7 @@ class Separator:
         if self.mask not in ("wiener", "binary"):
             raise InvalidParameterError(
                 f"mask must be 'wiener' or 'binary', got {self.mask!r}")
-        p = _nonneg(self.mask_power, "mask_power")
+        p = nonnegative_number(self.mask_power, "mask_power")
         if p == 0:
             raise InvalidParameterError("mask_power must be > 0 (2: Wiener, 1: magnitude ratio)")
         names = [*self.sources, *self._unknown]
@@ -243,14 +236,15 @@ class Separator:
             if extra:
                 raise InvalidParameterError(
                     f"sparsity names {sorted(extra)}, which are not sources; sources: {names}")
-            lam = {n: _nonneg(self.sparsity.get(n, 0.0), f"sparsity[{n!r}]") for n in names}
+            lam = {n: nonnegative_number(self.sparsity.get(n, 0.0), f"sparsity[{n!r}]")
+                   for n in names}
         else:
-            lam = dict.fromkeys(names, _nonneg(self.sparsity, "sparsity"))
+            lam = dict.fromkeys(names, nonnegative_number(self.sparsity, "sparsity"))
         self._lambda = lam
         if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, (int, np.integer)) \
                 or self.max_iter < 1:
             raise InvalidParameterError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
-        _nonneg(self.tol, "tol")
+        nonnegative_number(self.tol, "tol")
 
     @property
     def source_names(self) -> list[str]:
