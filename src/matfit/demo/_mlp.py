@@ -5,16 +5,25 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from sklearn.datasets import load_digits  # the part is left out when scikit-learn is absent
-from sklearn.model_selection import train_test_split
 
+from ..data import load_digits
 from ..nn import Dense, ReLU, Sequential, Softmax, fit, gradcheck, predict, predict_proba
 
 
+def _stratified_test_mask(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """A fixed test set holding ``fraction`` of every class."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(y), dtype=bool)
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        test[idx[: round(fraction * len(idx))]] = True
+    return test
+
+
 def run(*, plot_dir=None, verbose=0) -> dict:
-    X, y = load_digits(return_X_y=True)
-    Xtr, Xte, ytr, yte = train_test_split(X / 16.0, y, test_size=0.25, random_state=0,
-                                          stratify=y)
+    X, y = load_digits()  # embedded copy: the demo needs no scikit-learn
+    test = _stratified_test_mask(y, 0.25, seed=0)
+    Xtr, Xte, ytr, yte = X[~test] / 16.0, X[test] / 16.0, y[~test], y[test]
     model = Sequential([Dense(128), ReLU(), Dense(10), Softmax()], seed=0)
     start = time.perf_counter()
     history = fit(model, Xtr, ytr, loss="cross_entropy", optimizer="adam", lr=1e-3, epochs=30,
