@@ -125,10 +125,15 @@ def feature_names(X: Any) -> np.ndarray | None:
     return None
 
 
-def as_2d_float(x: Any, name: str, *, dtype: Any = None, who: str = "this estimator") -> Any:
+def as_2d_float(
+    x: Any, name: str, *, dtype: Any = None, who: str = "this estimator",
+    dims: str | None = "samples features",
+) -> Any:
     """Dense float array (samples, features); refuse sparse and complex input by name.
 
     Numbers stored with dtype object are converted (NumPy's TypeError names a non-number).
+    ``dims=None`` accepts any number of dimensions (targets y of shape (samples,) or
+    (samples, targets)).
     """
     if sp.issparse(x):
         raise DTypeError(f"{name} is a scipy.sparse matrix, which {who} does not take: pass "
@@ -139,13 +144,13 @@ def as_2d_float(x: Any, name: str, *, dtype: Any = None, who: str = "this estima
                         f"real and imaginary parts as separate features, or np.abs({name}).")
     if arr.dtype.kind == "O":
         arr = arr.astype(np.float64)
-    if arr.ndim != 2:
+    if dims is not None and arr.ndim != 2:
         raise ShapeError(
             f"Expected a 2-D {name} (samples, features), got shape {arr.shape}. Reshape your data "
             f"either using {name}.reshape(-1, 1) if it has a single feature or "
             f"{name}.reshape(1, -1) if it is a single sample."
         )
-    return as_float_array(arr, name, dims="samples features", dtype=dtype)
+    return as_float_array(arr, name, dims=dims, dtype=dtype)
 
 
 def validate_features(est: Any, X: Any, names: np.ndarray | None, *, reset: bool) -> None:

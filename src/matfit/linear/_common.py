@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
-from .._errors import DataError, DivergenceError, DTypeError
+from .._errors import DivergenceError
 from .._estimator import (
     as_2d_float,
     check_is_fitted,
@@ -20,26 +19,13 @@ from .._estimator import (
     feature_names,
     validate_features,
 )
-from ..shapes import as_float_array, check
+from ..shapes import check
 
 __all__ = ["DivergenceError", "Scaling", "check_X", "check_Xy", "check_fitted", "column_scaling"]
 
 def check_fitted(est: Any, attribute: str) -> None:
     """Raise NotFittedError (matfit's, and scikit-learn's when installed) before ``fit``."""
     check_is_fitted(est, attribute)
-
-
-def _to_float64(x: Any, name: str, dims: str | None) -> np.ndarray:
-    if sp.issparse(x):
-        raise DTypeError(f"{name} is a scipy.sparse matrix; sparse input is not supported by "
-                         f"matfit's linear models: pass {name}.toarray().")
-    arr = np.asarray(x)
-    if arr.dtype.kind == "c":
-        raise DataError(f"Complex data not supported: {name} has dtype {arr.dtype}. Fit the real "
-                        f"and imaginary parts as separate features, or pass np.abs({name}).")
-    if arr.dtype.kind == "O":
-        arr = arr.astype(np.float64)  # numbers stored as objects; raises TypeError otherwise
-    return as_float_array(arr, name, dims=dims, dtype=np.float64)
 
 
 def check_X(est: Any, X: Any, *, reset: bool) -> np.ndarray:
@@ -60,7 +46,7 @@ def check_Xy(est: Any, X: Any, y: Any, *, multi_output: bool) -> tuple[np.ndarra
     """Validate a regression problem: X (samples, features), y (samples,) or (samples, targets)."""
     _require_y(est, y)
     X = check_X(est, X, reset=True)
-    y = _to_float64(y, "y", None)
+    y = as_2d_float(y, "y", dtype=np.float64, who="matfit's linear models", dims=None)
     if y.ndim == 2 and multi_output:
         check(X=(X, "samples features"), y=(y, "samples targets"))
     else:
