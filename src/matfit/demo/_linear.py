@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..linear import LinearRegression, PolynomialFeatures
+from ._figure import new_axes, save
 
 
 def run(*, plot_dir=None, verbose=0) -> dict:
@@ -31,27 +32,20 @@ def run(*, plot_dir=None, verbose=0) -> dict:
     model = LinearRegression(solver="gd").fit(P, y)
     ours = np.r_[model.intercept_, model.coef_]
     err = float(np.max(np.abs(ours - exact)))
-    if plot_dir is not None:
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:  # pragma: no cover - plots are optional
-            pass
-        else:
-            grid = np.linspace(x.min(), x.max(), 200)
-            fig, ax = plt.subplots(figsize=(5, 3.5))
-            ax.plot(x, y, "o", label="data")
-            ax.plot(grid, ours[0] + ours[1] * grid + ours[2] * grid**2, label="matfit GD fit")
-            ax.legend()
-            fig.savefig(plot_dir / "linear_polynomial_gd.png", dpi=100, bbox_inches="tight")
-            plt.close(fig)
+    lines = [f"least squares  b = {np.round(exact, 6).tolist()}",
+             f"matfit GD (BB) b = {np.round(ours, 6).tolist()}"]
+    axes = new_axes(lines) if plot_dir is not None else None
+    if axes is not None:
+        fig, ax = axes
+        grid = np.linspace(x.min(), x.max(), 200)
+        ax.plot(x, y, "o", label="data")
+        ax.plot(grid, ours[0] + ours[1] * grid + ours[2] * grid**2, label="matfit GD fit")
+        ax.legend()
+        save(fig, plot_dir, "linear_polynomial_gd.png", lines)
     return {
         "headline": f"plain GD (step 0.01) passes 1e38 at iteration {overflow_at}; matfit GD "
                     f"converges in {model.n_iter_} steps, coefficient error {err:.1e}",
-        "lines": [f"least squares  b = {np.round(exact, 6).tolist()}",
-                  f"matfit GD (BB) b = {np.round(ours, 6).tolist()}"],
+        "lines": lines,
         "plain_gd_overflow_iteration": overflow_at,
         "matfit_iterations": int(model.n_iter_),
         "coef_max_abs_error": err,

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..data import load_digits
 from ..nn import Dense, ReLU, Sequential, Softmax, fit, gradcheck, predict, predict_proba
+from ._figure import new_axes, save
 
 
 def _stratified_test_mask(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -43,26 +44,15 @@ def run(*, plot_dir=None, verbose=0) -> dict:
         f"(true class {int(yte[0])})",
         f"gradcheck (float64 finite differences): worst relative error {worst:.1e}",
     ]
-    if plot_dir is not None:
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            lines.append("matplotlib is not installed: no plot")
-        else:
-            fig, ax = plt.subplots(figsize=(5, 3.2))
-            ax.plot(history["loss"], label="training loss")
-            ax.plot(history["val_loss"], label="test loss")
-            ax.set_xlabel("epoch")
-            ax.set_ylabel("cross-entropy")
-            ax.legend()
-            fig.tight_layout()
-            path = plot_dir / "mlp_digits_loss.png"
-            fig.savefig(path, dpi=120)
-            plt.close(fig)
-            lines.append(f"plot: {path}")
+    axes = new_axes(lines, (5, 3.2)) if plot_dir is not None else None
+    if axes is not None:
+        fig, ax = axes
+        ax.plot(history["loss"], label="training loss")
+        ax.plot(history["val_loss"], label="test loss")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("cross-entropy")
+        ax.legend()
+        save(fig, plot_dir, "mlp_digits_loss.png", lines)
     return {
         "headline": f"digits MLP test accuracy {accuracy:.1%} after {seconds:.1f} s of training",
         "lines": lines,

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..recommend import MatrixFactorization, synthetic_ratings, train_test_split
+from ._figure import new_axes, save
 
 
 def run(*, plot_dir: Path | None = None, verbose: int = 0) -> dict:
@@ -40,27 +41,17 @@ def run(*, plot_dir: Path | None = None, verbose: int = 0) -> dict:
         f"NDCG@10 {res['ndcg@10']:.3f} over {res['ranked_users']:,} users; user {user}'s top 5 "
         f"unseen items: {top.tolist()}",
     ]
-    if plot_dir is not None:
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            lines.append("(matplotlib is not installed: no plot)")
-        else:
-            fig, ax = plt.subplots(figsize=(5, 3.5))
-            epochs = [h["epoch"] for h in model.history_]
-            ax.plot(epochs, [h["train_rmse"] for h in model.history_], marker="o", label="train")
-            ax.axhline(res["rmse"], color="C1", ls="--", label="held-out (final)")
-            ax.axhline(base, color="C2", ls=":", label="biases only (held-out)")
-            ax.set_xlabel("ALS epoch")
-            ax.set_ylabel("RMSE")
-            ax.legend()
-            fig.tight_layout()
-            fig.savefig(Path(plot_dir) / "ratings_rmse.png", dpi=120)
-            plt.close(fig)
-            lines.append(f"plot: {Path(plot_dir) / 'ratings_rmse.png'}")
+    axes = new_axes(lines) if plot_dir is not None else None
+    if axes is not None:
+        fig, ax = axes
+        epochs = [h["epoch"] for h in model.history_]
+        ax.plot(epochs, [h["train_rmse"] for h in model.history_], marker="o", label="train")
+        ax.axhline(res["rmse"], color="C1", ls="--", label="held-out (final)")
+        ax.axhline(base, color="C2", ls=":", label="biases only (held-out)")
+        ax.set_xlabel("ALS epoch")
+        ax.set_ylabel("RMSE")
+        ax.legend()
+        save(fig, plot_dir, "ratings_rmse.png", lines)
     return {
         "headline": f"ALS held-out RMSE {res['rmse']:.3f} vs {base:.3f} with biases only "
                     f"({len(train):,} ratings)",
