@@ -1,12 +1,43 @@
-"""Progress bars for long fits: a tqdm bar on stderr when verbose, nothing when verbose=0."""
+"""Progress bars for long fits: a tqdm bar on stderr when verbose *and* stderr is a terminal.
+
+A bar redraws itself with carriage returns, which fill a log file or a pipe with fragments, so
+it is shown only on a terminal (or in a Jupyter kernel, where tqdm draws a widget), unless
+forced with :func:`forced` (``matfit --progress``). With verbose=0 nothing is ever shown.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["progress"]
+__all__ = ["forced", "progress", "shows"]
+
+_FORCED = False
+
+
+@contextlib.contextmanager
+def forced(on: bool = True) -> Iterator[None]:
+    """Within the block, show bars on any stream (when verbose), not only on a terminal."""
+    global _FORCED
+    before, _FORCED = _FORCED, bool(on) or _FORCED
+    try:
+        yield
+    finally:
+        _FORCED = before
+
+
+def shows(verbose: int | bool) -> bool:
+    """Whether :func:`progress` would draw a bar for this ``verbose``."""
+    if not verbose:
+        return False
+    if _FORCED or "ipykernel" in sys.modules:
+        return True
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # no stderr, or a closed one
+        return False
 
 
 class _Silent:
@@ -45,12 +76,12 @@ def progress(
     verbose: int | bool = 0,
     unit: str = "it",
 ) -> Any:
-    """Wrap ``iterable`` in a tqdm bar on stderr when ``verbose`` is true, else return it silent.
+    """Wrap ``iterable`` in a tqdm bar on stderr when :func:`shows` ``(verbose)``, else silent.
 
-    Use ``bar.set_postfix(loss=...)`` to show the current objective; with verbose=0 every call is
-    a no-op, so fitting code never branches on verbosity.
+    Use ``bar.set_postfix(loss=...)`` to show the current objective; when no bar is shown every
+    call is a no-op, so fitting code never branches on verbosity.
     """
-    if not verbose:
+    if not shows(verbose):
         return _Silent(iterable if iterable is not None else range(total or 0))
     from tqdm.auto import tqdm
 
