@@ -364,11 +364,11 @@ class Outputs:
 
     def file(self, flag: str, path: str | os.PathLike, *, suffix: str | None = None) -> Path:
         """Claim one output file; raise :class:`UsageError` if it cannot or must not be written."""
+        self._not_an_input(flag, Path(path))  # first: the most important thing to hear
         try:
             p = check_output_path(path, suffix=suffix, what=flag)
         except InvalidParameterError as err:
             raise UsageError(str(err)) from None
-        self._not_an_input(flag, p)
         key = os.path.realpath(p)
         if key in self._files and self._files[key][0] != flag:
             other = self._files[key][0]
@@ -523,8 +523,8 @@ def read_npz(path: str | os.PathLike, *, what: str = "file") -> dict[str, np.nda
     head = _head(p)
     if not head.startswith(_NPZ_MAGIC):
         raise DataError(f"{what} {p} is not an .npz archive ({_describe(head)})")
-    try:
-        with np.load(p, allow_pickle=False) as npz:
+    try:  # our own handle: np.load leaks the one it opens when the archive is damaged
+        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile,
             NotImplementedError) as err:

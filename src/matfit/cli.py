@@ -152,8 +152,10 @@ def _one_line(err: BaseException) -> str:
     return text
 
 
-def _missing_extra(err: ModuleNotFoundError) -> str | None:
+def _missing_extra(err: ImportError) -> str | None:
     """The one-line message for a missing optional dependency, or None for anything else."""
+    if "pip install" in str(err):  # matfit's own message for it already names the fix
+        return _one_line(err)
     root = (err.name or "").partition(".")[0]
     if not root or root == "matfit":
         return None
@@ -227,7 +229,7 @@ def _main(argv: list[str]) -> int:
         summary, caught = _run(args)
     except KeyboardInterrupt:
         raise
-    except ModuleNotFoundError as err:
+    except ImportError as err:
         message = _missing_extra(err)
         if args.debug:
             raise

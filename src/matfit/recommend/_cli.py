@@ -146,6 +146,7 @@ def run_train(args: argparse.Namespace) -> dict:
     from ._data import train_test_split
     from .model import MatrixFactorization
 
+    outputs = _claim(args)
     _positive(args.factors, "--factors")
     _positive(args.epochs, "--epochs")
     if not 0 <= args.validation_fraction < 1:
@@ -153,7 +154,6 @@ def run_train(args: argparse.Namespace) -> dict:
 
         raise InvalidParameterError(
             f"--validation-fraction {args.validation_fraction}: must be in [0, 1)")
-    outputs = _claim(args)
     if args.engine == "spark":
         with outputs:
             return _run_train_spark(args)
