@@ -192,6 +192,15 @@ def test_unwritable_folder_is_refused_before_work(tmp_path):
         os.chmod(ro, 0o755)
 
 
+def test_unwritable_folder_message_names_the_folder(tmp_path, monkeypatch):
+    # root passes every permission check, so the OS answer is stood in for here
+    import matfit._io as io
+
+    monkeypatch.setattr(io.os, "access", lambda path, mode: Path(path) != tmp_path)
+    with pytest.raises(InvalidParameterError, match=f"the folder {tmp_path} cannot be written"):
+        check_output_path(tmp_path / "new" / "m.npz", suffix=".npz", what="--out")
+
+
 def test_library_save_writes_exactly_the_path_or_adds_npz_to_a_bare_name(tmp_path):
     arrays = {"a": np.arange(2)}
     assert save_model(tmp_path / "m", arrays, {}, kind="t", version=1) == tmp_path / "m.npz"

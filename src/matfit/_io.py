@@ -439,9 +439,10 @@ class Outputs:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         _ACTIVE.set(None)
-        if exc_type is None:
-            self._commit()
-        else:
+        try:
+            if exc_type is None:
+                self._commit()
+        finally:  # after a failure (or a failed rename) nothing staged is left behind
             self.discard()
 
     def _commit(self) -> None:
@@ -452,10 +453,10 @@ class Outputs:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             folders = set()
-            for tmp, final in self._staged.values():
+            for key, (tmp, final) in list(self._staged.items()):
                 os.replace(tmp, final)
+                del self._staged[key]
                 folders.add(final.parent)
-            self._staged.clear()
             for folder in folders:
                 _fsync_dir(folder)
         finally:
@@ -463,7 +464,8 @@ class Outputs:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     def discard(self) -> None:
-        """Remove every staged temporary file and the folders this transaction created."""
+        """Remove every staged temporary file, and the folders this transaction created if they
+        are empty (after a successful block, only those that received no file)."""
         for tmp, _ in self._staged.values():
             with contextlib.suppress(OSError):
                 tmp.unlink()

@@ -111,7 +111,7 @@ def build_parser(argv: Sequence[str] | None = None) -> Any:
 
     parser = _parser_type()(
         prog="matfit",
-        description="Fit matrix models (NMF, ratings factorisation, linear models, networks) "
+        description="Fit matrix models (NMF, ratings factorisation, linear models, networks)\n"
         "with named shape checks and stable numerics.", epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -257,7 +257,10 @@ def run(args: argparse.Namespace) -> dict:
     training: dict[str, Any] = {}
     for name, path in args.source:
         if path.endswith(".npz"):
-            d = Dictionary.load(path)
+            from .._io import naming
+
+            with naming(f"--source {name}"):
+                d = Dictionary.load(path)
             if d.stft.sr != sr:
                 raise InvalidParameterError(
                     f"dictionary {path} for {name!r} was learned at {d.stft.sr} Hz but the "
