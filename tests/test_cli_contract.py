@@ -332,6 +332,10 @@ def test_examples_from_the_issue(runner, template, tmp_path):
     rc, _, err = runner(work, ["recommend", "evaluate", "ratings.tsv", "rmodel.npz"])
     assert rc == 1 and "MODEL: ratings.tsv is not a matfit model file" in err
     assert "pickle" not in err and "did you swap them?" in err
+    rc, _, err = runner(work, ["demo", "numerics", "--plot", "afile"])
+    assert rc == 2 and "--plot afile is an existing file, not a folder" in err
+    rc, _, err = runner(work, ["nmf", "X.npz", "-k", "3", "--out", "afile/m.npz"])
+    assert rc == 2 and "afile is a file, so no folder can be made there" in err
     assert _tree(work) == before
     rc, _, err = runner(work, ["nmf", "X.npz", "-k", "3", "--out", "m.npz", "-q"])
     assert rc == 0 and err == "" and (work / "m.npz").is_file()

@@ -1,8 +1,10 @@
-"""Progress bars for long fits: a tqdm bar on stderr when verbose *and* stderr is a terminal.
+"""Progress bars for long fits: a tqdm bar on stderr when verbose, nothing when verbose=0.
 
-A bar redraws itself with carriage returns, which fill a log file or a pipe with fragments, so
-it is shown only on a terminal (or in a Jupyter kernel, where tqdm draws a widget), unless
-forced with :func:`forced` (``matfit --progress``). With verbose=0 nothing is ever shown.
+A bar redraws itself with carriage returns, which fill a log file or a pipe with fragments. So
+inside a command-line run (:func:`terminal_only`, which ``matfit`` wraps around every command)
+a bar is drawn only when stderr is a terminal, or in a Jupyter kernel where tqdm draws a widget,
+unless forced (``matfit --progress``). A Python caller who passes ``verbose=1`` asked for the
+bar explicitly and gets it on any stream, as with tqdm itself.
 """
 
 from __future__ import annotations
@@ -12,27 +14,27 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-__all__ = ["forced", "progress", "shows"]
+__all__ = ["progress", "shows", "terminal_only"]
 
-_FORCED = False
+_TERMINAL_ONLY = False
 
 
 @contextlib.contextmanager
-def forced(on: bool = True) -> Iterator[None]:
-    """Within the block, show bars on any stream (when verbose), not only on a terminal."""
-    global _FORCED
-    before, _FORCED = _FORCED, bool(on) or _FORCED
+def terminal_only(force: bool = False) -> Iterator[None]:
+    """Within the block, draw bars only on a terminal (on any stream with ``force``)."""
+    global _TERMINAL_ONLY
+    before, _TERMINAL_ONLY = _TERMINAL_ONLY, not force
     try:
         yield
     finally:
-        _FORCED = before
+        _TERMINAL_ONLY = before
 
 
 def shows(verbose: int | bool) -> bool:
     """Whether :func:`progress` would draw a bar for this ``verbose``."""
     if not verbose:
         return False
-    if _FORCED or "ipykernel" in sys.modules:
+    if not _TERMINAL_ONLY or "ipykernel" in sys.modules:
         return True
     try:
         return bool(sys.stderr.isatty())

@@ -182,7 +182,7 @@ def _run(args: Any) -> Any:
 
     from . import _progress
 
-    with _progress.forced(getattr(args, "progress", False)):
+    with _progress.terminal_only(force=getattr(args, "progress", False)):
         if args.command in _OWN_WARNINGS:
             return args.run(args) or {}, []
         with warnings.catch_warnings(record=True) as caught:
@@ -205,6 +205,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return _main(argv)
+    except BrokenPipeError:
+        # the reader went away (`matfit ... | head`): stop quietly, as cat does
+        import os
+
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 1
     except KeyboardInterrupt:
         name = _command_in(argv)
         where = f"matfit {name}" if name in _COMMANDS else "matfit"
@@ -227,7 +236,7 @@ def _main(argv: list[str]) -> int:
     start = time.perf_counter()
     try:
         summary, caught = _run(args)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, BrokenPipeError):
         raise
     except ImportError as err:
         message = _missing_extra(err)
