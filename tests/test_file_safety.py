@@ -154,7 +154,8 @@ def test_plain_names_pass(name):
     ("../../evil", "separator"), ("a/b", "separator"), ("/abs", "separator"),
     ("a\\b", "separator"), ("..", "path"), (".", "path"), (".hidden", "starts with a dot"),
     ("", "empty"), ("a\nb", "control"), ("tab\t", "control"), ("nul\x00", "control"),
-    ("del\x7f", "control"), (" lead", "space"),
+    ("del\x7f", "control"), ("c1\x85", "control"), ("evil\u202egnp.wav", "control"),
+    (" lead", "space"),
 ])
 def test_names_that_would_be_paths_are_refused(name, why):
     with pytest.raises(InvalidParameterError, match=why):

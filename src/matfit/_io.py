@@ -39,6 +39,7 @@ import signal
 import stat
 import tempfile
 import threading
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -63,6 +64,8 @@ __all__ = [
 ]
 
 _META = "__matfit__"
+# bidirectional overrides and isolates: they make a name display as another (U+202E "RLO")
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _NPZ_MAGIC = b"PK\x03\x04"
 _NPY_MAGIC = b"\x93NUMPY"
 
@@ -93,7 +96,7 @@ def plain_name(text: str, what: str = "name") -> str:
         why = "it contains a path separator"
     elif text.startswith("."):
         why = "it starts with a dot" if text not in (".", "..") else "it is a path (. or ..)"
-    elif any(ord(c) < 32 or ord(c) == 127 for c in text):
+    elif any(unicodedata.category(c) == "Cc" or c in _BIDI for c in text):
         why = "it contains a control character"
     elif text != text.strip():
         why = "it starts or ends with a space"
