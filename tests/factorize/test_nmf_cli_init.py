@@ -59,7 +59,7 @@ def test_cli_transpose_float32_and_hals(tmp_path, capsys):
     X = _X(1)
     np.save(tmp_path / "x.npy", X.T)
     code = main(["nmf", str(tmp_path / "x.npy"), "-k", "3", "--solver", "hals", "--transpose",
-                 "--float32", "--max-iter", "30", "--tol", "0", "--out", str(tmp_path / "m"),
+                 "--float32", "--max-iter", "30", "--tol", "0", "--out", str(tmp_path / "m.npz"),
                  "-q"])
     assert code == 0
     arrays, _ = load_model(tmp_path / "m.npz", kind="nmf")

@@ -127,9 +127,9 @@ def test_usage_errors_exit_2(capsys):
 
 def test_bad_option_values_exit_1(files, tmp_path, capsys):
     train_file = files[0]
-    assert main(["recommend", "train", str(train_file), "--out", str(tmp_path / "m"),
+    assert main(["recommend", "train", str(train_file), "--out", str(tmp_path / "m.npz"),
                  "--factors", "0"]) == 1
     assert "--factors 0" in capsys.readouterr().err
-    assert main(["recommend", "train", str(train_file), "--out", str(tmp_path / "m"),
+    assert main(["recommend", "train", str(train_file), "--out", str(tmp_path / "m.npz"),
                  "--validation-fraction", "1.5"]) == 1
     assert "--validation-fraction" in capsys.readouterr().err

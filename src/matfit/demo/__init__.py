@@ -58,8 +58,6 @@ def run_part(part: Part, *, plot_dir: str | Path | None = None, verbose: int = 0
     module = _load(part)
     if module is None:
         raise ModuleNotFoundError(f"demo part {part.name!r} is not available in this build")
-    if plot_dir is not None:
-        Path(plot_dir).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     result = dict(module.run(plot_dir=None if plot_dir is None else Path(plot_dir),
                              verbose=verbose))

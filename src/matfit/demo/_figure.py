@@ -23,9 +23,14 @@ def save(fig: Any, plot_dir: str | Path, name: str, lines: list[str]) -> Path:
     """Write ``fig`` to ``plot_dir/name``, close it, and note the path in ``lines``."""
     import matplotlib.pyplot as plt
 
+    from .._io import atomic_write
+
     path = Path(plot_dir) / name
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        atomic_write(path, lambda fh: fig.savefig(fh, dpi=120, format=path.suffix[1:] or "png"),
+                     what="plot path")
+    finally:
+        plt.close(fig)
     lines.append(f"plot: {path}")
     return path

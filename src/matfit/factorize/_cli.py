@@ -31,7 +31,9 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--transpose", action="store_true",
                    help="INPUT is (samples, features): factorise its transpose")
     p.add_argument("--float32", action="store_true", help="compute in float32")
-    p.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the model")
+    p.add_argument("--out", required=True, metavar="MODEL.npz",
+                   help="the model file to write (exactly this path, ending in .npz); an "
+                   "existing file is replaced, unless it is INPUT")
     p.add_argument("--dask", action="store_true",
                    help="factorise chunk by chunk with Dask (matfit[dask]): INPUT may then be a "
                    ".npy file (memory-mapped), a directory of .npy chunks or a Zarr store")
@@ -54,8 +56,9 @@ def _beta(text: str) -> float | str:
         return text
 
 
-def load_matrix(path: str) -> Any:
+def load_matrix(path: str, what: str = "INPUT") -> Any:
     """Read a matrix from .npy, .npz (dense or scipy.sparse), .csv or .mtx."""
+    import warnings
     from pathlib import Path
 
     import numpy as np
@@ -63,36 +66,62 @@ def load_matrix(path: str) -> Any:
     import scipy.sparse as sp
 
     from .._errors import DataError
+    from .._io import read_npy, read_npz
 
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"no input file at {p}")
+        raise FileNotFoundError(f"no input file at {p} ({what})")
+    if p.is_dir():
+        raise DataError(f"{what} {p} is a folder: give a matrix file ({_INPUTS}), or use --dask "
+                        f"for a folder of .npy chunks")
     suffix = p.suffix.lower()
     if suffix == ".npy":
-        return np.load(p, allow_pickle=False)
+        return read_npy(p, what=what)
     if suffix == ".npz":
-        with np.load(p, allow_pickle=False) as npz:
-            keys = set(npz.files)
-            if {"format", "shape", "data"} <= keys:
+        arrays = read_npz(p, what=what)
+        keys = set(arrays)
+        if {"format", "shape", "data"} <= keys:
+            try:
                 return sp.load_npz(p)
-            if len(keys) == 1:
-                return npz[next(iter(keys))]
-            if "X" in keys:
-                return npz["X"]
-        raise DataError(f"{p} holds arrays {sorted(keys)}: name the matrix 'X' or save one "
+            except (ValueError, KeyError, OSError) as err:
+                raise DataError(f"{what} {p} is not a readable scipy.sparse .npz: {err}") from None
+        if len(keys) == 1:
+            return arrays[next(iter(keys))]
+        if "X" in keys:
+            return arrays["X"]
+        raise DataError(f"{what} {p} holds arrays {sorted(keys)}: name the matrix 'X' or save one "
                         f"array only (or a scipy.sparse matrix with scipy.sparse.save_npz)")
-    if suffix == ".csv":
-        try:
-            return np.loadtxt(p, delimiter=",", ndmin=2)
-        except ValueError:
-            try:  # a header line
-                return np.loadtxt(p, delimiter=",", ndmin=2, skiprows=1)
-            except ValueError as err:
-                raise DataError(f"{p} is not a CSV of numbers: {err}") from None
-    if suffix == ".mtx":
-        M = scipy.io.mmread(p)
-        return sp.csr_matrix(M) if sp.issparse(M) else np.asarray(M)
-    raise DataError(f"{p}: unsupported file type {suffix!r}; use {_INPUTS}")
+    if suffix in (".csv", ".mtx"):
+        with warnings.catch_warnings():
+            # an empty file is numpy's "input contained no data" warning: we say it ourselves
+            warnings.simplefilter("ignore", UserWarning)
+            try:
+                if suffix == ".mtx":
+                    M = scipy.io.mmread(p)
+                    return sp.csr_matrix(M) if sp.issparse(M) else np.asarray(M)
+                try:
+                    X = np.loadtxt(p, delimiter=",", ndmin=2)
+                except ValueError:  # a header line
+                    X = np.loadtxt(p, delimiter=",", ndmin=2, skiprows=1)
+            except (ValueError, OSError, UnicodeDecodeError, EOFError, IndexError) as err:
+                kind = "Matrix Market file" if suffix == ".mtx" else "CSV of numbers"
+                detail = " ".join(str(err).split()) or type(err).__name__
+                raise DataError(f"{what} {p} is not a readable {kind}: {detail}") from None
+        if X.size == 0:
+            raise DataError(f"{what} {p} holds no numbers (an empty CSV)")
+        return X
+    raise DataError(f"{what} {p}: unsupported file type {suffix!r}; use {_INPUTS}")
+
+
+def _claim(args: argparse.Namespace) -> Any:
+    """Check every output path before any work (exit 2 if one cannot or must not be written)."""
+    from .._io import Outputs
+
+    outputs = Outputs({"INPUT": args.input})
+    outputs.file("--out", args.out, suffix=".npz")
+    if getattr(args, "h_out", None):
+        outputs.folder("--h-out", args.h_out, whole=True)
+    return outputs
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -107,14 +136,17 @@ def run(args: argparse.Namespace) -> dict:
     from .._io import save_model
     from ._nmf import nmf
 
-    if getattr(args, "dask", False):
-        from ._dask import run_cli
-
-        return run_cli(args)
-    if getattr(args, "scheduler", None) or getattr(args, "h_out", None):
+    if not getattr(args, "dask", False) and (getattr(args, "scheduler", None)
+                                             or getattr(args, "h_out", None)):
         from .._errors import InvalidParameterError
 
         raise InvalidParameterError("--scheduler and --h-out need --dask")
+    outputs = _claim(args)
+    if getattr(args, "dask", False):
+        from ._dask import run_cli
+
+        with outputs:
+            return run_cli(args)
     X = load_matrix(args.input)
     if args.transpose:
         X = X.T
@@ -134,8 +166,10 @@ def run(args: argparse.Namespace) -> dict:
             "fun": float(res.fun), "status": int(res.status), "message": res.message,
             "input": str(args.input), "transposed": bool(args.transpose),
             "orientation": "X (features, samples) ~ W (features, components) @ H"}
-    path = save_model(args.out, {"W": res.W, "H": res.H, "history": res.history,
-                                 "history_nit": res.history_nit}, meta, kind="nmf", version=1)
+    with outputs:
+        path = save_model(args.out, {"W": res.W, "H": res.H, "history": res.history,
+                                     "history_nit": res.history_nit}, meta, kind="nmf",
+                          version=1)
     print(f"X {X.shape[0]} features x {X.shape[1]} samples ({kind}, {res.W.dtype}); "
           f"{args.components} components, beta={res.beta:g}, solver={res.solver}, "
           f"init={res.init}")

@@ -30,7 +30,10 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "as .npz. The defaults (SGD, 64 factors, 15 epochs, seed 0) suit MovieLens-like 1-5 "
         "star data.")
     t.add_argument("ratings", metavar="RATINGS", help="delimited file of user, item, rating")
-    t.add_argument("--out", "-o", required=True, metavar="MODEL.npz", help="model file to write")
+    t.add_argument("--out", "-o", required=True, metavar="MODEL.npz",
+                   help="model file to write (exactly this path, ending in .npz; with --engine "
+                   "spark also a Parquet model folder); an existing file is replaced, unless "
+                   "it is RATINGS")
     t.add_argument("--solver", choices=_SOLVERS,
                    help="sgd (default, Funk SGD) or als (batched alternating least squares; "
                    "the only choice, and the default, with --engine spark)")
@@ -102,6 +105,34 @@ def _read(args: argparse.Namespace, path: str) -> Any:
     return read_ratings(path, sep=args.sep, columns=args.columns, duplicates=args.duplicates)
 
 
+def _claim(args: argparse.Namespace) -> Any:
+    """Check --out before any work (exit 2 if it cannot be written or names RATINGS)."""
+    from .._io import Outputs
+
+    outputs = Outputs({"RATINGS": args.ratings})
+    if args.engine == "spark" and _is_parquet_dir(args.out):
+        outputs.folder("--out", args.out, whole=True)
+    else:
+        outputs.file("--out", args.out, suffix=".npz")
+    return outputs
+
+
+def _load_model(args: argparse.Namespace) -> Any:
+    """MODEL as a MatrixFactorization, its errors naming the argument (and a swap, if likely)."""
+    from .._errors import DataError
+    from .._io import naming
+    from .model import MatrixFactorization
+
+    try:
+        with naming("MODEL"):
+            return MatrixFactorization.load(args.model)
+    except DataError as err:
+        ratings = getattr(args, "ratings", None)
+        if ratings and str(ratings).lower().endswith(".npz"):
+            raise DataError(f"{err} (did you swap them? the order is MODEL RATINGS)") from None
+        raise
+
+
 def _positive(value: Any, flag: str) -> None:
     from .._errors import InvalidParameterError
 
@@ -115,6 +146,7 @@ def run_train(args: argparse.Namespace) -> dict:
     from ._data import train_test_split
     from .model import MatrixFactorization
 
+    outputs = _claim(args)
     _positive(args.factors, "--factors")
     _positive(args.epochs, "--epochs")
     if not 0 <= args.validation_fraction < 1:
@@ -123,7 +155,8 @@ def run_train(args: argparse.Namespace) -> dict:
         raise InvalidParameterError(
             f"--validation-fraction {args.validation_fraction}: must be in [0, 1)")
     if args.engine == "spark":
-        return _run_train_spark(args)
+        with outputs:
+            return _run_train_spark(args)
     args.solver = args.solver or "sgd"
     ratings = _read(args, args.ratings)
     print(f"read {len(ratings):,} ratings of {ratings.n_users:,} users and {ratings.n_items:,} "
@@ -137,7 +170,8 @@ def run_train(args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     model.fit(train, validation=val)
     seconds = time.perf_counter() - start
-    path = model.save(args.out)
+    with outputs:
+        path = model.save(args.out)
     last = model.history_[model.best_epoch_ - 1] if model.history_ else {}
     k = model.user_factors_.shape[1]
     line = (f"fitted {args.solver} with {k} factors on {len(train):,} ratings in {seconds:.2f} s "
@@ -200,7 +234,6 @@ def _run_train_spark(args: argparse.Namespace) -> dict:
 
 
 def run_evaluate(args: argparse.Namespace) -> dict:
-    from .model import MatrixFactorization
 
     if args.k < 0:
         from .._errors import InvalidParameterError
@@ -208,7 +241,7 @@ def run_evaluate(args: argparse.Namespace) -> dict:
         raise InvalidParameterError(f"--k {args.k}: must be >= 0 (0 skips ranking)")
     if args.engine == "spark":
         return _run_evaluate_spark(args)
-    model = MatrixFactorization.load(args.model)
+    model = _load_model(args)
     ratings = _read(args, args.ratings)
     res = model.evaluate(ratings, k=args.k or None, threshold=args.threshold)
     print(f"RMSE {res['rmse']:.4f}  MAE {res['mae']:.4f}  on {res['count']:,} ratings")
@@ -225,12 +258,10 @@ def run_evaluate(args: argparse.Namespace) -> dict:
 
 def _run_evaluate_spark(args: argparse.Namespace) -> dict:
     from . import _spark
-    from .model import MatrixFactorization
 
     spark, created = _spark.get_session(args.spark_master)
     try:
-        model: Any = args.model if _is_parquet_dir(args.model) else \
-            MatrixFactorization.load(args.model)
+        model: Any = args.model if _is_parquet_dir(args.model) else _load_model(args)
         res = _spark.evaluate_spark(model, args.ratings, spark=spark, sep=args.sep,
                                     columns=args.columns)
     finally:
@@ -247,7 +278,7 @@ def _run_evaluate_spark(args: argparse.Namespace) -> dict:
 def run_top(args: argparse.Namespace) -> dict:
     import warnings
 
-    from .model import MatrixFactorization, UnknownIdWarning
+    from .model import UnknownIdWarning
 
     _positive(args.k, "--k")
     if args.engine == "spark":
@@ -255,8 +286,7 @@ def run_top(args: argparse.Namespace) -> dict:
 
         spark, created = _spark.get_session(args.spark_master)
         try:
-            model: Any = args.model if _is_parquet_dir(args.model) else \
-                MatrixFactorization.load(args.model)
+            model: Any = args.model if _is_parquet_dir(args.model) else _load_model(args)
             items, scores = _spark.recommend_spark(model, args.user, args.k, spark=spark)
         finally:
             if created:
@@ -266,7 +296,7 @@ def run_top(args: argparse.Namespace) -> dict:
             print(f"{rank:>4}  {item!s:<20} {score:>9.3f}")
         return {"user": args.user, "items": [x.item() for x in items],
                 "scores": [float(s) for s in scores]}
-    model = MatrixFactorization.load(args.model)
+    model = _load_model(args)
     user: Any = args.user
     if model.user_ids_.dtype.kind == "i":
         try:

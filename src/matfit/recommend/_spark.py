@@ -382,7 +382,10 @@ def save_parquet(model: Any, out: str | os.PathLike, *, spark: Any = None) -> Pa
             "global_mean": float(model.global_mean_),
             "rating_range": list(model.rating_range_), "params": params,
             "history": getattr(model, "history_", [])}
-    (out / "matfit.json").write_text(json.dumps(meta, sort_keys=True))
+    from .._io import atomic_write
+
+    text = json.dumps(meta, sort_keys=True).encode()
+    atomic_write(out / "matfit.json", lambda fh: fh.write(text), what="model metadata")
     return out
 
 

@@ -8,7 +8,7 @@ Implementation notes
   8-bit is centred on 128 first), float WAV is taken as is.
 * Several channels are mixed down to mono by their mean: NMF separation here is single-channel.
 * Writing goes to a temporary name in the target folder and is renamed into place
-  (:func:`matfit._io.atomic_path`), so an interrupted run never leaves half a file. Output is
+  (:func:`matfit._io.atomic_write`), so an interrupted run never leaves half a file. Output is
   32-bit float WAV: separated sources can exceed full scale slightly, and float keeps them
   exact for the metrics.
 * Resampling is polyphase (:func:`scipy.signal.resample_poly`) by the reduced ratio of the two
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import DataError, InvalidParameterError
-from .._io import atomic_path
+from .._io import atomic_write
 
 __all__ = ["read_wav", "resample", "write_wav"]
 
@@ -124,20 +124,17 @@ def write_wav(path: str | os.PathLike, signal: np.ndarray, sr: int) -> Path:
     x = np.asarray(signal, dtype=np.float32)
     if x.ndim != 1:
         raise InvalidParameterError(f"write_wav needs a 1-D signal, got shape {x.shape}")
-    tmp, final = atomic_path(path, suffix=".wav")
-    try:
-        sf = _soundfile()
+    sf = _soundfile()
+
+    def write(fh):
         if sf is not None:
-            sf.write(str(tmp), x, int(sr), subtype="FLOAT", format="WAV")
+            sf.write(fh, x, int(sr), subtype="FLOAT", format="WAV")
         else:
             from scipy.io import wavfile
 
-            wavfile.write(str(tmp), int(sr), x)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return final
+            wavfile.write(fh, int(sr), x)
+
+    return atomic_write(path, write, suffix=".wav", what="WAV path")
 
 
 def resample(signal: np.ndarray, sr_from: int, sr_to: int) -> np.ndarray:

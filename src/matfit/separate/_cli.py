@@ -25,9 +25,15 @@ is resampled to the mixture's, with a note on stderr.
 
 
 def _pair(text: str, what: str) -> tuple[str, str]:
+    from .._io import plain_name
+
     name, sep, value = text.partition("=")
     if not sep or not name or not value:
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    try:  # NAME becomes the file name DIR/NAME.wav: never a path
+        plain_name(name, "source name")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     return name, value
 
 
@@ -37,7 +43,12 @@ def _source(text: str) -> tuple[str, str]:
 
 def _unknown(text: str) -> tuple[str, int]:
     if "=" not in text and text:
-        return text, 30
+        from .._io import plain_name
+
+        try:
+            return plain_name(text, "source name"), 30
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
     name, value = _pair(text, "NAME or NAME=K (e.g. speech=30)")
     try:
         k = int(value)
@@ -93,7 +104,9 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--reference", action="append", type=_source, default=[],
                    metavar="NAME=CLEAN.wav",
                    help="the true source, to report SI-SDR/SDR improvements; repeat")
-    p.add_argument("--out-dir", required=True, metavar="DIR", help="where NAME.wav are written")
+    p.add_argument("--out-dir", required=True, metavar="DIR",
+                   help="where NAME.wav are written (created if missing; existing NAME.wav "
+                   "files are replaced, but never an input)")
     p.add_argument("--plot", action="store_true",
                    help="write DIR/separation.png (spectrograms and activations; matplotlib)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -157,6 +170,23 @@ def _check_names(args: argparse.Namespace) -> None:
         raise InvalidParameterError("--residual adds a source 'residual': rename yours")
 
 
+def _claim(args: argparse.Namespace) -> Any:
+    """Check DIR and every DIR/NAME.wav before any work: none may be an input (exit 2)."""
+    from .._io import Outputs
+
+    outputs = Outputs({"MIXTURE": args.mixture,
+                       **{f"--source {n}": p for n, p in args.source},
+                       **{f"--reference {n}": p for n, p in args.reference}})
+    out_dir = outputs.folder("--out-dir", args.out_dir)
+    names = [n for n, _ in args.source] + [n for n, _ in args.unknown]
+    names += ["residual"] if args.residual else []
+    for name in names:
+        outputs.file("--out-dir", out_dir / f"{name}.wav", suffix=".wav")
+    if args.plot:
+        outputs.file("--plot", out_dir / "separation.png", suffix=".png")
+    return outputs
+
+
 def _training_audio(name: str, path: str, sr: int, spans: list[str], verbose: int):
     """The training signal at the mixture's rate, as segments around the excluded spans."""
     import numpy as np
@@ -209,6 +239,7 @@ def run(args: argparse.Namespace) -> dict:
         raise InvalidParameterError(f"--mask-power must be > 0, got {args.mask_power}")
     if args.sparsity is not None and not args.sparsity >= 0:
         raise InvalidParameterError(f"--sparsity must be >= 0, got {args.sparsity}")
+    claimed = _claim(args)
     start = time.perf_counter()
     mixture, sr = read_wav(args.mixture, what="mixture")
     if not np.any(mixture):
@@ -226,7 +257,10 @@ def run(args: argparse.Namespace) -> dict:
     training: dict[str, Any] = {}
     for name, path in args.source:
         if path.endswith(".npz"):
-            d = Dictionary.load(path)
+            from .._io import naming
+
+            with naming(f"--source {name}"):
+                d = Dictionary.load(path)
             if d.stft.sr != sr:
                 raise InvalidParameterError(
                     f"dictionary {path} for {name!r} was learned at {d.stft.sr} Hz but the "
@@ -277,14 +311,15 @@ def run(args: argparse.Namespace) -> dict:
 
     out_dir = Path(args.out_dir)
     outputs = {}
-    for name, signal in result.signals.items():
-        outputs[name] = str(write_wav(out_dir / f"{name}.wav", signal, sr))
     plot_path = None
-    if args.plot:
-        from ._plot import plot_separation
+    with claimed:  # every file is renamed into place only once all are written
+        for name, signal in result.signals.items():
+            outputs[name] = str(write_wav(out_dir / f"{name}.wav", signal, sr))
+        if args.plot:
+            from ._plot import plot_separation
 
-        plot_path = str(plot_separation(result, out_dir / "separation.png",
-                                        title=Path(args.mixture).name))
+            plot_path = str(plot_separation(result, out_dir / "separation.png",
+                                            title=Path(args.mixture).name))
 
     print(f"{Path(args.mixture).name}: {mixture.size / sr:.2f} s at {sr} Hz, n_fft {stft.n_fft},"
           f" hop {stft.hop}, {result.W.shape[1]} atoms ({kind} dictionaries), "

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import MatfitError
-from .._io import atomic_path
+from .._io import atomic_write
 from .separator import Separation
 
 __all__ = ["plot_separation"]
@@ -84,11 +84,5 @@ def plot_separation(separation: Separation, path: str | os.PathLike, *,
     fig.colorbar(img, ax=ax, shrink=0.8)
     if title:
         fig.suptitle(title)
-    tmp, final = atomic_path(path, suffix=".png")
-    try:
-        fig.savefig(tmp, dpi=100, format="png")
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return final
+    return atomic_write(path, lambda fh: fig.savefig(fh, dpi=100, format="png"),
+                        suffix=".png", what="plot path")
