@@ -36,7 +36,9 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 EXAMPLES = ROOT / "examples"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# where the examples look for ../shared/data; the variable only lets the "data absent" rendering
+# be tried on a machine that has the data
+SHARED_DATA = Path(os.environ.get("MATFIT_DOCS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 GALLERY_SRC = DOCS / "_gallery_src"
 
 sys.path.insert(0, str(ROOT / "src"))
@@ -44,7 +46,7 @@ import matfit  # noqa: E402
 
 project = "matfit"
 author = "the matfit developers"
-copyright = "2026, the matfit developers"  # noqa: A001
+copyright = "2026, the matfit developers"
 release = matfit.__version__
 version = ".".join(release.split(".")[:2])
 
@@ -113,7 +115,8 @@ def _readme_sections() -> list[tuple[str, list[str]]]:
 
 def _needs_missing_data(source: str) -> list[str]:
     """The ``../shared/data/<name>`` folders an example reads that are absent here."""
-    names = set(re.findall(r"""["']shared["']\s*/\s*["']data["']\s*/\s*["']([\w.-]+)["']""", source))
+    quoted = r"""["']shared["']\s*/\s*["']data["']\s*/\s*["']([\w.-]+)["']"""
+    names = set(re.findall(quoted, source))
     names |= set(re.findall(r"shared/data/([\w.-]+)", source))
     return sorted(n for n in names if not (SHARED_DATA / n).exists())
 
@@ -172,7 +175,7 @@ def _prepare_gallery() -> tuple[str, list[str]]:
             match = re.match(r'(\s*"""\s*)(.+?)\n', source)
             if match is None:
                 raise RuntimeError(f"examples/{name}: no module docstring to take a title from")
-            first = match.group(2).strip()
+            first = match.group(2).strip().rstrip(".")
             head = f"{first}\n{'=' * len(first)}\n"
             missing = _needs_missing_data(source)
             if missing:
