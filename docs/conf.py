@@ -92,11 +92,19 @@ html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
     "navigation_with_keys": False,
-    "secondary_sidebar_items": ["page-toc"],
+    # the examples are one long code block each: give them the width of the "on this page" column
+    "secondary_sidebar_items": {
+        "auto_examples/**": [],
+        **{p: ["page-toc"] for p in ("index", "changelog", "user_guide/*", "api/**")},
+    },
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
 }
 html_context = {"default_mode": "light"}
+# MathJax comes from its CDN, as on every Sphinx site; a local copy can be named for offline
+# viewing and for the screenshots of tools/screenshot_docs.sh on a machine with no network.
+if os.environ.get("MATFIT_DOCS_MATHJAX"):
+    mathjax_path = os.environ["MATFIT_DOCS_MATHJAX"]
 
 
 # -- gallery --------------------------------------------------------------------------------------
@@ -149,6 +157,59 @@ def _slug(title: str) -> str:
 
 
 _ORIGINAL: dict[str, Path] = {}  # gallery copy's file name -> the script in examples/
+THUMBS = DOCS / "_thumbs"
+
+
+def _section_thumbnail(title: str) -> str:
+    """Draw the card picture of a gallery section; its path relative to docs/.
+
+    Most examples print figures rather than plot them, and sphinx-gallery would give each of
+    them the same placeholder; one picture per section at least tells the sections apart.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    low = title.lower()
+    fig = plt.figure(figsize=(4, 3), dpi=60)
+    if "factoris" in low or "separation" in low:
+        axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [2, 3, 3]})
+        W, H = rng.gamma(1, 1, (8, 3)), rng.gamma(1, 1, (3, 12))
+        for ax, M, name in zip(axes, [W, H, W @ H], ["W", "H", "W @ H"], strict=True):
+            ax.imshow(M, cmap="Blues", aspect="auto")
+            ax.set_title(name)
+    elif "network" in low:
+        ax = fig.subplots()
+        layers = [3, 5, 5, 2]
+        pos = [[(i, j - (n - 1) / 2) for j in range(n)] for i, n in enumerate(layers)]
+        for a, b in zip(pos, pos[1:]):
+            for x0, y0 in a:
+                for x1, y1 in b:
+                    ax.plot([x0, x1], [y0, y1], color="#9ecae1", lw=0.8, zorder=1)
+        for layer in pos:
+            ax.scatter(*zip(*layer), s=160, color="#3182bd", zorder=2)
+    elif "linear" in low:
+        ax = fig.subplots()
+        x = rng.uniform(-2, 2, 40)
+        ax.scatter(x, 1.5 * x + rng.normal(0, 0.6, 40), s=14, color="#6baed6")
+        ax.plot([-2, 2], [-3, 3], color="#08519c", lw=2.5)
+    else:
+        ax = fig.subplots()
+        z = np.linspace(-8, 8, 200)
+        ax.plot(z, 1 / (1 + np.exp(-z)), color="#08519c", lw=2.5)
+        ax.plot(z, 0.5 + 0.35 * np.sin(2 * z) * np.exp(-0.05 * z**2), color="#6baed6", lw=1.5)
+    for ax in fig.axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    THUMBS.mkdir(exist_ok=True)
+    path = THUMBS / f"{_slug(title)}.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return str(path.relative_to(DOCS))
 
 
 def _prepare_gallery() -> tuple[str, list[str]]:
@@ -169,6 +230,7 @@ def _prepare_gallery() -> tuple[str, list[str]]:
         folder = GALLERY_SRC / _slug(title)
         folder.mkdir()
         (folder / "GALLERY_HEADER.rst").write_text(f"{title}\n{'-' * len(title)}\n", "utf-8")
+        thumbnail = _section_thumbnail(title)
         for name in names:
             indexed.add(name)
             source = (EXAMPLES / name).read_text("utf-8")
@@ -189,6 +251,8 @@ def _prepare_gallery() -> tuple[str, list[str]]:
             body = _rst_from_plain(source[match.end():end])
             # a raw string, so that the reST escapes added above reach sphinx-gallery unchanged
             copy = 'r"""' + head + body + source[end:]
+            if "savefig" not in source:  # an example that saves a figure gets it as its card
+                copy += f"\n# sphinx_gallery_thumbnail_path = {thumbnail!r}\n"
             (folder / name).write_text(copy, "utf-8")
             _ORIGINAL[name] = EXAMPLES / name
     unindexed = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in indexed)
@@ -276,5 +340,4 @@ sphinx_gallery_conf = {
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
     "matplotlib_animations": False,
-    "default_thumb_file": str(DOCS / "_static" / "example_thumb.png"),
 }
