@@ -10,13 +10,15 @@ Implementation notes
   ``tests/test_examples.py`` runs, so they are not written in sphinx-gallery's dialect: their
   docstrings start with a sentence rather than a reST title, ``examples/README.md`` (not a
   ``GALLERY_HEADER.rst``) indexes them, and they save figures into ``$MATFIT_EXAMPLE_OUT`` instead
-  of leaving them open. :func:`_prepare_gallery` therefore copies each script into
+  of leaving them open. ``_prepare_gallery`` therefore copies each script into
   ``docs/_gallery_src/<section>/`` (sections and their order from ``examples/README.md``), turning
-  the first docstring line into a title; the scraper :func:`_saved_png_scraper` picks up the PNG
-  files an example wrote into its fresh ``$MATFIT_EXAMPLE_OUT``.
+  the first docstring line into a title and the rest of the docstring into valid reST
+  (``_rst_from_plain``); the scraper ``_SavedPngScraper`` picks up the PNG files an example wrote
+  into its fresh ``$MATFIT_EXAMPLE_OUT``. An example with no figure gets its section's picture as
+  its card (``_section_thumbnail``).
 * sphinx-gallery runs examples in-process without ``__file__`` (sphinx-gallery issues #166, #212);
   examples that locate ``../shared/data`` from ``__file__`` get the path of the *original*
-  script, set for the duration of that example only (:func:`_reset_example`).
+  script, set for the duration of that example only (``_ExampleReset``).
 * An example that reads ``../shared/data/<name>`` is run when that folder exists; otherwise it is
   shown with its code but not run, under a note saying why (the test suite skips it the same way).
 * Each user-guide page is a doctest (``tests/test_docs.py`` runs them with the normal suite), and
@@ -26,6 +28,7 @@ Implementation notes
 from __future__ import annotations
 
 import builtins
+import itertools
 import os
 import re
 import shutil
@@ -185,12 +188,13 @@ def _section_thumbnail(title: str) -> str:
         ax = fig.subplots()
         layers = [3, 5, 5, 2]
         pos = [[(i, j - (n - 1) / 2) for j in range(n)] for i, n in enumerate(layers)]
-        for a, b in zip(pos, pos[1:]):
+        for a, b in itertools.pairwise(pos):
             for x0, y0 in a:
                 for x1, y1 in b:
                     ax.plot([x0, x1], [y0, y1], color="#9ecae1", lw=0.8, zorder=1)
         for layer in pos:
-            ax.scatter(*zip(*layer), s=160, color="#3182bd", zorder=2)
+            ax.scatter([x for x, _ in layer], [y for _, y in layer], s=160, color="#3182bd",
+                       zorder=2)
     elif "linear" in low:
         ax = fig.subplots()
         x = rng.uniform(-2, 2, 40)
