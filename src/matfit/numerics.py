@@ -59,7 +59,7 @@ def sigmoid(x: Any) -> np.ndarray:
 
 
 def softplus(x: Any) -> np.ndarray:
-    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))."""
+    """``log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))``, finite for every finite x."""
     x = _float(x)
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
@@ -144,8 +144,8 @@ def binary_cross_entropy_with_logits(
 ) -> Any:
     """Binary cross-entropy of targets in [0, 1] given logits z.
 
-    -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] = max(z, 0) - z y + log1p(exp(-|z|)),
-    as ``torch.nn.functional.binary_cross_entropy_with_logits``. Finite for |z| up to the
+    ``-[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] = max(z, 0) - z y + log1p(exp(-|z|))``,
+    as ``torch.nn.functional.binary_cross_entropy_with_logits``. Finite for ``|z|`` up to the
     dtype's range.
     """
     z = _float(logits)

@@ -210,13 +210,13 @@ def nmf(
 
     Notes
     -----
-    The objective is
+    The objective is::
 
         D_beta(X | W H) + alpha_W n_samples (l1_ratio |W|_1 + (1 - l1_ratio)/2 ||W||_F^2)
                         + alpha_H n_features (l1_ratio |H|_1 + (1 - l1_ratio)/2 ||H||_F^2)
 
     which is scikit-learn's (>= 1.2) with its W and H swapped: scikit-learn's ``alpha_W``
-    penalises its W (n_samples, components), our H. The MU step for H is
+    penalises its W (n_samples, components), our H. The MU step for H is::
 
         H <- H * ((W.T @ (X * (WH)^(beta-2))) / (W.T @ (WH)^(beta-1) + l1 + l2 H))^gamma(beta)
 

@@ -87,7 +87,7 @@ class NMF(TransformerMixin, BaseEstimator):
     Notes
     -----
     ``transform(X)`` solves for the activations with the components fixed, from a deterministic
-    start (each sample's activations equal sum(x) / sum(components_)), until the relative
+    start (each sample's activations equal ``sum(x) / sum(components_)``), until the relative
     decrease falls below ``tol`` (HALS for the Frobenius loss, MU otherwise).
     ``fit_transform(X)`` fits the components and then runs exactly that solve, from exactly that
     start, so ``fit(X).transform(X)`` equals ``fit_transform(X)`` bit for bit. (scikit-learn's

@@ -95,7 +95,7 @@ def si_sdr(estimate: Any, reference: Any, *, zero_mean: bool = False) -> Any:
 
 
 def snr(estimate: Any, reference: Any) -> Any:
-    """Signal-to-noise ratio of an estimate in dB: 10 log10(|s|^2 / |s - estimate|^2).
+    """Signal-to-noise ratio of an estimate in dB: ``10 log10(|s|^2 / |s - estimate|^2)``.
 
     Parameters
     ----------
