@@ -15,27 +15,13 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.decomposition import NMF as SkNMF  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-# Checks that cannot apply to matfit, and why. Each asserts scikit-learn's own wording of an
-# error message, while matfit's errors follow its own rule (they name the argument, the count
-# and first position of bad entries, and the fix); the error classes themselves do match
-# (ValueError subclasses), except for complex data, which is a DTypeError (a TypeError) in
-# matfit because it is a wrong dtype, not a wrong value.
-_NOT_APPLICABLE = {
-    "check_positive_only_tag_during_fit":
-        "asserts the message 'Negative values in data'; matfit says 'X has N negative "
-        "entries, the first at X[i, j] = v; ...' (a DataError, a ValueError)",
-    "check_fit2d_predict1d":
-        "asserts sklearn's 'Reshape your data'; matfit's ShapeError gives the exact reshape",
-    "check_complex_data":
-        "expects a ValueError 'Complex data not supported'; matfit raises DTypeError "
-        "(a TypeError) telling to take np.abs() first",
-}
-
 
 @pytest.mark.filterwarnings("ignore::matfit.ConvergenceWarning")  # the checks cap max_iter
-@parametrize_with_checks([NMF(), NMF(solver="hals"), NMF(beta_loss="kl", init="random")],
-                         expected_failed_checks=lambda est: _NOT_APPLICABLE)
+@parametrize_with_checks([NMF(), NMF(solver="hals"), NMF(solver="cd"),
+                          NMF(beta_loss="kl", init="random")])
 def test_sklearn_estimator_checks(estimator, check):
+    # no expected failures: matfit's messages also carry the phrases scikit-learn's checks
+    # match ("Negative values in data", "Reshape your data", "Complex data not supported")
     check(estimator)
 
 
