@@ -80,24 +80,34 @@ def hals_rows(
         F, updated; with ``measure``, the l1 norm of the projected gradient instead.
     """
     n_rows = F.shape[0]
+    order = range(n_rows) if rows is None else rows
+    if measure:
+        # each row's (negated) gradient is kept in its row of `grads` and the projection is
+        # taken once after the sweep: a few whole-array operations instead of some per row
+        order = list(order)
+        start = F[order]
+        grads = np.empty_like(start)
     step = np.empty(F.shape[1], dtype=F.dtype) if work is None else work
-    violation = 0.0
-    for r in range(n_rows) if rows is None else rows:
+    for i, r in enumerate(order):
         hess = float(gram[r, r]) + l2
         if hess <= 0.0 and not measure:
             continue
-        # step = cross[r] - l1 - gram[r] @ F - l2 * F[r]  (gradient of the row, negated)
-        np.matmul(gram[r], F, out=step)
-        np.subtract(cross[r], step, out=step)
+        # g = cross[r] - l1 - gram[r] @ F - l2 * F[r]  (the gradient of the row, negated)
+        g = grads[i] if measure else step
+        np.matmul(gram[r], F, out=g)
+        np.subtract(cross[r], g, out=g)
         if l1:
-            step -= l1
+            g -= l1
         if l2:
-            step -= l2 * F[r]
-        if measure:  # |gradient|, except that at F = 0 only a negative gradient counts
-            violation += float(np.abs(step, where=F[r] > 0, out=np.maximum(step, 0)).sum())
-            if hess <= 0.0:
-                continue
-        step /= hess
+            g -= l2 * F[r]
+        if hess <= 0.0:
+            continue
+        np.divide(g, hess, out=step)
         step += F[r]
         np.maximum(step, 0, out=F[r])
-    return violation if measure else F
+    if not measure:
+        return F
+    # |gradient|, except that at an entry that was 0 only a descent direction (g > 0) counts
+    np.abs(grads, out=grads, where=start > 0)
+    np.maximum(grads, 0, out=grads)
+    return float(grads.sum(dtype=np.float64))
