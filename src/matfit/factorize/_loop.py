@@ -41,8 +41,7 @@ __all__ = ["STATUS", "Fit", "set_status"]
 STATUS = {
     0: "the objective fell by less than tol={tol:g} times its initial value over the last "
        "{every} iterations",
-    1: "max_iter={max_iter} iterations reached before the objective fell by less than "
-       "tol={tol:g} times its initial value over {every} iterations",
+    1: "max_iter={max_iter} iterations reached before {goal}",
     2: "nothing to fit: update_W and update_H are both False",
     3: "the objective became {value} at iteration {nit}; likely cause: {cause}",
     4: "ran max_iter={max_iter} iterations (tol=0 disables the convergence test)",
@@ -56,6 +55,9 @@ STATUS = {
 
 
 def set_status(res: dict, status: int, **fmt: Any) -> None:
+    if status == 1 and "goal" not in fmt:  # the objective rule's goal
+        fmt["goal"] = (f"the objective fell by less than tol={fmt['tol']:g} times its initial "
+                       f"value over {fmt['every']} iterations")
     res["status"] = status
     res["success"] = status in (0, 2, 4, 5, 7, 8)
     res["message"] = STATUS[status].format(**fmt)
@@ -460,6 +462,8 @@ class Fit:
         if status is None:
             status = 5 if max_iter == 0 else 4 if tol == 0 else 1
         fmt: dict[str, Any] = {"tol": tol, "max_iter": max_iter, "every": self.check_every}
+        if self.rule == "sklearn":
+            fmt["goal"] = f"scikit-learn's stopping rule was met (tol={tol:g})"
         if status == 3:
             bad = self.history[-1]
             fmt.update(value="NaN" if np.isnan(bad) else "infinite", nit=self.nits[-1],

@@ -53,13 +53,15 @@ class _Voice:
     arrays the user holds.
     """
 
-    def __init__(self, estimator: bool = False) -> None:
+    def __init__(self, estimator: bool = False, names: dict[str, str] | None = None) -> None:
         self.estimator = estimator
         self.caller = "NMF" if estimator else "nmf"
+        self.names = {"W": "H", "H": "W"} if estimator else {"W": "W", "H": "H"}
+        self.names.update(names or {})  # e.g. nmf()'s W is the estimator's components_
 
     def name(self, factor: str) -> str:
         """The caller's name of nmf()'s factor "W" or "H"."""
-        return {"W": "H", "H": "W"}[factor] if self.estimator else factor
+        return self.names[factor]
 
     def at(self, i: int, j: int) -> tuple[int, int]:
         return (j, i) if self.estimator else (i, j)
@@ -79,10 +81,34 @@ class _Voice:
         if not self.estimator:
             return check(known=known, X=(X, "features samples"), W=(W, "features components"),
                          H=(H, "components samples"))
-        # the transposes are views: the estimator's arrays, checked against its dimensions
+        # the transposes are views: the estimator's arrays, checked against its dimensions,
+        # H before W as scikit-learn checks them
         return check(known=known, X=(X.T, "samples features"),
-                     W=(None if H is None else H.T, "samples components"),
-                     H=(None if W is None else W.T, "components features"))
+                     H=(None if W is None else W.T, "components features"),
+                     W=(None if H is None else H.T, "samples components"))
+
+    def factor(self, F: Any, which: str, dtype: Any) -> np.ndarray:
+        """nmf()'s factor ``which`` ("W" or "H") as a float array of X's dtype (a copy).
+
+        For the estimator, F is the transpose of the array its user passed: that array is
+        checked (so that a negative entry is reported at its own position) and transposed back.
+        """
+        purpose = "NMF factors are non-negative."
+        if not self.estimator:
+            dims = "features components" if which == "W" else "components samples"
+            return as_float_array(F, which, dims=dims, nonnegative=True, dtype=dtype,
+                                  copy=True, purpose=purpose)
+        name = self.name(which)
+        dims = "components features" if which == "W" else "samples components"
+        try:
+            G = as_float_array(F.T, name, dims=dims, nonnegative=True, dtype=dtype, copy=True,
+                               purpose=purpose)
+        except DataError as err:
+            if "negative" not in str(err):
+                raise
+            raise DataError(
+                f"Negative values in data passed to NMF (input {name}): {err}") from None
+        return G.T
 
 class NMFResult(OptimizeResult):
     """The result of :func:`nmf`, a :class:`scipy.optimize.OptimizeResult`.
@@ -364,11 +390,9 @@ def nmf(
     if n_components is not None:
         n_components = integer_at_least(n_components, "n_components", 1)
     if W is not None:
-        W = as_float_array(W, "W", dims="features components", nonnegative=True,
-                           dtype=X.dtype, copy=True, purpose="NMF factors are non-negative.")
+        W = voice.factor(W, "W", X.dtype)
     if H is not None:
-        H = as_float_array(H, "H", dims="components samples", nonnegative=True,
-                           dtype=X.dtype, copy=True, purpose="NMF factors are non-negative.")
+        H = voice.factor(H, "H", X.dtype)
     known = None if n_components is None else {"components": (n_components, "n_components")}
     dims = voice.check(known, X, W, H)
     k = dims.get("components")

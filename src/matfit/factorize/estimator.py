@@ -34,6 +34,14 @@ from ..shapes import as_float_array
 from ._nmf import _Voice, nmf
 
 _ESTIMATOR = _Voice(estimator=True)
+_TRANSFORM = _Voice(estimator=True, names={"W": "components_"})  # the fixed factor
+
+
+def _transpose(F: Any) -> Any:
+    """F.T for nmf() (which checks it as the user passed it), lists made arrays first."""
+    if F is None:
+        return None
+    return F.T if hasattr(F, "T") and hasattr(F, "shape") else np.asarray(F).T
 _SOLVERS = {"cd": "hals", "hals": "hals", "mu": "mu"}
 
 __all__ = ["NMF"]
@@ -271,7 +279,7 @@ class NMF(TransformerMixin, BaseEstimator):
                   W=W, H=H0, update_W=False,
                   alpha_W=alpha_nmf_W, alpha_H=alpha_nmf_H, l1_ratio=self.l1_ratio,
                   max_iter=self.max_iter, tol=self.tol, verbose=0, convergence="sklearn",
-                  _voice=_ESTIMATOR)
+                  _voice=_TRANSFORM)
         if live.all():
             return res.H.T
         out = np.zeros((X.shape[0], self.n_components_), dtype=res.H.dtype)
@@ -316,8 +324,7 @@ class NMF(TransformerMixin, BaseEstimator):
             if init is None and W is None and H is None and k > min(Xv.shape):
                 init = "random"
             res = nmf(Xv.T, k, beta=self.beta_loss, solver=solver, init=init,
-                      W=None if H is None else np.asarray(H).T,
-                      H=None if W is None else np.asarray(W).T,
+                      W=_transpose(H), H=_transpose(W),
                       alpha_W=alpha_nmf_W, alpha_H=alpha_nmf_H, l1_ratio=self.l1_ratio,
                       normalize_W=self.normalize_components, max_iter=self.max_iter,
                       tol=self.tol, seed=self.random_state, verbose=self.verbose,
