@@ -308,3 +308,15 @@ def test_pipeline_and_grid_search_run_unchanged():
     grid.fit(X, y)
     assert grid.best_score_ > 0.9
     assert grid.best_estimator_.named_steps["nmf"].n_components_ in (2, 3)
+
+
+def test_shuffle_draws_sklearns_orders():
+    X = np.abs(np.random.RandomState(0).randn(20, 8))
+    r = np.random.RandomState(1)
+    W0, H0 = np.abs(r.randn(20, 3)), np.abs(r.randn(3, 8))
+    kw = dict(solver="cd", random_state=5, init="custom", tol=1e-3)
+    theirs = SkNMF(3, shuffle=True, **kw).fit(X, W=W0.copy(), H=H0.copy())
+    ours = NMF(3, shuffle=True, **kw).fit(X, W=W0.copy(), H=H0.copy())
+    plain = NMF(3, **kw).fit(X, W=W0.copy(), H=H0.copy())
+    assert ours.n_iter_ == theirs.n_iter_ != plain.n_iter_
+    assert_allclose(ours.components_, theirs.components_, rtol=1e-10, atol=1e-12)

@@ -17,9 +17,9 @@ What is left out, and why (none of it is counted as a pass or a failure; with sc
   substituted they would still test scikit-learn alone, and pass whatever matfit does: 10
   items.
 
-Measured on the 185 items (issue 14): before, 76 passed and 109 failed; after, 182 pass and the
-3 deliberate differences below are strict xfails (plus test_convergence_warning's 2 items while
-matfit's ConvergenceWarning is not yet scikit-learn's subclass).
+Measured on the 185 items (issue 14): before, 76 passed and 109 failed; after, 157 pass, the 3
+deliberate differences below (26 items) are strict xfails, and so are test_convergence_warning's
+2 items while matfit's ConvergenceWarning is not yet scikit-learn's subclass (then 159 pass).
 
 Every test that stays must pass, except the deliberate differences in ``DIFFERENCES`` below
 (strict xfails, so one that starts passing is reported).
@@ -73,7 +73,7 @@ DIFFERENCES: dict[str, str] = {
         "(scikit-learn's two disagree, its issue #18663), so a pipeline gives the same "
         "activations in training and in use; and its random init draws from NumPy's "
         "Generator, not the legacy RandomState, so the random starts differ anyway. The "
-        "iterates themselves agree from the same start (test_nmf_estimator.py).",
+        "iterates themselves agree from the same start (test_nmf_sklearn_parity.py).",
     "test_nmf_true_reconstruction":
         "asserts exact zeros in W @ H where X is 0. matfit's MU keeps learned entries at a "
         "floor of eps times their initial mean instead of zeroing those below eps, as "
@@ -81,7 +81,8 @@ DIFFERENCES: dict[str, str] = {
         "multiplicative updates; the price is ~1e-17 instead of 0 in W @ H.",
     "test_nmf_n_components_auto":
         "reads scikit-learn's private attribute `_n_components`; matfit's fitted state is "
-        "public (`n_components_`, which the same case checks in test_nmf_estimator.py), not "
+        "public (`n_components_`, which the same case checks in test_nmf_sklearn_parity.py), "
+        "not "
         "a mirror of internals that scikit-learn may rename in any release.",
 }
 

@@ -204,9 +204,10 @@ class Fit:
     """The state of one fit: factors, buffers, and the iteration loop."""
 
     def __init__(self, X, Wt, H, n_learned, update_H, beta, solver, pen, norm_kind,
-                 check_every, rule="objective") -> None:
+                 check_every, rule="objective", shuffle=None) -> None:
         self.X, self.Wt, self.H = X, Wt, H
         self.rule = rule
+        self.shuffle = shuffle  # HALS: a random generator of the components' order per sweep
         # scikit-learn's cd rule: the projected gradient of each sweep (see the notes)
         self.measure = rule == "sklearn" and solver == "hals"
         self.violation = 0.0
@@ -319,7 +320,8 @@ class Fit:
                 if (status := self.record(val, nit)) is not None:
                     return status
             if self.solver == "hals":
-                v = _hals.hals_rows(H, cross.copy() if self.cache_H else cross, gram,
+                rows = None if self.shuffle is None else self.shuffle.permutation(H.shape[0])
+                v = _hals.hals_rows(H, cross.copy() if self.cache_H else cross, gram, rows=rows,
                                     l1=self.pen[2], l2=self.pen[3], work=self.row[: H.shape[1]],
                                     measure=self.measure)
                 if self.measure:
@@ -361,7 +363,8 @@ class Fit:
                 cross, gram = self.cache_W[0].copy(), self.cache_W[1]
             else:
                 cross, gram = self._cross_W(), H[:kl] @ H.T
-            v = _hals.hals_rows(Wt, cross, gram, rows=range(kl), l1=self.pen[0],
+            rows = range(kl) if self.shuffle is None else self.shuffle.permutation(kl)
+            v = _hals.hals_rows(Wt, cross, gram, rows=rows, l1=self.pen[0],
                                 l2=self.pen[1], work=self.row[: Wt.shape[1]],
                                 measure=self.measure)
             if self.measure:

@@ -212,6 +212,7 @@ def nmf(
     verbose: int = 0,
     check_every: int = 10,
     convergence: Literal["objective", "sklearn"] = "objective",
+    shuffle: bool = False,
     _voice: _Voice | None = None,
 ) -> NMFResult:
     """Non-negative matrix factorisation X ~ W @ H under a beta-divergence.
@@ -277,6 +278,10 @@ def nmf(
         initial value; HALS stops after the first iteration whose projected-gradient norm is at
         most ``tol`` times that of the first iteration (the same iterates as scikit-learn's
         ``solver="cd"``, so the same iteration counts).
+    shuffle : bool
+        HALS only: visit the components in a random order in every sweep (scikit-learn's
+        ``shuffle``; an integer ``seed`` draws the same orders as scikit-learn's
+        ``random_state``, from a legacy ``RandomState``).
 
     Returns
     -------
@@ -489,8 +494,12 @@ def nmf(
     pen = (alpha_W * l1_ratio * n, alpha_W * (1 - l1_ratio) * n,
            alpha_H * l1_ratio * m, alpha_H * (1 - l1_ratio) * m)
     res = NMFResult(beta=beta, solver=solver, init=init_used)
+    order_rng = None
+    if shuffle and solver == "hals":
+        order_rng = (seed if isinstance(seed, (np.random.Generator, np.random.RandomState))
+                     else np.random.RandomState(seed))
     state = Fit(X, Wt, H, n_learned, update_H, beta, solver, pen, norm_kind, check_every,
-                rule=convergence)
+                rule=convergence, shuffle=order_rng)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         state.run(res, max_iter, tol, verbose)
     learned = n_learned > 0 or update_H

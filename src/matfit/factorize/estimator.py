@@ -87,6 +87,9 @@ class NMF(TransformerMixin, BaseEstimator):
         Seed of the initialisation.
     verbose : int
         1 shows a progress bar.
+    shuffle : bool
+        HALS ("cd") only: visit the components in a random order in every sweep, drawn from
+        ``random_state`` (the same orders as scikit-learn's for an integer seed).
 
     Attributes
     ----------
@@ -143,6 +146,7 @@ class NMF(TransformerMixin, BaseEstimator):
         tol: float = 1e-4,
         random_state: Any = None,
         verbose: int = 0,
+        shuffle: bool = False,
     ) -> None:
         self.n_components = n_components
         self.beta_loss = beta_loss
@@ -156,6 +160,7 @@ class NMF(TransformerMixin, BaseEstimator):
         self.tol = tol
         self.random_state = random_state
         self.verbose = verbose
+        self.shuffle = shuffle
 
     # ---- helpers -------------------------------------------------------------------------
     def _validate(self, X: Any, *, reset: bool) -> Any:
@@ -328,7 +333,7 @@ class NMF(TransformerMixin, BaseEstimator):
                       alpha_W=alpha_nmf_W, alpha_H=alpha_nmf_H, l1_ratio=self.l1_ratio,
                       normalize_W=self.normalize_components, max_iter=self.max_iter,
                       tol=self.tol, seed=self.random_state, verbose=self.verbose,
-                      convergence="sklearn", _voice=_ESTIMATOR)
+                      convergence="sklearn", shuffle=bool(self.shuffle), _voice=_ESTIMATOR)
         except ShapeError as err:
             phrase = self._shape_phrase(Xv, W, H, k)
             if not phrase:
