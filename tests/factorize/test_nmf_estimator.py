@@ -77,10 +77,10 @@ def test_alpha_names_follow_sklearn_in_the_estimator():
     rng = np.random.default_rng(4)
     W0, H0 = rng.random((40, 4)) + 0.1, rng.random((4, 15)) + 0.1
     kw = dict(init="custom", max_iter=20, tol=0, alpha_W=0.02, alpha_H=0.1, l1_ratio=0.5)
-    ours = NMF(4, **kw).fit(X, W=W0, H=H0)
+    ours = NMF(4, solver="mu", **kw).fit(X, W=W0, H=H0)
     theirs = SkNMF(4, solver="mu", **kw).fit(X, W=W0.copy(), H=H0.copy())
     assert_allclose(ours.components_, theirs.components_, rtol=1e-9)
-    same = NMF(4, init="custom", max_iter=20, tol=0, alpha_W=0.02, l1_ratio=0.5)
+    same = NMF(4, solver="mu", init="custom", max_iter=20, tol=0, alpha_W=0.02, l1_ratio=0.5)
     assert same.get_params()["alpha_H"] == "same"
     ref = SkNMF(4, solver="mu", init="custom", max_iter=20, tol=0, alpha_W=0.02, l1_ratio=0.5)
     assert_allclose(same.fit(X, W=W0, H=H0).components_,

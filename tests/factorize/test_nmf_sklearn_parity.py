@@ -208,7 +208,7 @@ def test_value_messages_name_the_users_array_and_position():
     with pytest.raises(ShapeError, match=re.escape("W must be 2-D ('samples components')")):
         NMF(2, init="custom").fit(X65, W=W[:, 0], H=H)
     with pytest.raises(DataError, match="the H given are all zeros"):
-        NMF(2, init="custom").fit(X65, W=W, H=np.zeros_like(H))
+        NMF(2, solver="mu", init="custom").fit(X65, W=W, H=np.zeros_like(H))
     with pytest.raises(InvalidParameterError, match="with only W given"):
         NMF(2, init="custom").fit(X65, W=W)
     Xz = X65.copy()
@@ -233,7 +233,7 @@ def test_solver_messages():
     with pytest.raises(InvalidParameterError, match=re.escape(
             "Invalid beta_loss parameter: solver 'cd' does not handle beta_loss = 'kl'")):
         NMF(2, solver="cd", beta_loss="kl").fit(X65)
-    with pytest.raises(InvalidParameterError, match=r"one of \{'cd', 'hals', 'mu'\}"):
+    with pytest.raises(InvalidParameterError, match=r"one of \{'auto', 'cd', 'hals', 'mu'\}"):
         NMF(2, solver="lbfgs").fit(X65)
     with pytest.raises(InvalidParameterError, match=r"alpha_W must be a (finite )?number >= 0"):
         NMF(2, alpha_W=-1).fit(X65)                     # the estimator's name, not nmf()'s
@@ -320,3 +320,18 @@ def test_shuffle_draws_sklearns_orders():
     plain = NMF(3, **kw).fit(X, W=W0.copy(), H=H0.copy())
     assert ours.n_iter_ == theirs.n_iter_ != plain.n_iter_
     assert_allclose(ours.components_, theirs.components_, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::matfit.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_default_solver_is_sklearns_for_frobenius_and_mu_otherwise():
+    X, W0, H0 = _data(4)
+    theirs = SkNMF(5, init="custom").fit(X, W=W0.copy(), H=H0.copy())      # its default: cd
+    ours = NMF(5, init="custom").fit(X, W=W0.copy(), H=H0.copy())
+    assert ours.n_iter_ == theirs.n_iter_
+    assert_allclose(ours.components_, theirs.components_, rtol=1e-10, atol=1e-12)
+    kl = NMF(5, beta_loss="kl", init="custom", max_iter=50, tol=0).fit(X, W=W0.copy(),
+                                                                       H=H0.copy())
+    mu = SkNMF(5, beta_loss="kullback-leibler", solver="mu", init="custom", max_iter=50, tol=0).fit(
+        X, W=W0.copy(), H=H0.copy())
+    assert_allclose(kl.components_, mu.components_, rtol=1e-10)

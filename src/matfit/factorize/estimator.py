@@ -42,7 +42,7 @@ def _transpose(F: Any) -> Any:
     if F is None:
         return None
     return F.T if hasattr(F, "T") and hasattr(F, "shape") else np.asarray(F).T
-_SOLVERS = {"cd": "hals", "hals": "hals", "mu": "mu"}
+_SOLVERS = {"cd": "hals", "hals": "hals", "mu": "mu", "auto": "auto"}
 
 __all__ = ["NMF"]
 
@@ -61,10 +61,12 @@ class NMF(TransformerMixin, BaseEstimator):
         n_features) is allowed (an overcomplete factorisation, initialised at random).
     beta_loss : float or {"frobenius", "kullback-leibler", "itakura-saito"} (or "kl", "is")
         The beta-divergence minimised (2, 1, 0, or any float).
-    solver : {"mu", "cd", "hals"}
-        Multiplicative updates (any beta) or HALS (Frobenius only). "cd" is scikit-learn's
+    solver : {"auto", "cd", "hals", "mu"}
+        HALS (Frobenius only) or multiplicative updates (any beta). "cd" is scikit-learn's
         name for HALS: its coordinate descent makes the same sweeps, so from the same start
-        the iterates are the same.
+        the iterates are the same. "auto" (the default) is "cd" for the Frobenius loss, as
+        scikit-learn's default, and "mu" for the others (where scikit-learn's default
+        raises).
     init : {None, "random", "nndsvd", "nndsvda", "nndsvdar", "custom"}
         As in :func:`matfit.factorize.nmf`; "custom" uses the W and H passed to ``fit``.
     alpha_W : float
@@ -136,7 +138,7 @@ class NMF(TransformerMixin, BaseEstimator):
         n_components: int | str | None = "auto",
         *,
         beta_loss: float | str = "frobenius",
-        solver: str = "mu",
+        solver: str = "auto",
         init: str | None = None,
         alpha_W: float = 0.0,
         alpha_H: float | str = "same",
@@ -206,8 +208,10 @@ class NMF(TransformerMixin, BaseEstimator):
         solver = _SOLVERS.get(self.solver) if isinstance(self.solver, str) else None
         if solver is None:
             raise InvalidParameterError(
-                f"NMF(solver={self.solver!r}): solver must be one of {{'cd', 'hals', 'mu'}} "
-                f"('cd' and 'hals' are the same algorithm).")
+                f"NMF(solver={self.solver!r}): solver must be one of {{'auto', 'cd', 'hals', "
+                f"'mu'}} ('cd' and 'hals' are the same algorithm).")
+        if solver == "auto":
+            return "hals" if self._beta == 2 else "mu"
         if solver == "hals" and self._beta != 2:
             raise InvalidParameterError(
                 f"Invalid beta_loss parameter: solver {self.solver!r} does not handle "
