@@ -517,10 +517,11 @@ def nmf(
         if voice.estimator and res["status"] == 1:  # scikit-learn's sentence first
             text = (f"Maximum number of iterations {max_iter} reached. Increase it to improve "
                     f"convergence. (NMF: {res['message']})")
-        warnings.warn(text, ConvergenceWarning, stacklevel=3 if voice.estimator else 2)
+        # the estimator's user called fit/transform, which called nmf() through a helper
+        warnings.warn(text, ConvergenceWarning, stacklevel=4 if voice.estimator else 2)
     elif res["status"] == 6:
         warnings.warn(f"{voice.caller}: {res['message']}", UserWarning,
-                      stacklevel=3 if voice.estimator else 2)
+                      stacklevel=4 if voice.estimator else 2)
     return res
 
 
@@ -540,8 +541,8 @@ def dead_components(X: Any, Wt: np.ndarray, H: np.ndarray) -> np.ndarray:
 def _collapse_cause(alpha_W: float, alpha_H: float, l1_ratio: float, voice: _Voice) -> str:
     if alpha_W or alpha_H:
         # nmf()'s alpha_W is the estimator's alpha_H (see the implementation notes)
-        a, b = ("alpha_W", "alpha_H") if not voice.estimator else ("alpha_H", "alpha_W")
-        values = f"{a}={alpha_W:g}, {b}={alpha_H:g}, l1_ratio={l1_ratio:g}"
+        values = (f"alpha_W={alpha_W:g}, alpha_H={alpha_H:g}" if not voice.estimator
+                  else f"alpha_W={alpha_H:g}, alpha_H={alpha_W:g}") + f", l1_ratio={l1_ratio:g}"
         return (f"the penalties ({values}) outweigh the fit to X; lower them (W @ H = 0 "
                 f"explains nothing, and the activations of a zero dictionary are undefined)")
     return "the updates drove every component to zero; try another init or more components"
