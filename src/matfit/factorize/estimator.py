@@ -42,6 +42,8 @@ def _transpose(F: Any) -> Any:
     if F is None:
         return None
     return F.T if hasattr(F, "T") and hasattr(F, "shape") else np.asarray(F).T
+
+
 _SOLVERS = {"cd": "hals", "hals": "hals", "mu": "mu", "auto": "auto"}
 
 __all__ = ["NMF"]
@@ -122,6 +124,11 @@ class NMF(TransformerMixin, BaseEstimator):
     ``fit_transform`` returns the joint fit's activations while its ``transform`` restarts MU
     from a constant: the two disagree, its issue #18663.) The price is one activations solve
     after the joint fit; the components and all fitted attributes come from the joint fit.
+
+    A fit whose components all collapse to zero (penalties too strong for X) warns and says
+    so in ``stop_reason_``; ``fit_transform`` then returns zero activations (the penalised
+    minimiser) and ``transform`` raises a :class:`DataError`, as scikit-learn's does ("full
+    of zeros"). A single all-zero component gets zero activations.
 
     Examples
     --------
