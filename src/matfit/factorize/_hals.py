@@ -85,9 +85,10 @@ def hals_rows(
         # each row's (negated) gradient is kept in its row of `grads` and the projection is
         # taken once after the sweep: a few whole-array operations instead of some per row
         order = list(order)
-        start = F[order]
+        start = F.copy() if rows is None else F[order]
         grads = np.empty_like(start)
     step = np.empty(F.shape[1], dtype=F.dtype) if work is None else work
+    zero = F.dtype.type(0)  # a Python 0 makes np.maximum about 10x slower on float32 rows
     for i, r in enumerate(order):
         hess = float(gram[r, r]) + l2
         if hess <= 0.0 and not measure:
@@ -104,10 +105,14 @@ def hals_rows(
             continue
         np.divide(g, hess, out=step)
         step += F[r]
-        np.maximum(step, 0, out=F[r])
+        np.maximum(step, zero, out=F[r])
     if not measure:
         return F
-    # |gradient|, except that at an entry that was 0 only a descent direction (g > 0) counts
-    np.abs(grads, out=grads, where=start > 0)
-    np.maximum(grads, 0, out=grads)
-    return float(grads.sum(dtype=np.float64))
+    # |gradient|, except that at an entry that was 0 only a descent direction (g > 0) counts:
+    # max(g, 0) everywhere plus max(-g, 0) where the entry was positive (no masked ufuncs,
+    # which are an order of magnitude slower)
+    descent = np.maximum(grads, zero)
+    np.negative(grads, out=grads)
+    np.maximum(grads, zero, out=grads)
+    grads *= start > 0
+    return float(descent.sum(dtype=np.float64)) + float(grads.sum(dtype=np.float64))
