@@ -15,27 +15,13 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.decomposition import NMF as SkNMF  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-# Checks that cannot apply to matfit, and why. Each asserts scikit-learn's own wording of an
-# error message, while matfit's errors follow its own rule (they name the argument, the count
-# and first position of bad entries, and the fix); the error classes themselves do match
-# (ValueError subclasses), except for complex data, which is a DTypeError (a TypeError) in
-# matfit because it is a wrong dtype, not a wrong value.
-_NOT_APPLICABLE = {
-    "check_positive_only_tag_during_fit":
-        "asserts the message 'Negative values in data'; matfit says 'X has N negative "
-        "entries, the first at X[i, j] = v; ...' (a DataError, a ValueError)",
-    "check_fit2d_predict1d":
-        "asserts sklearn's 'Reshape your data'; matfit's ShapeError gives the exact reshape",
-    "check_complex_data":
-        "expects a ValueError 'Complex data not supported'; matfit raises DTypeError "
-        "(a TypeError) telling to take np.abs() first",
-}
-
 
 @pytest.mark.filterwarnings("ignore::matfit.ConvergenceWarning")  # the checks cap max_iter
-@parametrize_with_checks([NMF(), NMF(solver="hals"), NMF(beta_loss="kl", init="random")],
-                         expected_failed_checks=lambda est: _NOT_APPLICABLE)
+@parametrize_with_checks([NMF(), NMF(solver="mu"), NMF(beta_loss="kl", init="random")])
 def test_sklearn_estimator_checks(estimator, check):
+    # NMF() is solver="cd" (HALS) for the Frobenius loss. No expected failures: matfit's
+    # messages also carry the phrases scikit-learn's checks match ("Negative values in
+    # data", "Reshape your data", "Complex data not supported")
     check(estimator)
 
 
@@ -91,10 +77,10 @@ def test_alpha_names_follow_sklearn_in_the_estimator():
     rng = np.random.default_rng(4)
     W0, H0 = rng.random((40, 4)) + 0.1, rng.random((4, 15)) + 0.1
     kw = dict(init="custom", max_iter=20, tol=0, alpha_W=0.02, alpha_H=0.1, l1_ratio=0.5)
-    ours = NMF(4, **kw).fit(X, W=W0, H=H0)
+    ours = NMF(4, solver="mu", **kw).fit(X, W=W0, H=H0)
     theirs = SkNMF(4, solver="mu", **kw).fit(X, W=W0.copy(), H=H0.copy())
     assert_allclose(ours.components_, theirs.components_, rtol=1e-9)
-    same = NMF(4, init="custom", max_iter=20, tol=0, alpha_W=0.02, l1_ratio=0.5)
+    same = NMF(4, solver="mu", init="custom", max_iter=20, tol=0, alpha_W=0.02, l1_ratio=0.5)
     assert same.get_params()["alpha_H"] == "same"
     ref = SkNMF(4, solver="mu", init="custom", max_iter=20, tol=0, alpha_W=0.02, l1_ratio=0.5)
     assert_allclose(same.fit(X, W=W0, H=H0).components_,

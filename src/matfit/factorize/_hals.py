@@ -19,6 +19,13 @@ coordinate descent does. W is updated by the same function on the transposed pro
 A row whose Gram diagonal is zero (a component whose partner is all zero) is left as it is:
 there is nothing to fit it to.
 
+With ``measure=True`` the sweep also returns the l1 norm of the projected gradient met on the
+way (each row's gradient taken just before that row is updated, the projection keeping only
+descent directions at zero entries). This is scikit-learn's coordinate-descent "violation",
+whose ratio to the first iteration's is its stopping rule; scikit-learn's cd updates one entry
+at a time, but an entry's gradient depends only on its own row of the other components, so the
+row-at-a-time sweep here meets the same gradients and makes the same steps.
+
 References
 ----------
 A. Cichocki and A.-H. Phan, "Fast local algorithms for large scale nonnegative matrix and
@@ -45,7 +52,8 @@ def hals_rows(
     l1: float = 0.0,
     l2: float = 0.0,
     work: np.ndarray | None = None,
-) -> np.ndarray:
+    measure: bool = False,
+) -> np.ndarray | float:
     """One HALS sweep over the rows of F, in place.
 
     Parameters
@@ -63,26 +71,48 @@ def hals_rows(
         Scaled penalty weights of ``l1 * sum(F) + l2 / 2 * ||F||^2``.
     work : ndarray, shape (n,), optional
         Scratch row.
+    measure : bool
+        Also measure the projected gradient (see the module notes).
 
     Returns
     -------
-    ndarray
-        F, updated.
+    ndarray or float
+        F, updated; with ``measure``, the l1 norm of the projected gradient instead.
     """
     n_rows = F.shape[0]
+    order = range(n_rows) if rows is None else rows
+    if measure:
+        # each row's (negated) gradient is kept in its row of `grads` and the projection is
+        # taken once after the sweep: a few whole-array operations instead of some per row
+        order = list(order)
+        start = F.copy() if rows is None else F[order]
+        grads = np.empty_like(start)
     step = np.empty(F.shape[1], dtype=F.dtype) if work is None else work
-    for r in range(n_rows) if rows is None else rows:
+    zero = F.dtype.type(0)  # a Python 0 makes np.maximum about 10x slower on float32 rows
+    for i, r in enumerate(order):
         hess = float(gram[r, r]) + l2
+        if hess <= 0.0 and not measure:
+            continue
+        # g = cross[r] - l1 - gram[r] @ F - l2 * F[r]  (the gradient of the row, negated)
+        g = grads[i] if measure else step
+        np.matmul(gram[r], F, out=g)
+        np.subtract(cross[r], g, out=g)
+        if l1:
+            g -= l1
+        if l2:
+            g -= l2 * F[r]
         if hess <= 0.0:
             continue
-        # step = cross[r] - l1 - gram[r] @ F - l2 * F[r]  (gradient of the row, negated)
-        np.matmul(gram[r], F, out=step)
-        np.subtract(cross[r], step, out=step)
-        if l1:
-            step -= l1
-        if l2:
-            step -= l2 * F[r]
-        step /= hess
+        np.divide(g, hess, out=step)
         step += F[r]
-        np.maximum(step, 0, out=F[r])
-    return F
+        np.maximum(step, zero, out=F[r])
+    if not measure:
+        return F
+    # |gradient|, except that at an entry that was 0 only a descent direction (g > 0) counts:
+    # max(g, 0) everywhere plus max(-g, 0) where the entry was positive (no masked ufuncs,
+    # which are an order of magnitude slower)
+    descent = np.maximum(grads, zero)
+    np.negative(grads, out=grads)
+    np.maximum(grads, zero, out=grads)
+    grads *= start > 0
+    return float(descent.sum(dtype=np.float64)) + float(grads.sum(dtype=np.float64))

@@ -17,6 +17,13 @@ Implementation notes
   initial mean) after every update; this keeps ``W @ H`` positive without an X-sized clip.
   Where flooring cannot guarantee it (a fixed factor with an all-zero row), the kernels clip
   ``W @ H`` itself (``guard``).
+* Two stopping rules. ``"objective"`` (nmf()'s): at each check, the objective fell by less than
+  ``tol`` times its initial value since the last check. ``"sklearn"`` (the NMF estimator's, so
+  that its ``tol`` means what scikit-learn's does): MU checks every 10 iterations whether
+  sqrt(2 * divergence) fell by less than ``tol`` times its initial value (the penalties left
+  out, as scikit-learn does); HALS stops after the first iteration whose projected-gradient
+  norm is at most ``tol`` times that of iteration 1 (scikit-learn's coordinate descent). The
+  objective is still recorded every ``check_every`` iterations for ``history``.
 """
 
 from __future__ import annotations
@@ -34,18 +41,25 @@ __all__ = ["STATUS", "Fit", "set_status"]
 STATUS = {
     0: "the objective fell by less than tol={tol:g} times its initial value over the last "
        "{every} iterations",
-    1: "max_iter={max_iter} iterations reached before the objective fell by less than "
-       "tol={tol:g} times its initial value over {every} iterations",
+    1: "max_iter={max_iter} iterations reached before {goal}",
     2: "nothing to fit: update_W and update_H are both False",
     3: "the objective became {value} at iteration {nit}; likely cause: {cause}",
     4: "ran max_iter={max_iter} iterations (tol=0 disables the convergence test)",
     5: "max_iter=0: the initial factors, unchanged",
+    6: "every component collapsed to zero (W @ H = 0 after {nit} iterations): {cause}",
+    7: "the projected gradient fell to at most tol={tol:g} times its size at iteration 1 "
+       "(scikit-learn's coordinate-descent rule)",
+    8: "sqrt(2 * divergence) fell by less than tol={tol:g} times its initial value over the "
+       "last {every} iterations (scikit-learn's rule)",
 }
 
 
 def set_status(res: dict, status: int, **fmt: Any) -> None:
+    if status == 1 and "goal" not in fmt:  # the objective rule's goal
+        fmt["goal"] = (f"the objective fell by less than tol={fmt['tol']:g} times its initial "
+                       f"value over {fmt['every']} iterations")
     res["status"] = status
-    res["success"] = status in (0, 2, 4, 5)
+    res["success"] = status in (0, 2, 4, 5, 7, 8)
     res["message"] = STATUS[status].format(**fmt)
 
 
@@ -190,8 +204,13 @@ class Fit:
     """The state of one fit: factors, buffers, and the iteration loop."""
 
     def __init__(self, X, Wt, H, n_learned, update_H, beta, solver, pen, norm_kind,
-                 check_every) -> None:
+                 check_every, rule="objective", shuffle=None) -> None:
         self.X, self.Wt, self.H = X, Wt, H
+        self.rule = rule
+        self.shuffle = shuffle  # HALS: a random generator of the components' order per sweep
+        # scikit-learn's cd rule: the projected gradient of each sweep (see the notes)
+        self.measure = rule == "sklearn" and solver == "hals"
+        self.violation = 0.0
         self.kl, self.update_H = n_learned, update_H
         self.beta, self.solver, self.pen = beta, solver, pen
         self.norm_kind, self.check_every = norm_kind, check_every
@@ -301,8 +320,12 @@ class Fit:
                 if (status := self.record(val, nit)) is not None:
                     return status
             if self.solver == "hals":
-                _hals.hals_rows(H, cross.copy() if self.cache_H else cross, gram,
-                                l1=self.pen[2], l2=self.pen[3], work=self.row[: H.shape[1]])
+                rows = None if self.shuffle is None else self.shuffle.permutation(H.shape[0])
+                v = _hals.hals_rows(H, cross.copy() if self.cache_H else cross, gram, rows=rows,
+                                    l1=self.pen[2], l2=self.pen[3], work=self.row[: H.shape[1]],
+                                    measure=self.measure)
+                if self.measure:
+                    self.violation += v
                 return None
             if self.cache_H:  # apply_update overwrites the numerator: keep the cache intact
                 numer = self.numH
@@ -340,8 +363,12 @@ class Fit:
                 cross, gram = self.cache_W[0].copy(), self.cache_W[1]
             else:
                 cross, gram = self._cross_W(), H[:kl] @ H.T
-            _hals.hals_rows(Wt, cross, gram, rows=range(kl), l1=self.pen[0], l2=self.pen[1],
-                            work=self.row[: Wt.shape[1]])
+            rows = range(kl) if self.shuffle is None else self.shuffle.permutation(kl)
+            v = _hals.hals_rows(Wt, cross, gram, rows=rows, l1=self.pen[0],
+                                l2=self.pen[1], work=self.row[: Wt.shape[1]],
+                                measure=self.measure)
+            if self.measure:
+                self.violation += v
         else:
             cols = slice(0, kl)
             out = self.numW
@@ -375,7 +402,7 @@ class Fit:
         Hl *= scale[:, None]
 
     # ---- the loop ---------------------------------------------------------------------
-    def record(self, val: tuple[float, float], nit: int) -> int | None:
+    def record(self, val: tuple[float, float], nit: int, decide: bool = True) -> int | None:
         """Store the objective of the current factors; return a status if the fit should stop."""
         f = val[0] + val[1]
         self.history.append(f)
@@ -384,16 +411,29 @@ class Fit:
         self.bar.set_postfix(objective=f"{f:.6g}", refresh=False)
         if not np.isfinite(f):
             return 3
-        if self.tol > 0 and len(self.history) > 1:
-            prev = self.history[-2]
+        if not decide or self.tol <= 0 or self.measure:
+            return None
+        if self.rule == "sklearn":  # on sqrt(2 * divergence), penalties left out
+            self.crit.append(float(np.sqrt(2 * max(val[0], 0.0))))
+            crit, converged = self.crit, 8
+        else:
+            crit, converged = self.history, 0
+        if len(crit) > 1:
             # scikit-learn's normalisation: the decrease since the last check relative to the
-            # objective of the initial factors (robust to a large irreducible objective)
-            if f == 0 or prev - f < self.tol * abs(self.history[0]):
-                return 0
+            # value at the initial factors (robust to a large irreducible objective)
+            if crit[-1] == 0 or crit[-2] - crit[-1] < self.tol * abs(crit[0]):
+                return converged
         return None
 
+    def _violation_stop(self, it: int) -> bool:
+        """scikit-learn's cd rule, after iteration ``it``: violation <= tol * violation_1."""
+        v, self.violation = self.violation, 0.0
+        if it == 1:
+            self.violation_init = v
+        return self.violation_init == 0 or v <= self.tol * self.violation_init
+
     def run(self, res: dict, max_iter: int, tol: float, verbose: int) -> None:
-        self.history, self.nits, self.parts = [], [], []
+        self.history, self.nits, self.parts, self.crit = [], [], [], []
         self.tol = tol
         self.bar = progress(total=max_iter, desc=f"nmf {self.solver}", verbose=verbose)
         status, nit = None, 0
@@ -414,13 +454,19 @@ class Fit:
                         break
                     nit = it
                     self.bar.update(1)
-                else:
-                    status = self.record(self.objective(None), max_iter)
+                    if self.measure and self._violation_stop(it):  # after the iteration
+                        status = self.record(self.objective(None), it, decide=False) or 7
+                        break
+                else:  # (scikit-learn's rule warns whenever max_iter is reached)
+                    status = self.record(self.objective(None), max_iter,
+                                         decide=self.rule != "sklearn")
         finally:
             self.bar.close()
         if status is None:
             status = 5 if max_iter == 0 else 4 if tol == 0 else 1
         fmt: dict[str, Any] = {"tol": tol, "max_iter": max_iter, "every": self.check_every}
+        if self.rule == "sklearn":
+            fmt["goal"] = f"scikit-learn's stopping rule was met (tol={tol:g})"
         if status == 3:
             bad = self.history[-1]
             fmt.update(value="NaN" if np.isnan(bad) else "infinite", nit=self.nits[-1],

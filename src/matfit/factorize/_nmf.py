@@ -12,6 +12,13 @@ Implementation notes
   ``alpha_W * n_samples * (l1_ratio * |W|_1 + (1 - l1_ratio) / 2 * ||W||^2)`` and
   ``alpha_H * n_features * (l1_ratio * |H|_1 + (1 - l1_ratio) / 2 * ||H||^2)``. scikit-learn's
   ``alpha_W`` (on its W, the activations) is therefore our ``alpha_H``.
+* Messages speak the caller's orientation. The NMF estimator calls ``nmf(X.T, W=H.T, H=W.T)``
+  with ``_voice=_Voice(estimator=True)``; every message about an array then names it as the
+  estimator's user passed it (X (samples, features), W (samples, components), H (components,
+  features)), with positions and rows/columns swapped back (see :class:`_Voice`).
+* Factors that collapse to zero (every component of W @ H is 0, e.g. under a strong L1
+  penalty) end the fit with status 6 and a warning, whatever the solver: W @ H = 0 explains
+  nothing, and the activations of a zero dictionary are undefined.
 """
 
 from __future__ import annotations
@@ -29,11 +36,79 @@ from .._params import integer_at_least, nonnegative_number
 from ..numerics import resolve_beta
 from ..shapes import as_float_array, check
 from ._init import INITS, initialize, missing_factor
-from ._loop import Fit
+from ._loop import Fit, set_status
 
 __all__ = ["NMFResult", "nmf"]
 
 Solver = Literal["mu", "hals"]
+
+
+class _Voice:
+    """How nmf()'s messages name its arrays: in its own orientation or in the estimator's.
+
+    nmf() fits X (features, samples) ~ W @ H. The NMF estimator passes the transpose of its
+    X (samples, features) ~ W (samples, components) @ H (components, features), so that its W is
+    nmf()'s H.T and its H nmf()'s W.T. With ``estimator=True`` the messages say "W" for nmf()'s
+    H, give positions as (sample, feature) and rows for columns, so that they are right for the
+    arrays the user holds.
+    """
+
+    def __init__(self, estimator: bool = False, names: dict[str, str] | None = None) -> None:
+        self.estimator = estimator
+        self.caller = "NMF" if estimator else "nmf"
+        self.names = {"W": "H", "H": "W"} if estimator else {"W": "W", "H": "H"}
+        self.names.update(names or {})  # e.g. nmf()'s W is the estimator's components_
+
+    def name(self, factor: str) -> str:
+        """The caller's name of nmf()'s factor "W" or "H"."""
+        return self.names[factor]
+
+    def at(self, i: int, j: int) -> tuple[int, int]:
+        return (j, i) if self.estimator else (i, j)
+
+    def axis(self, what: str) -> str:
+        """"row" or "column" of nmf()'s arrays, as the caller sees it."""
+        return {"row": "column", "column": "row"}[what] if self.estimator else what
+
+    def shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(shape[::-1]) if self.estimator else tuple(shape)
+
+    def dims_of_x(self) -> str:
+        return "(samples, features)" if self.estimator else "(features, samples)"
+
+    def check(self, known: Any, X: Any, W: Any, H: Any) -> dict[str, int]:
+        """:func:`check` of X, W, H, its messages in the caller's orientation."""
+        if not self.estimator:
+            return check(known=known, X=(X, "features samples"), W=(W, "features components"),
+                         H=(H, "components samples"))
+        # the transposes are views: the estimator's arrays, checked against its dimensions,
+        # H before W as scikit-learn checks them
+        return check(known=known, X=(X.T, "samples features"),
+                     H=(None if W is None else W.T, "components features"),
+                     W=(None if H is None else H.T, "samples components"))
+
+    def factor(self, F: Any, which: str, dtype: Any) -> np.ndarray:
+        """nmf()'s factor ``which`` ("W" or "H") as a float array of X's dtype (a copy).
+
+        For the estimator, F is the transpose of the array its user passed: that array is
+        checked (so that a negative entry is reported at its own position) and transposed back.
+        """
+        purpose = "NMF factors are non-negative."
+        if not self.estimator:
+            dims = "features components" if which == "W" else "components samples"
+            return as_float_array(F, which, dims=dims, nonnegative=True, dtype=dtype,
+                                  copy=True, purpose=purpose)
+        name = self.name(which)
+        dims = "components features" if which == "W" else "samples components"
+        try:
+            G = as_float_array(F.T, name, dims=dims, nonnegative=True, dtype=dtype, copy=True,
+                               purpose=purpose)
+        except DataError as err:
+            if "negative" not in str(err):
+                raise
+            raise DataError(
+                f"Negative values in data passed to NMF (input {name}): {err}") from None
+        return G.T
 
 class NMFResult(OptimizeResult):
     """The result of :func:`nmf`, a :class:`scipy.optimize.OptimizeResult`.
@@ -52,9 +127,11 @@ class NMFResult(OptimizeResult):
         Iterations run (one iteration updates H, then W).
     status : int
         0 converged (tol), 1 max_iter reached, 2 nothing to fit, 3 non-finite objective,
-        4 ran max_iter with tol = 0, 5 max_iter = 0 (the initial factors).
+        4 ran max_iter with tol = 0, 5 max_iter = 0 (the initial factors), 6 every component
+        collapsed to zero (W @ H = 0; with a warning), 7 and 8 converged under
+        ``convergence="sklearn"`` (HALS and MU).
     success : bool
-        True for status 0, 2, 4 and 5.
+        True for status 0, 2, 4, 5, 7 and 8.
     message : str
         Why it stopped.
     history : ndarray, shape (checks,)
@@ -94,7 +171,7 @@ def _fixed_mask(fixed: Any, k: int) -> np.ndarray:
 
 
 def _check_reachable(X: Any, W: np.ndarray, H: np.ndarray, w_fixed: bool, h_fixed: bool,
-                     beta: float) -> None:
+                     beta: float, voice: _Voice) -> None:
     """For beta <= 1, a fixed factor with a zero row/column where X > 0 makes D infinite."""
     positive_rows = np.asarray(X.sum(axis=1)).ravel() > 0
     positive_cols = np.asarray(X.sum(axis=0)).ravel() > 0
@@ -103,6 +180,7 @@ def _check_reachable(X: Any, W: np.ndarray, H: np.ndarray, w_fixed: bool, h_fixe
         (h_fixed, "H", H.max(axis=0) == 0, positive_cols, "column", "samples"),
     ):
         bad = np.flatnonzero(zero & positive) if fixed else []
+        name, what = voice.name(name), voice.axis(what)
         if len(bad):
             raise DataError(
                 f"the fixed {name} has {len(bad)} all-zero {what}(s) (the first: {name} {what} "
@@ -133,6 +211,9 @@ def nmf(
     seed: int | np.random.Generator | None = None,
     verbose: int = 0,
     check_every: int = 10,
+    convergence: Literal["objective", "sklearn"] = "objective",
+    shuffle: bool = False,
+    _voice: _Voice | None = None,
 ) -> NMFResult:
     """Non-negative matrix factorisation X ~ W @ H under a beta-divergence.
 
@@ -148,7 +229,8 @@ def nmf(
     n_components : int or None
         Number of components. May be None when W or H is given (taken from its shape); when
         given together with W/H they must agree (else :class:`ShapeError` naming
-        'components'). Without W and H it must be <= min(features, samples).
+        'components'). Without W and H it must be <= min(features, samples), unless
+        ``init="random"`` (an overcomplete factorisation).
     beta : float or {"frobenius", "kl", "is"} (2, 1, 0; also "euclidean", "kullback-leibler",
         "itakura-saito")
         The divergence: half the squared Frobenius norm (2), generalised Kullback-Leibler (1),
@@ -189,6 +271,17 @@ def nmf(
         1 shows a progress bar on stderr.
     check_every : int
         Iterations between evaluations of the objective (each is recorded in ``history``).
+    convergence : {"objective", "sklearn"}
+        The stopping rule that ``tol`` sets. "objective" is described under ``tol``.
+        "sklearn" is scikit-learn's NMF rule (which the NMF estimator uses): MU stops when
+        sqrt(2 * divergence), checked every 10 iterations, fell by less than ``tol`` times its
+        initial value; HALS stops after the first iteration whose projected-gradient norm is at
+        most ``tol`` times that of the first iteration (the same iterates as scikit-learn's
+        ``solver="cd"``, so the same iteration counts).
+    shuffle : bool
+        HALS only: visit the components in a random order in every sweep (scikit-learn's
+        ``shuffle``; an integer ``seed`` draws the same orders as scikit-learn's
+        ``random_state``, from a legacy ``RandomState``).
 
     Returns
     -------
@@ -242,6 +335,7 @@ def nmf(
                         normalize_W=normalize_W, max_iter=max_iter, tol=tol, seed=seed,
                         verbose=verbose, check_every=check_every)
     start = time.perf_counter()
+    voice = _voice or _Voice()
     beta = resolve_beta(beta)
     if solver not in ("mu", "hals"):
         raise InvalidParameterError(f"nmf(solver={solver!r}): solver must be one of "
@@ -253,7 +347,12 @@ def nmf(
         )
     if init is not None and init not in (*INITS, "custom"):
         raise InvalidParameterError(
-            f"nmf(init={init!r}): init must be None or one of {[*INITS, 'custom']}."
+            f"{voice.caller}(init={init!r}): init must be None or one of "
+            f"{[*INITS, 'custom']}."
+        )
+    if convergence not in ("objective", "sklearn"):
+        raise InvalidParameterError(
+            f"nmf(convergence={convergence!r}): convergence must be 'objective' or 'sklearn'."
         )
     max_iter = integer_at_least(max_iter, "max_iter", 0)
     check_every = integer_at_least(check_every, "check_every", 1)
@@ -284,9 +383,11 @@ def nmf(
     if beta <= 0 and not sparse and not X.all():
         zero = X == 0
         count = int(zero.sum())
-        first = tuple(int(i) for i in np.argwhere(zero)[0])
+        first = voice.at(*(int(i) for i in np.argwhere(zero)[0]))
         raise DataError(
-            f"beta={beta:g} <= 0 (e.g. Itakura-Saito) is undefined where X has zeros: X has "
+            ("When beta_loss <= 0 and X contains zeros, the solver may diverge: "
+             if voice.estimator else "")
+            + f"beta={beta:g} <= 0 (e.g. Itakura-Saito) is undefined where X has zeros: X has "
             f"{count} zero entr{'y' if count == 1 else 'ies'}, the first at X[{first[0]}, "
             f"{first[1]}]. Add a small floor (X + 1e-10 * X.max()) or use beta > 0 ('kl')."
         )
@@ -294,14 +395,11 @@ def nmf(
     if n_components is not None:
         n_components = integer_at_least(n_components, "n_components", 1)
     if W is not None:
-        W = as_float_array(W, "W", dims="features components", nonnegative=True,
-                           dtype=X.dtype, copy=True, purpose="NMF factors are non-negative.")
+        W = voice.factor(W, "W", X.dtype)
     if H is not None:
-        H = as_float_array(H, "H", dims="components samples", nonnegative=True,
-                           dtype=X.dtype, copy=True, purpose="NMF factors are non-negative.")
+        H = voice.factor(H, "H", X.dtype)
     known = None if n_components is None else {"components": (n_components, "n_components")}
-    dims = check(known=known, X=(X, "features samples"), W=(W, "features components"),
-                 H=(H, "components samples"))
+    dims = voice.check(known, X, W, H)
     k = dims.get("components")
     if k is None:
         raise InvalidParameterError(
@@ -309,11 +407,20 @@ def nmf(
         )
     if k < 1:
         raise InvalidParameterError(f"W/H have {k} components; at least 1 is needed.")
-    if W is None and H is None and k > min(m, n):
+    if W is None and H is None and k > min(m, n) and init in INITS[1:]:
         raise InvalidParameterError(
-            f"n_components={k} is more than X of shape {X.shape} (features, samples) supports: "
-            f"at most min(features, samples) = {min(m, n)} components can be learned from "
-            f"scratch. Pass n_components <= {min(m, n)}, or a W/H to start from."
+            f"init = {init!r} can only be used when n_components <= min(n_samples, "
+            f"n_features): NNDSVD starts each component from a singular vector of X, and X of "
+            f"shape {voice.shape(X.shape)} {voice.dims_of_x()} has {min(m, n)}, but "
+            f"n_components={k}. Pass n_components <= {min(m, n)}, or init='random' for an "
+            f"overcomplete factorisation."
+        )
+    if W is None and H is None and k > min(m, n) and init is None:
+        raise InvalidParameterError(
+            f"n_components={k} is more than X of shape {voice.shape(X.shape)} "
+            f"{voice.dims_of_x()} supports: at most min(features, samples) = {min(m, n)} "
+            f"components can be learned from scratch. Pass n_components <= {min(m, n)}, a W/H "
+            f"to start from, or init='random' for an overcomplete factorisation."
         )
     if not update_W and W is None:
         raise InvalidParameterError("update_W=False keeps W as given: pass W.")
@@ -344,7 +451,7 @@ def nmf(
     elif W is not None or H is not None:
         if init not in (None, "random"):
             raise InvalidParameterError(
-                f"init={init!r} with only {'W' if W is not None else 'H'} given: "
+                f"init={init!r} with only {voice.name('W' if W is not None else 'H')} given: "
                 + ("'custom' needs both W and H" if init == "custom" else
                    f"{init!r} initialises both factors from X's SVD")
                 + "; pass init=None or 'random' to initialise the missing factor at random."
@@ -366,15 +473,16 @@ def nmf(
         W, H = initialize(X, k, init_used, rng=rng)
 
     if beta <= 1 and (fixed.all() or not update_H):
-        _check_reachable(X, W, H, fixed.all(), not update_H, beta)
+        _check_reachable(X, W, H, fixed.all(), not update_H, beta, voice)
     if solver == "mu":
         for name, F, learned in (("W", W[:, ~fixed], not fixed.all()), ("H", H, update_H)):
             if learned and not F.any():
+                part = "learned columns of " if name == "W" and not voice.estimator else ""
+                name = voice.name(name)
                 raise DataError(
-                    f"the {'learned columns of ' if name == 'W' else ''}{name} given are all "
-                    f"zeros, and multiplicative updates cannot move a zero: start from positive "
-                    f"values, leave {name} out (it is then initialised at random), or use "
-                    f"solver='hals'."
+                    f"the {part}{name} given are all zeros (full of zeros), and multiplicative "
+                    f"updates cannot move a zero: start from positive values, leave {name} out "
+                    f"(it is then initialised at random), or use solver='hals'."
                 )
 
     # learned components first (see the implementation notes)
@@ -386,9 +494,18 @@ def nmf(
     pen = (alpha_W * l1_ratio * n, alpha_W * (1 - l1_ratio) * n,
            alpha_H * l1_ratio * m, alpha_H * (1 - l1_ratio) * m)
     res = NMFResult(beta=beta, solver=solver, init=init_used)
-    state = Fit(X, Wt, H, n_learned, update_H, beta, solver, pen, norm_kind, check_every)
+    order_rng = None
+    if shuffle and solver == "hals":
+        order_rng = (seed if isinstance(seed, (np.random.Generator, np.random.RandomState))
+                     else np.random.RandomState(seed))
+    state = Fit(X, Wt, H, n_learned, update_H, beta, solver, pen, norm_kind, check_every,
+                rule=convergence, shuffle=order_rng)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         state.run(res, max_iter, tol, verbose)
+    learned = n_learned > 0 or update_H
+    if res["status"] != 3 and learned and dead_components(X, state.Wt, state.H).all():
+        set_status(res, 6, nit=res["nit"], cause=_collapse_cause(
+            alpha_W, alpha_H, l1_ratio, voice))
     W_out = np.empty((m, k), dtype=X.dtype)
     W_out[:, order] = state.Wt.T
     H_out = np.empty((k, n), dtype=X.dtype)
@@ -396,5 +513,36 @@ def nmf(
     res["W"], res["H"] = W_out, H_out
     res["seconds"] = time.perf_counter() - start
     if res["status"] in (1, 3) and not (res["status"] == 1 and tol == 0):
-        warnings.warn(f"nmf: {res['message']}", ConvergenceWarning, stacklevel=2)
+        text = f"nmf: {res['message']}"
+        if voice.estimator and res["status"] == 1:  # scikit-learn's sentence first
+            text = (f"Maximum number of iterations {max_iter} reached. Increase it to improve "
+                    f"convergence. (NMF: {res['message']})")
+        # the estimator's user called fit/transform, which called nmf() through a helper
+        warnings.warn(text, ConvergenceWarning, stacklevel=4 if voice.estimator else 2)
+    elif res["status"] == 6:
+        warnings.warn(f"{voice.caller}: {res['message']}", UserWarning,
+                      stacklevel=4 if voice.estimator else 2)
     return res
+
+
+def dead_components(X: Any, Wt: np.ndarray, H: np.ndarray) -> np.ndarray:
+    """Mask (components,) of the components of W @ H that have fallen to zero.
+
+    The largest entry component r can add to W @ H is max(W[:, r]) * max(H[r]). MU keeps dead
+    entries at a floor of about eps times their initial mean, so a dead component reaches
+    about eps^2 * mean(X): the threshold eps^1.5 * max(X) lies between that and any component
+    that still explains something (exact zeros, as HALS leaves, are far below it).
+    """
+    top = float(X.max()) if not sp.issparse(X) else float(X.data.max())
+    reach = Wt.max(axis=1).astype(np.float64) * H.max(axis=1).astype(np.float64)
+    return reach <= float(np.finfo(X.dtype).eps) ** 1.5 * top
+
+
+def _collapse_cause(alpha_W: float, alpha_H: float, l1_ratio: float, voice: _Voice) -> str:
+    if alpha_W or alpha_H:
+        # nmf()'s alpha_W is the estimator's alpha_H (see the implementation notes)
+        values = (f"alpha_W={alpha_W:g}, alpha_H={alpha_H:g}" if not voice.estimator
+                  else f"alpha_W={alpha_H:g}, alpha_H={alpha_W:g}") + f", l1_ratio={l1_ratio:g}"
+        return (f"the penalties ({values}) outweigh the fit to X; lower them (W @ H = 0 "
+                f"explains nothing, and the activations of a zero dictionary are undefined)")
+    return "the updates drove every component to zero; try another init or more components"

@@ -3,7 +3,15 @@
 The estimator speaks scikit-learn's orientation: ``fit(X)`` takes X (samples, features),
 ``transform`` returns activations (samples, components) and ``components_`` is
 (components, features). :func:`nmf` works on the transpose, X.T (features, samples) ~ W @ H, so
-``components_ = W.T`` and ``transform(X) = H.T``. The orientation changes here and nowhere else.
+``components_ = W.T`` and ``transform(X) = H.T``. The orientation changes here and nowhere else;
+nmf() is told so (``_voice``), and its messages then name the arrays as the estimator's user
+holds them.
+
+scikit-learn parity: ``solver="cd"`` is matfit's HALS (scikit-learn's coordinate descent is the
+same sweep, :mod:`._hals`), ``n_components="auto"``/None and ``tol`` mean what they mean in
+scikit-learn (its stopping rules, ``nmf(convergence="sklearn")``), and errors carry
+scikit-learn's phrases ("Negative values in data passed to NMF", "should have the same dtype as
+X", "Array with wrong first dimension passed to NMF (input W)") ahead of matfit's own sentence.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._errors import InvalidParameterError, ShapeError
+from .._errors import DataError, DTypeError, InvalidParameterError, ShapeError
 from .._estimator import (
     BaseEstimator,
     TransformerMixin,
@@ -21,8 +29,22 @@ from .._estimator import (
     feature_names,
     validate_features,
 )
+from .._params import nonnegative_number
 from ..shapes import as_float_array
-from ._nmf import nmf
+from ._nmf import _Voice, nmf
+
+_ESTIMATOR = _Voice(estimator=True)
+_TRANSFORM = _Voice(estimator=True, names={"W": "components_"})  # the fixed factor
+
+
+def _transpose(F: Any) -> Any:
+    """F.T for nmf() (which checks it as the user passed it), lists made arrays first."""
+    if F is None:
+        return None
+    return F.T if hasattr(F, "T") and hasattr(F, "shape") else np.asarray(F).T
+
+
+_SOLVERS = {"cd": "hals", "hals": "hals", "mu": "mu", "auto": "auto"}
 
 __all__ = ["NMF"]
 
@@ -35,14 +57,18 @@ class NMF(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_components : int or None
-        Number of components; None takes min(n_samples, n_features), or the shape of the W/H
-        passed to ``fit``.
+    n_components : int, "auto" or None
+        Number of components, as in scikit-learn: "auto" takes it from the W/H passed to
+        ``fit`` (else n_features), None takes n_features. More than min(n_samples,
+        n_features) is allowed (an overcomplete factorisation, initialised at random).
     beta_loss : float or {"frobenius", "kullback-leibler", "itakura-saito"} (or "kl", "is")
         The beta-divergence minimised (2, 1, 0, or any float).
-    solver : {"mu", "hals"}
-        Multiplicative updates (any beta) or HALS (Frobenius only; scikit-learn's "cd" solves
-        the same problem with the same sweeps).
+    solver : {"auto", "cd", "hals", "mu"}
+        HALS (Frobenius only) or multiplicative updates (any beta). "cd" is scikit-learn's
+        name for HALS: its coordinate descent makes the same sweeps, so from the same start
+        the iterates are the same. "auto" (the default) is "cd" for the Frobenius loss, as
+        scikit-learn's default, and "mu" for the others (where scikit-learn's default
+        raises).
     init : {None, "random", "nndsvd", "nndsvda", "nndsvdar", "custom"}
         As in :func:`matfit.factorize.nmf`; "custom" uses the W and H passed to ``fit``.
     alpha_W : float
@@ -58,12 +84,16 @@ class NMF(TransformerMixin, BaseEstimator):
     max_iter : int
         Maximum iterations of the fit (and of the activations solve in ``transform``).
     tol : float
-        The fit stops when the objective fell by less than ``tol`` times its initial value over
-        the last 10 iterations.
+        scikit-learn's stopping rule: MU stops when sqrt(2 * divergence), checked every 10
+        iterations, fell by less than ``tol`` times its initial value; HALS when the
+        projected-gradient norm of an iteration is at most ``tol`` times that of the first.
     random_state : int, numpy Generator or None
         Seed of the initialisation.
     verbose : int
         1 shows a progress bar.
+    shuffle : bool
+        HALS ("cd") only: visit the components in a random order in every sweep, drawn from
+        ``random_state`` (the same orders as scikit-learn's for an integer seed).
 
     Attributes
     ----------
@@ -95,6 +125,11 @@ class NMF(TransformerMixin, BaseEstimator):
     from a constant: the two disagree, its issue #18663.) The price is one activations solve
     after the joint fit; the components and all fitted attributes come from the joint fit.
 
+    A fit whose components all collapse to zero (penalties too strong for X) warns and says
+    so in ``stop_reason_``; ``fit_transform`` then returns zero activations (the penalised
+    minimiser) and ``transform`` raises a :class:`DataError`, as scikit-learn's does ("full
+    of zeros"). A single all-zero component gets zero activations.
+
     Examples
     --------
     >>> import numpy as np
@@ -107,10 +142,10 @@ class NMF(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        n_components: int | None = None,
+        n_components: int | str | None = "auto",
         *,
         beta_loss: float | str = "frobenius",
-        solver: str = "mu",
+        solver: str = "auto",
         init: str | None = None,
         alpha_W: float = 0.0,
         alpha_H: float | str = "same",
@@ -120,6 +155,7 @@ class NMF(TransformerMixin, BaseEstimator):
         tol: float = 1e-4,
         random_state: Any = None,
         verbose: int = 0,
+        shuffle: bool = False,
     ) -> None:
         self.n_components = n_components
         self.beta_loss = beta_loss
@@ -133,6 +169,7 @@ class NMF(TransformerMixin, BaseEstimator):
         self.tol = tol
         self.random_state = random_state
         self.verbose = verbose
+        self.shuffle = shuffle
 
     # ---- helpers -------------------------------------------------------------------------
     def _validate(self, X: Any, *, reset: bool) -> Any:
@@ -141,38 +178,129 @@ class NMF(TransformerMixin, BaseEstimator):
             # numbers stored as objects are numbers (scikit-learn's rule); a non-number raises
             # NumPy's TypeError, which names the offending value
             X = np.asarray(X, dtype=np.float64)
-        X = as_float_array(X, "X", dims="samples features", sparse=("csr", "csc"),
-                           nonnegative=True, purpose="NMF needs X >= 0.")
+        if not sp.issparse(X):
+            arr = np.asarray(X)
+            if arr.dtype.kind == "c":
+                raise DataError(f"Complex data not supported: X has dtype {arr.dtype}. NMF "
+                                f"needs real X >= 0: pass np.abs(X) (the magnitude).")
+            if arr.ndim == 1:
+                raise ShapeError(
+                    f"Expected a 2-D X (samples, features), got shape {arr.shape}. Reshape "
+                    f"your data either using X.reshape(-1, 1) if it has a single feature or "
+                    f"X.reshape(1, -1) if it is a single sample.")
+        try:
+            X = as_float_array(X, "X", dims="samples features", sparse=("csr", "csc"),
+                               nonnegative=True, purpose="NMF needs X >= 0.")
+        except DataError as err:
+            if "negative" not in str(err):
+                raise
+            raise DataError(f"Negative values in data passed to NMF (input X): {err}") from None
         validate_features(self, X, names, reset=reset)
         return X
 
     def _alphas(self) -> tuple[float, float]:
         """(alpha_W, alpha_H) of nmf(): its W is our H.T and its H our W.T."""
-        alpha_H = self.alpha_W if isinstance(self.alpha_H, str) and self.alpha_H == "same" \
-            else self.alpha_H
-        if isinstance(alpha_H, str):
+        alpha_W = nonnegative_number(self.alpha_W, "alpha_W")
+        same = isinstance(self.alpha_H, str) and self.alpha_H == "same"
+        if isinstance(self.alpha_H, str) and not same:
             raise InvalidParameterError(
                 f"alpha_H must be a number >= 0 or 'same', got {self.alpha_H!r}")
-        return alpha_H, self.alpha_W
+        alpha_H = alpha_W if same else nonnegative_number(self.alpha_H, "alpha_H")
+        l1_ratio = nonnegative_number(self.l1_ratio, "l1_ratio")
+        if l1_ratio > 1:
+            raise InvalidParameterError(f"l1_ratio must lie in [0, 1], got {self.l1_ratio!r}")
+        return alpha_H, alpha_W
+
+    def _solver(self) -> str:
+        solver = _SOLVERS.get(self.solver) if isinstance(self.solver, str) else None
+        if solver is None:
+            raise InvalidParameterError(
+                f"NMF(solver={self.solver!r}): solver must be one of {{'auto', 'cd', 'hals', "
+                f"'mu'}} ('cd' and 'hals' are the same algorithm).")
+        if solver == "auto":
+            return "hals" if self._beta == 2 else "mu"
+        if solver == "hals" and self._beta != 2:
+            raise InvalidParameterError(
+                f"Invalid beta_loss parameter: solver {self.solver!r} does not handle "
+                f"beta_loss = {self.beta_loss!r}: NMF(solver={self.solver!r}) (HALS) minimises "
+                f"the Frobenius objective only; use solver='mu' for other divergences.")
+        return solver
+
+    def _n_components(self, X: Any, W: Any, H: Any) -> int | None:
+        """scikit-learn's rule: "auto" from the given W/H (None lets nmf() read them), else
+        n_features; None is n_features."""
+        k = self.n_components
+        if isinstance(k, str) and k == "auto":
+            return None if (W is not None or H is not None) else X.shape[1]
+        if k is None:
+            return X.shape[1]
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InvalidParameterError(
+                f"n_components must be an integer >= 1, 'auto' or None, got {k!r}")
+        return int(k)
+
+    @staticmethod
+    def _check_init_dtypes(X: Any, W: Any, H: Any) -> None:
+        """scikit-learn's TypeError: initial factors of another dtype than X are not cast."""
+        given = [(name, np.asarray(F).dtype) for name, F in (("H", H), ("W", W))
+                 if F is not None and not sp.issparse(F)]
+        bad = [(name, dt) for name, dt in given if dt != X.dtype]
+        if bad:
+            names = " and ".join(name for name, _ in given)
+            got = " and ".join(f"{name}.dtype = {dt}" for name, dt in given)
+            raise DTypeError(
+                f"{names} should have the same dtype as X. Got {got}, but X.dtype = "
+                f"{X.dtype}: pass {bad[0][0]}.astype(X.dtype) (NMF does not cast initial "
+                f"factors silently, as float32 factors for float64 X lose precision).")
+
+    @staticmethod
+    def _shape_phrase(X: Any, W: Any, H: Any, k: int | None) -> str:
+        """scikit-learn's words for the first wrong dimension of H, then W (its order)."""
+        n_samples, n_features = X.shape
+        k_h = k if k is not None else None
+        for name, F, want in (("H", H, (k_h, n_features)), ("W", W, (n_samples, k))):
+            shape = np.shape(F) if F is not None else None
+            if shape is None or len(shape) != 2:
+                continue
+            for axis, word in ((0, "first"), (1, "second")):
+                if want[axis] is not None and shape[axis] != want[axis]:
+                    return (f"Array with wrong {word} dimension passed to NMF (input {name}). "
+                            f"Expected {want[axis]}, but got {shape[axis]}. ")
+            if name == "H" and k is None:
+                k = shape[0]  # "auto": H sets the components W must have
+        return ""
 
     def _solve_activations(self, X: Any) -> np.ndarray:
         """Activations (samples, components) of X for the fixed components_.
 
         The start is deterministic and per sample: every activation of sample j equals
         sum(X[j]) / sum(components_), so that W @ H starts with each sample's total. HALS
-        solves the Frobenius case (it is the fastest NNLS sweep), MU the others.
+        solves the Frobenius case (it is the fastest NNLS sweep), MU the others. A component
+        that is all zero has zero activations (nothing to fit them to; any penalty makes 0 the
+        minimiser); when every component is zero there is nothing to solve for.
         """
         alpha_nmf_W, alpha_nmf_H = self._alphas()
-        W = self.components_.T
+        live = self.components_.max(axis=1) > 0
+        if not live.any():
+            raise DataError(
+                "The fitted components_ are full of zeros (Array passed to NMF (input H) is "
+                "full of zeros): the fit collapsed, so there are no activations to solve for. "
+                "Refit with smaller alpha_W/alpha_H (or another init).")
+        W = self.components_[live].T
         row_sums = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
-        H0 = np.broadcast_to(row_sums / max(float(W.sum(dtype=np.float64)), 1e-300),
+        H0 = np.broadcast_to(row_sums / float(W.sum(dtype=np.float64)),
                              (W.shape[1], X.shape[0]))
         res = nmf(X.T, None, beta=self.beta_loss,
                   solver="hals" if self._beta == 2 else "mu",
                   W=W, H=H0, update_W=False,
                   alpha_W=alpha_nmf_W, alpha_H=alpha_nmf_H, l1_ratio=self.l1_ratio,
-                  max_iter=self.max_iter, tol=self.tol, verbose=0)
-        return res.H.T
+                  max_iter=self.max_iter, tol=self.tol, verbose=0, convergence="sklearn",
+                  _voice=_TRANSFORM)
+        if live.all():
+            return res.H.T
+        out = np.zeros((X.shape[0], self.n_components_), dtype=res.H.dtype)
+        out[:, live] = res.H.T
+        return out
 
     # ---- the scikit-learn API -------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, W: Any = None, H: Any = None) -> NMF:
@@ -193,29 +321,41 @@ class NMF(TransformerMixin, BaseEstimator):
             Initial components.
         """
         Xv = self._fit(X, W, H)
+        if not self.components_.any():  # collapsed (fit warned): 0 is the penalised minimiser
+            return np.zeros((Xv.shape[0], self.n_components_), dtype=self.components_.dtype)
         return self._solve_activations(Xv)
 
     def _fit(self, X: Any, W: Any, H: Any) -> Any:
         from ..numerics import resolve_beta
 
         self._beta = resolve_beta(self.beta_loss)
+        solver = self._solver()
         Xv = self._validate(X, reset=True)
         alpha_nmf_W, alpha_nmf_H = self._alphas()
-        k = self.n_components
-        if k is None and W is None and H is None:
-            k = min(Xv.shape)
-        res = nmf(Xv.T, k, beta=self.beta_loss, solver=self.solver, init=self.init,
-                  W=None if H is None else np.asarray(H).T,
-                  H=None if W is None else np.asarray(W).T,
-                  alpha_W=alpha_nmf_W, alpha_H=alpha_nmf_H, l1_ratio=self.l1_ratio,
-                  normalize_W=self.normalize_components, max_iter=self.max_iter, tol=self.tol,
-                  seed=self.random_state, verbose=self.verbose)
+        k = self._n_components(Xv, W, H)
+        self._check_init_dtypes(Xv, W, H)
+        try:
+            # scikit-learn's init=None: NNDSVDa, or random above min(n_samples, n_features)
+            init = self.init
+            if init is None and W is None and H is None and k > min(Xv.shape):
+                init = "random"
+            res = nmf(Xv.T, k, beta=self.beta_loss, solver=solver, init=init,
+                      W=_transpose(H), H=_transpose(W),
+                      alpha_W=alpha_nmf_W, alpha_H=alpha_nmf_H, l1_ratio=self.l1_ratio,
+                      normalize_W=self.normalize_components, max_iter=self.max_iter,
+                      tol=self.tol, seed=self.random_state, verbose=self.verbose,
+                      convergence="sklearn", shuffle=bool(self.shuffle), _voice=_ESTIMATOR)
+        except ShapeError as err:
+            phrase = self._shape_phrase(Xv, W, H, k)
+            if not phrase:
+                raise
+            raise ShapeError(phrase + str(err)) from None
         self.components_ = np.ascontiguousarray(res.W.T)
         self.n_components_ = self.components_.shape[0]
         self.n_iter_ = res.nit
         self.loss_curve_ = res.history
         self.reconstruction_err_ = float(np.sqrt(2 * max(res.divergence, 0.0)))
-        self.converged_ = res.status == 0
+        self.converged_ = res.status in (0, 7, 8)
         self.stop_reason_ = res.message
         return Xv
 
