@@ -56,10 +56,13 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 _SEEN_ATTR = "_matfit_explained"
+# shape errors: NumPy's ValueErrors (LinAlgError is one), a boolean index's IndexError, and the
+# TypeError of a scalar passed positionally as a ufunc's ``out``
+_EXPLAINED = (ValueError, IndexError, TypeError)
 
 
-def report(exc: BaseException, tb: Any = None, *, file: IO[str] | None = None) -> \
-        Explanation | None:
+def report(exc: BaseException, tb: Any = None, *, file: IO[str] | None = None,
+           tracer: Any = None) -> Explanation | None:
     """Explain ``exc`` on ``file`` (stderr) once; return the explanation (None if none).
 
     The explainer never raises: a failure inside it is reported in one line and ignored, so
@@ -68,7 +71,7 @@ def report(exc: BaseException, tb: Any = None, *, file: IO[str] | None = None) -
     if getattr(exc, _SEEN_ATTR, False):
         return None
     try:
-        explanation = explain_exception(exc, tb)
+        explanation = explain_exception(exc, tb, tracer=tracer)
     except Exception as err:  # never let the explainer hide the user's error
         print(f"matfit explain: could not analyse this error ({type(err).__name__}: {err})",
               file=file or sys.stderr)
@@ -106,7 +109,7 @@ class Explainer:
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
-        if exc is not None and isinstance(exc, ValueError):
+        if exc is not None and isinstance(exc, _EXPLAINED):
             self.explanation = report(exc, tb, file=self.file) or self.explanation
         return False  # re-raise
 
@@ -115,7 +118,7 @@ class Explainer:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
                 return func(*args, **kwargs)
-            except ValueError as exc:
+            except _EXPLAINED as exc:
                 self.explanation = report(exc, exc.__traceback__, file=self.file) or \
                     self.explanation
                 raise
@@ -153,7 +156,7 @@ def _custom_exc(shell: Any, etype: type, value: BaseException, tb: Any,
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext matfit.explain``: explain every ValueError a cell raises."""
-    ipython.set_custom_exc((ValueError,), _custom_exc)
+    ipython.set_custom_exc(_EXPLAINED, _custom_exc)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
