@@ -62,7 +62,8 @@ _EXPLAINED = (ValueError, IndexError, TypeError)
 
 
 def report(exc: BaseException, tb: Any = None, *, file: IO[str] | None = None,
-           tracer: Any = None) -> Explanation | None:
+           tracer: Any = None, namer: Callable[[str], str | None] | None = None) -> \
+        Explanation | None:
     """Explain ``exc`` on ``file`` (stderr) once; return the explanation (None if none).
 
     The explainer never raises: a failure inside it is reported in one line and ignored, so
@@ -80,6 +81,12 @@ def report(exc: BaseException, tb: Any = None, *, file: IO[str] | None = None,
         setattr(exc, _SEEN_ATTR, True)
     except AttributeError:  # pragma: no cover - exceptions with __slots__
         pass
+    if explanation is not None and namer is not None:
+        files = {explanation.filename, *(st.filename for o in explanation.origins
+                                         for st in o.steps)}
+        if explanation.root_cause:
+            files.add(explanation.root_cause["file"])
+        explanation.display_names = {f: n for f in files if (n := namer(f))}
     if explanation is not None:
         out = file or sys.stderr
         print(explanation.format(), file=out)
@@ -148,9 +155,22 @@ def explain(func: Callable | None = None, *, file: IO[str] | None = None) -> Any
     return Explainer(file=file)
 
 
+def _cell_namer(shell: Any) -> Callable[[str], str | None]:
+    """``"Cell In[3]"`` for the file of a notebook cell, as IPython's tracebacks name it."""
+
+    def name(filename: str) -> str | None:
+        try:
+            data = shell.compile.format_code_name(filename)
+        except Exception:  # an IPython without this helper
+            return None
+        return f"{data[0]} {data[1]}" if data else None
+
+    return name
+
+
 def _custom_exc(shell: Any, etype: type, value: BaseException, tb: Any,
                 tb_offset: int | None = None) -> Any:
-    report(value, tb)
+    report(value, tb, namer=_cell_namer(shell))
     return shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
 
 

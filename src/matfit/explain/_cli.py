@@ -54,7 +54,9 @@ def _compile_like_python(path: str) -> tuple[Any, str | None]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as err:
-        return None, f"SyntaxError: {err}\n"
+        if "invalid or missing encoding" not in str(err):
+            return None, f"SyntaxError: {err}\n"
+        encoding = "utf-8"  # a first line that is not UTF-8: reported below as python does
     try:
         data.decode(encoding)
     except UnicodeDecodeError as err:

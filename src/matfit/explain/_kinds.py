@@ -271,6 +271,9 @@ def _boolean_index(ctx: Context) -> Explanation | None:
                     leaf.value.shape[:1] == (n_mask,):
                 index = leaf
                 break
+            if not leaf.ok and index is None:  # not evaluated: its length is in the message
+                leaf.shape, leaf.note = (n_mask,), "length from NumPy's message"
+                index = leaf
         if index is None or base.shape is None or base.shape[axis:axis + 1] != (n_axis,):
             continue
         conflict = (f"the boolean mask {_q(index.text)} has {n_mask} entries but "

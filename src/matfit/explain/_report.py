@@ -95,7 +95,7 @@ class Explanation:
     root_cause: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     needed: list[str] = field(default_factory=list)
-    display_filename: str | None = None  # "Cell In[3]" in IPython
+    display_names: dict[str, str] = field(default_factory=dict)  # file -> "Cell In[3]"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (the ``--json`` output of ``matfit explain``)."""
@@ -110,11 +110,13 @@ class Explanation:
             "root_cause": self.root_cause,
             "notes": list(self.notes),
             "needed": list(self.needed),
+            "cells": dict(self.display_names),
         }
 
     def format(self) -> str:
         """The explanation as text, for a terminal."""
-        where = (f"  {self.display_filename}, line {self.lineno}" if self.display_filename
+        cell = self.display_names.get(self.filename)
+        where = (f"  {cell}, line {self.lineno}" if cell
                  else f'  File "{self.filename}", line {self.lineno}, in {self.function}')
         out = [f"matfit explain: {self.error}", where]
         width = len(str(self.first_line + len(self.source_lines) - 1))
@@ -178,8 +180,8 @@ class Explanation:
         return "\n".join(out)
 
     def _where(self, filename: str, line: int) -> str:
-        if filename == self.filename and self.display_filename:
-            return f"{self.display_filename}, line {line}"
+        if filename in self.display_names:
+            return f"{self.display_names[filename]}, line {line}"
         if filename == self.filename:
             return f"line {line}"
         return f'"{filename}", line {line}'
