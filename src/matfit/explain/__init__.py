@@ -1,11 +1,27 @@
 """``matfit explain``: say which expressions a NumPy shape error is about, and how to fix it.
 
 NumPy's ``ValueError`` gives sizes (``size 131 is different from 60``) but not which arrays of
-the user's line they belong to. ``explain`` finds the failing line, parses it, identifies the
-failing operation (``@``, ``np.dot``, broadcasting operators and ufuncs, ``np.concatenate``/
-``stack``, ``reshape``), re-evaluates its side-effect-free operands, and prints each operand with
-its shape and dtype, which dimensions disagree under which rule, and fixes that were *checked*
-by running the operation on stand-ins of the proposed shapes. The exception is then re-raised.
+the user's line they belong to, and the line that raises is rarely the line that is wrong.
+``explain`` finds the failing line, parses it, identifies the failing operation (``@``,
+``np.dot``, broadcasting operators and ufuncs, joins, ``reshape``, slice assignment, ``np.array``
+of a ragged list, a boolean index, ``np.linalg``, ``np.einsum``, a positional ``out``),
+re-evaluates its side-effect-free operands, and prints
+
+* each operand with its shape and dtype, and which dimensions disagree under which rule;
+* where each operand got its shape (``_provenance``): the assignment that gave it, followed
+  through function arguments, loop iterations and returns, and the expression that set the
+  disagreeing size (``num_components = 131``); silent broadcasts upstream ((n,) against (n, 1)
+  into (n, n)) are flagged; the likely root-cause line is marked, with the reason;
+* fixes that were *checked* (``_honest``): run on stand-ins of the operands' real types (a list
+  stays a list, np.matrix a matrix, pandas stays pandas) and giving the shape the code needs (the
+  previous shape of an updated variable, the slot of a slice assignment, what the next statement
+  combines the result with); outer products and reshapes into another meaning are never
+  offered, and when the root cause is upstream, fixes on the failing line are withheld. When no
+  fix passes, the shapes that would be needed are listed instead.
+
+Under ``matfit explain SCRIPT.py`` a shape history of the user's frames is recorded while the
+script runs (``_trace``, ``sys.settrace`` restricted to the user's files); elsewhere origins are
+found by reading the code and the frames on the traceback. The exception is then re-raised.
 
 Four ways in:
 

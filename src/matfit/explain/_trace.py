@@ -36,6 +36,7 @@ __all__ = ["Event", "ShapeTracer", "active_tracer"]
 
 _MAX_EVENTS = 16
 _MISSING = object()
+_NDARRAY = np.ndarray
 
 
 @dataclass
@@ -202,6 +203,8 @@ class ShapeTracer:
         self.last: dict[Any, Any] = {}
         self.events: dict[Any, list[Event]] = {}
         self.calls: dict[CodeType, int] = {}
+        self.assigns: dict[CodeType, bool] = {}
+        self.last_by_code: dict[CodeType, dict[str, Any]] = {}
         self._previous: Any = None
         self.active = False
 
@@ -266,6 +269,12 @@ class ShapeTracer:
         nargs = code.co_argcount + code.co_kwonlyargcount
         if nargs and code.co_name != "<module>":
             self._record_args(frame, code, nargs, n)
+        assigns = self.assigns.get(code)
+        if assigns is None:
+            lines = {line for _, _, line in code.co_lines() if line is not None}
+            self.assigns[code] = assigns = any(line in info.by_line for line in lines)
+        if not assigns:  # nothing to record line by line: only the return value matters
+            frame.f_trace_lines = False
         return self._local_for(info)
 
     def _local_for(self, info: _FileInfo) -> Any:
@@ -303,19 +312,26 @@ class ShapeTracer:
         lst.append(ev)
 
     def _check(self, frame: FrameType, stmt: _Stmt) -> None:
+        # the hot path: one call per executed assignment; keep it to dict look-ups
         stmt.hits += 1
         loc = frame.f_locals
         code = frame.f_code
+        last = self.last_by_code.get(code)
+        if last is None:
+            last = self.last_by_code[code] = {}
         for name in stmt.names:
             value = loc.get(name, _MISSING)
             if value is _MISSING:
                 continue
-            sig = _sig(value)
-            key = (code, name)
-            last = self.last.get(key, _MISSING)
-            if sig != last:
-                self.last[key] = sig
-                self._store(key, self._event(frame, stmt, sig, loc, value, last))
+            sig = (_NDARRAY, value.shape) if type(value) is _NDARRAY else _sig(value)
+            old = last.get(name, _MISSING)
+            if sig != old:
+                last[name] = sig
+                key = (code, name)
+                if type(old) is tuple and old[0] == "int" and sig[0] == "int" and \
+                        len(self.events.get(key, ())) >= 2:
+                    continue  # a counter: its first values are kept, not every step
+                self._store(key, self._event(frame, stmt, sig, loc, value, old))
         for base, attr in stmt.attrs:
             obj = loc.get(base, _MISSING)
             d = getattr(obj, "__dict__", None)
@@ -347,22 +363,22 @@ class ShapeTracer:
 
     def _record_args(self, frame: FrameType, code: CodeType, nargs: int, n: int) -> None:
         loc = frame.f_locals
-        back = frame.f_back
-        caller = None
-        if back is not None:
-            caller = (back.f_code.co_filename, back.f_lineno, back.f_code.co_name)
+        last = self.last_by_code.get(code)
+        if last is None:
+            last = self.last_by_code[code] = {}
         for name in code.co_varnames[:nargs]:
             value = loc.get(name, _MISSING)
             if value is _MISSING:
                 continue
-            sig = _sig(value)
-            key = (code, name)
-            last = self.last.get(key, _MISSING)
-            if sig != last:
-                self.last[key] = sig
-                self._store(key, Event("arg", code.co_filename, code.co_firstlineno,
-                                       code.co_firstlineno, code.co_name, n, sig,
-                                       caller=caller))
+            sig = (_NDARRAY, value.shape) if type(value) is _NDARRAY else _sig(value)
+            if sig != last.get(name, _MISSING):
+                last[name] = sig
+                back = frame.f_back
+                caller = None if back is None else (back.f_code.co_filename, back.f_lineno,
+                                                    back.f_code.co_name)
+                self._store((code, name), Event("arg", code.co_filename, code.co_firstlineno,
+                                                code.co_firstlineno, code.co_name, n, sig,
+                                                caller=caller))
 
     def _record_return(self, frame: FrameType, value: np.ndarray) -> None:
         code = frame.f_code
