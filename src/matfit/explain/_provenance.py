@@ -97,7 +97,14 @@ class _Ctx:
 
 
 def _one_line(src: Source, node: ast.AST) -> str:
-    text = " ".join(src.segment(node).split())
+    if isinstance(node, (ast.For, ast.AsyncFor)):  # the header only, not the loop's body
+        text = f"for {_one_line(src, node.target)} in {_one_line(src, node.iter)}:"
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        text = "with " + ", ".join(_one_line(src, i.context_expr) + (
+            f" as {_one_line(src, i.optional_vars)}" if i.optional_vars else "")
+            for i in node.items) + ":"
+    else:
+        text = " ".join(src.segment(node).split())
     return text if len(text) <= 100 else text[:97] + "..."
 
 
@@ -442,14 +449,14 @@ class _Finder:
         ev: Event | None = None
         if events:
             matching = [e for e in events if shape is None or sig_shape(e.sig) == shape]
-            ev = (matching or events)[-1]
+            # no recorded change to the current shape (a quiet function is no longer traced
+            # line by line): read the code instead of citing an older shape
+            ev = matching[-1] if matching else None
             arrays = [e for e in events if sig_shape(e.sig) is not None or e.sig is None]
-            if len({repr(e.sig) for e in arrays}) >= 2 and not o.history:
+            if len({repr(e.sig) for e in arrays}) >= 2 and not o.history and ev is not None:
                 o.history = _history_text(name, arrays)
-                first_of_current = ev
-                o.changed_at = Step(first_of_current.filename, first_of_current.line,
-                                    first_of_current.function, "", "")
-            if ev.broadcast is not None and not o.broadcast:
+                o.changed_at = Step(ev.filename, ev.line, ev.function, "", "")
+            if ev is not None and ev.broadcast is not None and not o.broadcast:
                 result, parts = ev.broadcast
                 ops = " and ".join(f"`{t}` {shape_text(s)}" for t, s in parts)
                 o.broadcast = (f"line {ev.line} broadcast {ops} into {shape_text(result)}, "

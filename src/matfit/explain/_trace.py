@@ -37,6 +37,7 @@ __all__ = ["Event", "ShapeTracer", "active_tracer"]
 _MAX_EVENTS = 16
 _MISSING = object()
 _NDARRAY = np.ndarray
+_QUIET_CALLS = 200
 
 
 @dataclass
@@ -205,6 +206,7 @@ class ShapeTracer:
         self.calls: dict[CodeType, int] = {}
         self.assigns: dict[CodeType, bool] = {}
         self.last_by_code: dict[CodeType, dict[str, Any]] = {}
+        self.changed_in: dict[CodeType, int] = {}  # the call in which a local last changed
         self._previous: Any = None
         self.active = False
 
@@ -273,7 +275,9 @@ class ShapeTracer:
         if assigns is None:
             lines = {line for _, _, line in code.co_lines() if line is not None}
             self.assigns[code] = assigns = any(line in info.by_line for line in lines)
-        if not assigns:  # nothing to record line by line: only the return value matters
+        if not assigns or n - self.changed_in.get(code, 0) > _QUIET_CALLS:
+            # nothing to record line by line (no assignment, or a function called many times
+            # without a new shape): arguments and return values are still recorded
             frame.f_trace_lines = False
         return self._local_for(info)
 
@@ -332,6 +336,7 @@ class ShapeTracer:
                         len(self.events.get(key, ())) >= 2:
                     continue  # a counter: its first values are kept, not every step
                 self._store(key, self._event(frame, stmt, sig, loc, value, old))
+                self.changed_in[code] = self.calls.get(code, 0)
         for base, attr in stmt.attrs:
             obj = loc.get(base, _MISSING)
             d = getattr(obj, "__dict__", None)
