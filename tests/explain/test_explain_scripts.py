@@ -157,3 +157,32 @@ def test_missing_script_is_reported_as_python_does(capsys):
     assert len(err) == 1
     assert re.fullmatch(r"matfit explain: can't open file '.*no/such/script\.py': \[Errno 2\] "
                         r"No such file or directory", err[0]), err
+
+
+def test_no_trace_still_finds_origins_by_reading_the_code(capsys):
+    corpus = SCRIPTS.parent / "corpus"
+    code = main(["explain", "--json", "--no-trace", str(corpus / "nmf_num_components.py")])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 1
+    assert summary["root_cause"]["line"] == 8
+    h = next(o for o in summary["origins"] if o["operand"] == "H")
+    assert h["size"]["expr"] == "num_components" and h["size"]["value"] == 131
+    # the loop history needs the trace: without it there is none
+    code = main(["explain", "--json", "--no-trace", str(corpus / "grow_in_loop.py")])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert all(not o["history"] for o in summary["origins"])
+
+
+def test_a_function_no_longer_traced_line_by_line_is_read_from_the_code(tmp_path, capsys):
+    # `feature` runs 300 times with the same shapes (its lines are then no longer traced),
+    # and only then assigns a (4,) vector: the report must cite that line, not the old shape
+    path = tmp_path / "quiet.py"
+    path.write_text("import numpy as np\n\n\ndef feature(x, k):\n    v = np.ones(3) * x\n"
+                    "    if k == 300:\n        v = np.ones(4)\n"
+                    "    return np.ones((3, 2)).T @ v\n\n\nfor k in range(400):\n"
+                    "    feature(1.0, k)\n")
+    assert main(["explain", "--json", str(path)]) == 1
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    v = next(o for o in summary["origins"] if o["operand"] == "v")
+    assert [s["line"] for s in v["steps"]] == [7]
+    assert summary["root_cause"]["line"] == 7
