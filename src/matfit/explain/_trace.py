@@ -38,6 +38,7 @@ _MAX_EVENTS = 16
 _MISSING = object()
 _NDARRAY = np.ndarray
 _QUIET_CALLS = 200
+_COUNTER_RUNS = 4
 
 
 @dataclass
@@ -68,6 +69,8 @@ class _Stmt:
     elementwise: tuple[ast.AST, ...]
     in_loop: bool
     hits: int = 0
+    is_for: bool = False
+    counter: int = 0  # consecutive runs of a for-header that only assigned ints
 
 
 def _target_parts(target: ast.AST, names: list[str], attrs: list[tuple[str, str]]) -> None:
@@ -128,6 +131,8 @@ class _FileInfo:
             elif isinstance(node, (ast.For, ast.AsyncFor)):
                 head_end = max(node.lineno, node.iter.end_lineno or node.lineno)  # type: ignore[attr-defined]
                 self._add(node, node.lineno, head_end, [node.target], None, True)
+                if head_end in self.by_line and self.by_line[head_end].first == node.lineno:
+                    self.by_line[head_end].is_for = True
                 self._visit(node.body, True)
                 self._visit(node.orelse, in_loop)
             elif isinstance(node, ast.While):
@@ -290,14 +295,14 @@ class ShapeTracer:
             if event == "line":
                 stmt = by_line.get(frame.f_lineno)
                 cur = state[0]
-                if cur is not None and cur is not stmt:
+                if cur is not None and cur is not stmt and cur.counter < _COUNTER_RUNS:
                     check(frame, cur)
                 state[0] = stmt
             elif event == "return":
                 cur = state[0]
-                if cur is not None:
+                if cur is not None and cur.counter < _COUNTER_RUNS:
                     check(frame, cur)
-                    state[0] = None
+                state[0] = None
                 if arg is not None and isinstance(arg, np.ndarray):
                     self._record_return(frame, arg)
             elif event == "exception":
@@ -323,6 +328,12 @@ class ShapeTracer:
         last = self.last_by_code.get(code)
         if last is None:
             last = self.last_by_code[code] = {}
+        if stmt.is_for:
+            # `for i in range(n)`: after a few ints, the loop counter is not checked again
+            if all(type(loc.get(name)) is int for name in stmt.names):
+                stmt.counter += 1
+            else:
+                stmt.counter = 0
         for name in stmt.names:
             value = loc.get(name, _MISSING)
             if value is _MISSING:
