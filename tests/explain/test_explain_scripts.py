@@ -186,3 +186,19 @@ def test_a_function_no_longer_traced_line_by_line_is_read_from_the_code(tmp_path
     v = next(o for o in summary["origins"] if o["operand"] == "v")
     assert [s["line"] for s in v["steps"]] == [7]
     assert summary["root_cause"]["line"] == 7
+
+
+def test_a_failing_recorder_never_breaks_the_script(tmp_path, monkeypatch):
+    from matfit.explain import _trace
+
+    def boom(self, frame, stmt):
+        raise RuntimeError("recorder bug")
+
+    monkeypatch.setattr(_trace.ShapeTracer, "_check", boom)
+    path = tmp_path / "fine.py"
+    path.write_text("import numpy as np\nx = np.ones(3)\ny = x + 1\nprint(y.sum())\n")
+    tracer = _trace.ShapeTracer()
+    ns: dict = {}
+    with tracer:
+        exec(compile(path.read_text(), str(path), "exec"), ns)
+    assert ns["y"].sum() == 6.0 and tracer.broken and sys.gettrace() is None

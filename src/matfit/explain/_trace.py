@@ -214,6 +214,7 @@ class ShapeTracer:
         self.changed_in: dict[CodeType, int] = {}  # the call in which a local last changed
         self._previous: Any = None
         self.active = False
+        self.broken = False  # the recorder failed and stopped; the history is partial
 
     # -- starting and stopping -----------------------------------------------------------
     def start(self) -> bool:
@@ -265,6 +266,18 @@ class ShapeTracer:
         return info
 
     def _global(self, frame: FrameType, event: str, arg: Any) -> Any:
+        try:
+            return self._global_unsafe(frame, event, arg)
+        except Exception:  # never let the recorder break the user's program
+            self._give_up()
+            return None
+
+    def _give_up(self) -> None:
+        sys.settrace(None)
+        self.active = False
+        self.broken = True
+
+    def _global_unsafe(self, frame: FrameType, event: str, arg: Any) -> Any:
         code = frame.f_code
         info = self.codes.get(code, _MISSING)
         if info is _MISSING:
@@ -292,22 +305,28 @@ class ShapeTracer:
         check = self._check
 
         def local(frame: FrameType, event: str, arg: Any) -> Any:
-            if event == "line":
-                stmt = by_line.get(frame.f_lineno)
-                cur = state[0]
-                if cur is not None and cur is not stmt and cur.counter < _COUNTER_RUNS:
-                    check(frame, cur)
-                state[0] = stmt
-            elif event == "return":
-                cur = state[0]
-                if cur is not None and cur.counter < _COUNTER_RUNS:
-                    check(frame, cur)
-                state[0] = None
-                if arg is not None and isinstance(arg, np.ndarray):
-                    self._record_return(frame, arg)
-            elif event == "exception":
-                state[0] = None
+            try:
+                if event == "line":
+                    stmt = by_line.get(frame.f_lineno)
+                    cur = state[0]
+                    if cur is not None and cur is not stmt and cur.counter < _COUNTER_RUNS:
+                        check(frame, cur)
+                    state[0] = stmt
+                elif event == "return":
+                    cur = state[0]
+                    if cur is not None and cur.counter < _COUNTER_RUNS:
+                        check(frame, cur)
+                    state[0] = None
+                    if arg is not None and isinstance(arg, np.ndarray):
+                        self._record_return(frame, arg)
+                elif event == "exception":
+                    state[0] = None
+            except Exception:  # never let the recorder break the user's program
+                self._give_up()
+                return None
             return local
+
+        return local
 
         return local
 
