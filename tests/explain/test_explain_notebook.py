@@ -56,6 +56,7 @@ def test_cell_is_named_as_ipython_names_it(executed):
     assert "W  shape (513, 60)" in err and "H  shape (131, 129)" in err
     assert "Cell In[3], line 2: `H = rng.random((num_components, 129))`" in err
     assert "`num_components` = 131, set by hand on line 1" in err
+    assert "Cell In[2], line 3: `W = rng.random((513, 60))`" in err  # set by an earlier cell
     # IPython's own traceback still follows, and names the same cell
     assert _error(cell)["ename"] == "ValueError"
     plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in _error(cell)["traceback"]]

@@ -471,6 +471,9 @@ class _Finder:
                     s for s in _walk_scope(_scope_of(src.tree, lineno))
                     if isinstance(s, ast.stmt) and _assigns(s, name) and s.lineno < lineno):
                 stmt = None
+            if stmt is None and frame.f_code.co_name == "<module>" and isinstance(node, ast.Name):
+                if self._earlier_cell(o, frame, name, shape):
+                    return
         if stmt is not None:
             what = f"`{name}` got shape {shape_text(shape) if shape is not None else '?'}"
             if ev is not None and ev.in_loop and ev.hit > 1:
@@ -522,6 +525,36 @@ class _Finder:
             cfile, cline, cfunc = ev.caller
             o.steps.append(Step(cfile, cline, cfunc, "", f"`{name}` was passed in by the "
                                 f"call on this line"))
+
+    def _earlier_cell(self, o: Origin, frame: FrameType, name: str,
+                      shape: tuple[int, ...] | None) -> bool:
+        """In IPython, a global set by an earlier cell: the last cell that assigns it."""
+        get_ipython = frame.f_globals.get("get_ipython")
+        shell = get_ipython() if callable(get_ipython) else None
+        cells = getattr(getattr(shell, "compile", None), "_filename_map", None)
+        if not isinstance(cells, dict):
+            return False
+        import linecache
+
+        here = frame.f_code.co_filename
+        for filename, _n in sorted(cells.items(), key=lambda kv: kv[1], reverse=True):
+            if filename == here or cells.get(here, 1 << 30) < _n:
+                continue
+            text = "".join(linecache.getlines(filename))
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError):
+                continue
+            src = Source(text, tree, 1)
+            found = [st for st in _walk_scope(tree) if isinstance(st, ast.stmt) and
+                     _assigns(st, name)]
+            if found:
+                stmt = max(found, key=lambda st: st.lineno)
+                o.steps.append(Step(filename, stmt.lineno, "<module>", _one_line(src, stmt),
+                                    f"`{name}` got shape "
+                                    f"{shape_text(shape) if shape is not None else '?'}"))
+                return True
+        return False
 
     def _upstream(self, o: Origin, fi: int, rhs: ast.AST, name: str, depth: int) -> None:
         """Names on the right-hand side whose recorded shape changed or broadcast silently:
