@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+import numpy as np
+
 from ._report import shape_text
 from ._safe import SafeEvaluator, is_array
 from ._source import Source, load_source
@@ -150,12 +152,19 @@ def _assigns(stmt: ast.AST, name: str) -> bool:
 
 
 def _static_assignment(src: Source, name: str, line: int) -> ast.stmt | None:
-    """The last assignment to ``name`` before ``line`` in the scope of ``line``."""
+    """The last assignment to ``name`` before ``line`` in the scope of ``line`` (or, for a
+    free variable, in the enclosing functions and then the module)."""
     scope = _scope_of(src.tree, line)
     found = [s for s in _walk_scope(scope) if isinstance(s, ast.stmt) and _assigns(s, name)]
     if not found and scope is not src.tree and "." not in name and not _is_param(scope, name):
-        found = [s for s in _walk_scope(src.tree) if isinstance(s, ast.stmt) and
-                 _assigns(s, name)]
+        enclosing = sorted((n for n in ast.walk(src.tree) if isinstance(
+            n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n is not scope and
+            n.lineno <= line <= (n.end_lineno or n.lineno)), key=lambda n: -n.lineno)
+        for outer in [*enclosing, src.tree]:
+            found = [s for s in _walk_scope(outer) if isinstance(s, ast.stmt) and
+                     _assigns(s, name)]
+            if found or _is_param(outer, name):
+                break
     before = [s for s in found if s.lineno < line]
     pool = before or found
     return max(pool, key=lambda s: s.lineno) if pool else None
@@ -436,9 +445,12 @@ class _Finder:
                     self._chain(o, fi, side, axis, size, depth + 1)
                     return
             return
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            self._into_return(o, fi, node, axis, size)
-            return
+        if isinstance(node, ast.Call):
+            if self._same_shape_base(o, fi, node, axis, size, depth):
+                return
+            if isinstance(node.func, ast.Name):
+                self._into_return(o, fi, node, axis, size)
+                return
         keyed = self._key(fi, node)
         if keyed is None:
             return
@@ -525,6 +537,32 @@ class _Finder:
             cfile, cline, cfunc = ev.caller
             o.steps.append(Step(cfile, cline, cfunc, "", f"`{name}` was passed in by the "
                                 f"call on this line"))
+
+    def _same_shape_base(self, o: Origin, fi: int, node: ast.Call, axis, size,
+                         depth: int) -> bool:
+        """``A.tolist()``, ``A.astype(...)``, ``np.asarray(A)``: a call that keeps the shape
+        of one name; follow that name."""
+        frame = self.ctx.frames[fi][0]
+        cands: list[ast.AST] = []
+        if isinstance(node.func, ast.Attribute):
+            cands.append(node.func.value)
+        if len(node.args) == 1:
+            cands.append(node.args[0])
+        ev = SafeEvaluator(frame.f_globals, frame.f_locals)
+        for base in cands:
+            if not isinstance(base, (ast.Name, ast.Attribute)):
+                continue
+            ok, v = ev.try_eval(base)
+            if not ok or o.shape is None or not (is_array(v) or type(v) in (list, tuple)):
+                continue
+            try:
+                same = tuple(np.shape(v)) == tuple(o.shape)
+            except ValueError:  # a ragged list
+                same = False
+            if same:
+                self._chain(o, fi, base, axis, size, depth + 1)
+                return True
+        return False
 
     def _earlier_cell(self, o: Origin, frame: FrameType, name: str,
                       shape: tuple[int, ...] | None) -> bool:
