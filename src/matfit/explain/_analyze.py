@@ -290,6 +290,7 @@ def _build(op: Op, exc: BaseException, frame, source: Source, ev: SafeEvaluator,
             notes.append(f"fixes on the failing line would hide the bug upstream (line "
                          f"{root['line']}), so none is offered")
         suggestions = []
+        needed = []  # what the failing line would need is beside the point: the cause is earlier
         if root["reason"] == "broadcast":
             needed.append(f"line {root['line']}: give both operands the same layout (both 1-D, "
                           f"e.g. with `[:, 0]` on the column, or both columns with "

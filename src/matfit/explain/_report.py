@@ -145,10 +145,13 @@ class Explanation:
             out.append("  where the shapes came from:")
             for o in shown:
                 out.append(f"    {_one_line(o.operand)} {_shape_text(o.shape)}:")
+                rc = self.root_cause or {}
                 for st in o.steps:
                     loc = self._where(st.filename, st.line)
                     src = f": `{st.text}`" if st.text else ""
-                    out.append(f"      {loc}{src}  -- {st.what}")
+                    mark = "  <- root cause" if (st.filename, st.line) == (
+                        rc.get("file"), rc.get("line")) else ""
+                    out.append(f"      {loc}{src}  -- {st.what}{mark}")
                 if o.size is not None:
                     s = o.size
                     extra = f" = {s['value']}" if s.get("value") is not None and \
