@@ -329,3 +329,16 @@ def test_comprehension_frames_and_attribute_targets(tmp_path):
     assert e.operation == "in-place broadcast"
     assert e.operands[0].expression == "layer.W"
     assert e.suggestions[0].expression == "layer.W -= (0.1 * grad).T"
+
+
+def test_update_is_never_turned_into_an_outer_product(tmp_path):
+    e, _ = _explain_code(tmp_path, """
+        import numpy as np
+        x = np.ones(3)
+        g = np.ones((4, 1))
+        x = x - 0.1 * g.T
+    """)
+    # `x - 0.1 * g` and `x[:, None] - 0.1 * g.T` run, but give (4, 3) / (3, 4): not an update
+    assert e.suggestions == []
+    assert any("the result must have shape (3,)" in n and "`x` had shape (3,)" in n
+               for n in e.needed)
