@@ -13,7 +13,6 @@ import ast
 import itertools
 from typing import Any
 
-from ..shapes import _axis_word
 from . import _rules
 from ._ops import _REDUCTIONS, Leaf, Op, Shape, _atomic, _expr_text, _q, _size, _splice
 from ._report import Suggestion, shape_text
@@ -239,6 +238,8 @@ def _requirements(op: Op, dims: list[dict]) -> list[Suggestion]:
             if result is None:
                 continue
             leaf = op.operands[i]
+            from ..shapes import _axis_word  # scipy.sparse: only when explaining
+
             need = _axis_word(d["axis"], len(shape), new)
             text = (f"{_q(leaf.text)} must have {need} (it has {d['size']}): with shape "
                     f"{shape_text(tuple(changed))}, {_q(_expr_text(op))} gives shape "
