@@ -48,6 +48,7 @@ EXPECTED = {
     "column_into_slot": ("slice assignment", [("result[:, j]", (6,)), ("v", (6, 1))], "v",
                          (6,)),
     "cov_reshape": ("reshape", [("cov", (3, 3))], "cov", None),
+    "dataframe_weights": ("dot", [("df", (40, 3)), ("weights", (4,))], "weights", (40,)),
     "einsum_labels": ("einsum", [("A", (3, 4)), ("B", (5, 4))], "B", None),
     "fill_rows": ("slice assignment", [("table[i]", (4,)), ("features(s)", (3,))], "table",
                   (4,)),
@@ -245,3 +246,30 @@ def test_positional_out_fix_multiplies_all_three():
 def test_none_element_is_traced_to_the_missing_return():
     e, _, _ = _explain("vstack_none")
     assert "None" in e.conflict and "normalise" in e.root_cause["why"]
+
+
+@pytest.mark.parametrize("value, fix, ok", [
+    ([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], "__mf0.T", False),  # a list has no .T
+    ([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], "np.asarray(__mf0).T", True),
+    ("DataFrame", "__mf0.T", True),
+    ("DataFrame", "__mf0[:, None]", False),  # pandas does not index like NumPy
+    ("matrix", "__mf0[:, 0]", True),  # still 2-D on np.matrix: (3, 1), not (3,)
+    (None, "__mf0.T", False),
+])
+def test_fixes_run_on_stand_ins_of_the_real_type(value, fix, ok):
+    import pandas as pd
+
+    from matfit.explain._honest import run_template
+    from matfit.explain._ops import Leaf, _fill_shape
+
+    if value == "DataFrame":
+        value = pd.DataFrame(np.ones((3, 2)))
+    elif value == "matrix":
+        value = np.asmatrix(np.ones((3, 2)))
+    leaf = Leaf(None, "w", True, value)
+    _fill_shape(leaf)
+    shape = leaf.shape if leaf.shape is not None else (3, 2)
+    result, kinds = run_template(fix, [leaf], [shape], {"np": np}, "np")
+    assert (result is not None) == ok, (fix, kinds)
+    if fix == "__mf0[:, 0]":
+        assert result == (3, 1)
