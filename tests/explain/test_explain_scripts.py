@@ -10,6 +10,7 @@ real arrays).
 from __future__ import annotations
 
 import json
+import re
 import runpy
 import subprocess
 import sys
@@ -39,7 +40,7 @@ EXPECTED = {
     "matrix_operands": ("matrix product", [("A", (2, 3)), ("B", (2, 3))], "np.multiply(A, B)"),
     "concatenate_mismatch": ("concatenate", [("numeric", (100, 5)), ("one_hot", (100, 3))],
                              "np.concatenate([numeric, one_hot], axis=1)"),
-    "reshape_wrong_size": ("reshape", [("data", (24,))], "data.reshape(-1, 4)"),
+    "reshape_wrong_size": ("reshape", [("data", (24,))], "`data` must have 20 elements"),
 }
 
 
@@ -65,7 +66,8 @@ def test_cli_json_names_operands_shapes_and_a_fix(name, capsys):
     assert got == operands
     assert all(o["dtype"] == "float64" for o in summary["operands"])
     assert summary["conflict"]["description"]
-    assert any(fix in s["text"] for s in summary["suggestions"]), summary["suggestions"]
+    said = [s["text"] for s in summary["suggestions"]] + summary["needed"]
+    assert any(fix in t for t in said), said
     # the text report on stderr shows both operands with their shapes, then the traceback
     for text, shape in operands:
         assert f"{text}  " in err or f"{text} " in err
@@ -81,7 +83,7 @@ def test_every_rewrite_fix_works_on_the_real_arrays(name, monkeypatch):
     assert explanation is not None
     frame = user_traceback(exc.__traceback__).tb_frame
     namespace = {**frame.f_globals, **frame.f_locals}
-    rewrites = [s for s in explanation.suggestions if s.expression is not None]
+    rewrites = [s for s in explanation.suggestions if s.expression is not None and s.line is None]
     for s in rewrites:
         value = eval(s.expression, namespace)  # the user's arrays, the suggested expression
         assert np.shape(value) == s.result_shape, s.text
@@ -149,7 +151,54 @@ def test_script_status_is_passed_on(tmp_path, capsys):
     assert "KeyError: 'k'" in err
 
 
-def test_missing_script_is_one_line_exit_1(capsys):
-    assert main(["explain", "no/such/script.py"]) == 1
+def test_missing_script_is_reported_as_python_does(capsys):
+    assert main(["explain", "no/such/script.py"]) == 2  # python's own status for this
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "no such script" in err[0]
+    assert len(err) == 1
+    assert re.fullmatch(r"matfit explain: can't open file '.*no/such/script\.py': \[Errno 2\] "
+                        r"No such file or directory", err[0]), err
+
+
+def test_no_trace_still_finds_origins_by_reading_the_code(capsys):
+    corpus = SCRIPTS.parent / "corpus"
+    code = main(["explain", "--json", "--no-trace", str(corpus / "nmf_num_components.py")])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 1
+    assert summary["root_cause"]["line"] == 8
+    h = next(o for o in summary["origins"] if o["operand"] == "H")
+    assert h["size"]["expr"] == "num_components" and h["size"]["value"] == 131
+    # the loop history needs the trace: without it there is none
+    code = main(["explain", "--json", "--no-trace", str(corpus / "grow_in_loop.py")])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert all(not o["history"] for o in summary["origins"])
+
+
+def test_a_function_no_longer_traced_line_by_line_is_read_from_the_code(tmp_path, capsys):
+    # `feature` runs 300 times with the same shapes (its lines are then no longer traced),
+    # and only then assigns a (4,) vector: the report must cite that line, not the old shape
+    path = tmp_path / "quiet.py"
+    path.write_text("import numpy as np\n\n\ndef feature(x, k):\n    v = np.ones(3) * x\n"
+                    "    if k == 300:\n        v = np.ones(4)\n"
+                    "    return np.ones((3, 2)).T @ v\n\n\nfor k in range(400):\n"
+                    "    feature(1.0, k)\n")
+    assert main(["explain", "--json", str(path)]) == 1
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    v = next(o for o in summary["origins"] if o["operand"] == "v")
+    assert [s["line"] for s in v["steps"]] == [7]
+    assert summary["root_cause"]["line"] == 7
+
+
+def test_a_failing_recorder_never_breaks_the_script(tmp_path, monkeypatch):
+    from matfit.explain import _trace
+
+    def boom(self, frame, stmt):
+        raise RuntimeError("recorder bug")
+
+    monkeypatch.setattr(_trace.ShapeTracer, "_check", boom)
+    path = tmp_path / "fine.py"
+    path.write_text("import numpy as np\nx = np.ones(3)\ny = x + 1\nprint(y.sum())\n")
+    tracer = _trace.ShapeTracer()
+    ns: dict = {}
+    with tracer:
+        exec(compile(path.read_text(), str(path), "exec"), ns)
+    assert ns["y"].sum() == 6.0 and tracer.broken and sys.gettrace() is None

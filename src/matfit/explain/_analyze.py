@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Iterator
-from types import TracebackType
+from types import FrameType, TracebackType
+from typing import Any
 
 from . import _rules
 from ._conflicts import (
@@ -42,12 +43,11 @@ from ._fixes import (
 from ._ops import (
     _KIND_CATEGORIES,
     Op,
-    _atomic,
     _Builder,
     _category,
+    _expr_text,
     _fill_from_message,
     _operand,
-    _q,
 )
 from ._report import Explanation, Suggestion, shape_text
 from ._safe import SafeEvaluator, numpy_alias
@@ -117,17 +117,32 @@ def _statement_lines(source: Source, node: ast.AST) -> tuple[int, int]:
     return node.lineno, node.end_lineno  # type: ignore[attr-defined,return-value]
 
 
-def explain_exception(exc: BaseException,
-                      tb: TracebackType | None = None) -> Explanation | None:
+def _user_frames(tb: TracebackType | None) -> list[tuple[FrameType, int]]:
+    """The traceback's frames of the user's code, outermost first."""
+    from ._source import is_user_file
+
+    out = []
+    while tb is not None:
+        if is_user_file(tb.tb_frame.f_code.co_filename):
+            out.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    return out
+
+
+def explain_exception(exc: BaseException, tb: TracebackType | None = None, *,
+                      tracer: Any = None) -> Explanation | None:
     """Explain a NumPy shape error raised in the user's code.
 
     Parameters
     ----------
     exc : BaseException
-        The exception (only ``ValueError`` is explained; matfit's own errors, which explain
-        themselves, are not).
+        The exception (``ValueError``, and the ``IndexError``/``TypeError`` of a boolean index
+        or a misplaced ``out``; matfit's own errors, which explain themselves, are not).
     tb : traceback, optional
         Its traceback (``exc.__traceback__`` when None).
+    tracer : ShapeTracer, optional
+        The shape history recorded while the code ran (``matfit explain`` records one); without
+        it, origins are found by reading the code.
 
     Returns
     -------
@@ -135,13 +150,15 @@ def explain_exception(exc: BaseException,
         None when the exception is not a shape error of an expression that can be located.
     """
     from .._errors import MatfitError
+    from . import _kinds
 
-    if not isinstance(exc, ValueError) or isinstance(exc, MatfitError):
+    if not isinstance(exc, (ValueError, IndexError, TypeError)) or isinstance(exc, MatfitError):
         return None
     tb = tb if tb is not None else exc.__traceback__
     utb = user_traceback(tb)
     if utb is None:
         return None
+    frames = _user_frames(tb)
     frame, lineno = utb.tb_frame, utb.tb_lineno
     source = load_source(frame, lineno)
     if source is None:
@@ -151,6 +168,13 @@ def explain_exception(exc: BaseException,
     np_name = numpy_alias(frame.f_globals)
     builder = _Builder(ev, source, np_name)
     message = str(exc)
+    ctx = _kinds.Context(exc, tb, frames, frame, source, span, lineno, ev, np_name, builder,
+                         tracer)
+    special = _kinds.explain_special(ctx)
+    if special is not None:
+        return special
+    if not isinstance(exc, ValueError):
+        return None
 
     def candidates() -> Iterator[tuple[Op, bool]]:
         for node, exact in failing_node_candidates(source, span, lineno):
@@ -163,13 +187,35 @@ def explain_exception(exc: BaseException,
     op = _choose(candidates(), message)
     if op is None:
         return None
-    return _build(op, exc, frame, source, ev, np_name)
+    explanation = _build(op, exc, frame, source, ev, np_name, frames, tracer)
+    note = _kinds.callback_note(ctx)
+    if note:
+        explanation.notes.append(note)
+        code = frame.f_code
+        first = code.co_varnames[0] if code.co_argcount else None
+        names = {n.id for o in op.operands if o.node is not None for n in ast.walk(o.node)
+                 if isinstance(n, ast.Name)}
+        if first in names:
+            line = code.co_firstlineno
+            explanation.root_cause = {
+                "file": code.co_filename, "line": line, "function": code.co_name,
+                "source": source.lines[line - source.first_line].strip()
+                if 0 <= line - source.first_line < len(source.lines) else "",
+                "operand": first, "reason": "argument order", "size": None,
+                "why": f"scipy.optimize passes the parameter vector first, so `{first}` "
+                       f"received it; the parameters of `{code.co_name}` are in another order "
+                       f"than the call `{code.co_name}(x, *args)`"}
+            explanation.suggestions = [s for s in explanation.suggestions if s.line is not None]
+    return explanation
 
 
 def _build(op: Op, exc: BaseException, frame, source: Source, ev: SafeEvaluator,
-           np_name: str) -> Explanation:
+           np_name: str, frames: list | None = None, tracer: Any = None) -> Explanation:
+    from . import _honest, _provenance
+
     conflict, dims, suggestions = "", [], []
     ranked: list = []
+    needed: list[str] = []
     valid = op.valid()
     if op.kind in ("matmul", "dot") and op.known() and valid is False:
         conflict, dims = _matmul_conflict(op)
@@ -184,32 +230,72 @@ def _build(op: Op, exc: BaseException, frame, source: Source, ev: SafeEvaluator,
         conflict, dims = _reshape_conflict(op)
     if not conflict:
         conflict = f"NumPy says: {exc}"
+    frames = frames or [(frame, op.node.lineno)]  # type: ignore[attr-defined]
+    origin_leaves = op.operands
+    seq = op.extra.get("seq")
+    if op.kind == "join" and seq is not None and not isinstance(seq, (ast.List, ast.Tuple)):
+        from ._ops import Leaf
+
+        origin_leaves = [*op.operands, Leaf(seq, " ".join(source.segment(seq).split()), True,
+                                            None)]
+    origins = _provenance.find_origins(frames, origin_leaves, dims, tracer)
+    here = _provenance.Step(frame.f_code.co_filename, op.node.lineno + source.first_line - 1,  # type: ignore[attr-defined]
+                            frame.f_code.co_name,
+                            " ".join(source.segment(_stmt_node(source, op.node)).split()),
+                            "the failing line")
+    root = _provenance.root_cause(origins, dims, here, op.operands)
+    upstream = root is not None and root["reason"] in ("broadcast", "changed")
+    if op.kind == "reshape" and not upstream and op.operands:
+        leaf = op.operands[0]
+        root = {**here.to_dict(), "file": here.filename, "source": here.text,
+                "operand": leaf.text, "reason": "target shape", "size": None,
+                "why": f"`{leaf.text}` has {op.extra.get('size')} elements (shape "
+                       f"{shape_text(leaf.shape)}) and the shape asked for on this line cannot "
+                       f"hold them"}
+    need = _honest.needed_constraint(op, source, ev)
     if op.kind in ("matmul", "dot", "broadcast", "inplace") and valid is False:
         ranked += _tree_suggestions(op, ev, source, np_name)
         ranked += _einsum_suggestion(op, np_name)
         ranked += _swap_suggestion(op, source)
         ranked += _multiply_suggestion(op, np_name)
-        if op.kind == "inplace" and op.known():
-            t, v = op.operands
-            full = _rules.broadcast_shape(op.shapes())  # type: ignore[arg-type]
-            if full is not None:
-                sym = source.text[op.op_span[0]:op.op_span[1]].rstrip("=") if op.op_span else "+"
-                expr = f"{' '.join(t.text.split())} = {' '.join(t.text.split())} {sym} " \
-                       f"{_atomic(v.node, ' '.join(v.text.split()))}"
-                ranked.append(((-1, 0, 0), Suggestion(
-                    f"{_q(expr)} makes a new array of shape {shape_text(full)} (if that shape "
-                    f"is what you want)", expr, full)))
         ranked.sort(key=lambda r: r[0])
         seen = set()
         for _, s in ranked:
             if s.expression not in seen:
                 seen.add(s.expression)
                 suggestions.append(s)
-        suggestions = suggestions[:3] + _requirements(op, dims)[:2]
+        suggestions = _honest.filter_fixes(op, suggestions, source, frame.f_globals, np_name,
+                                           need)[:3]
+        needed += [s.text for s in _requirements(op, dims)[:2]]
+        if op.kind == "inplace" and op.known():
+            t = op.operands[0]
+            full = _rules.broadcast_shape(op.shapes())  # type: ignore[arg-type]
+            if full is not None:
+                needed.append(f"`{' '.join(t.text.split())}` keeps its shape "
+                              f"{shape_text(t.shape)}; the result has shape {shape_text(full)}: "
+                              f"if that shape is what you want, assign a new array instead of "
+                              f"updating in place")
     elif op.kind == "join" and valid is False:
         suggestions = _join_suggestions(op, source, np_name)[:_MAX_SUGGESTIONS]
+        needed += _join_needed(op)
     elif op.kind == "reshape" and valid is False:
         suggestions = _reshape_suggestions(op, source)[:_MAX_SUGGESTIONS]
+        needed += _reshape_needed(op)
+    root_fixes = _root_fixes(op, root, dims, need)
+    needed += [f"line {s.line}: {s.text}" for s in root_fixes if s.expression is None]
+    root_fixes = [s for s in root_fixes if s.expression is not None]
+    notes: list[str] = []
+    if upstream and root is not None:
+        if suggestions:
+            notes.append(f"fixes on the failing line would hide the bug upstream (line "
+                         f"{root['line']}), so none is offered")
+        suggestions = []
+        needed = []  # what the failing line would need is beside the point: the cause is earlier
+        if root["reason"] == "broadcast":
+            needed.append(f"line {root['line']}: give both operands the same layout (both 1-D, "
+                          f"e.g. with `[:, 0]` on the column, or both columns with "
+                          f"`[:, None]`), so that the result keeps the size of its operands")
+    suggestions = root_fixes + suggestions
     first, last = _statement_lines(source, op.node)
     file_first = first + source.first_line - 1
     lines = [source.lines[i - 1] for i in range(first, last + 1)]
@@ -217,6 +303,9 @@ def _build(op: Op, exc: BaseException, frame, source: Source, ev: SafeEvaluator,
         marks: list[str] = []
     else:
         marks = _marks(source, op.node, op.op_span, first, last)
+    if need is not None and not suggestions:
+        needed.append(f"the result must have shape {shape_text(need[1])}"
+                      f"{'' if need[0] == 'equal' else ' (or broadcast into it)'}: {need[2]}")
     return Explanation(
         error=f"{type(exc).__name__}: {exc}",
         filename=frame.f_code.co_filename,
@@ -231,4 +320,101 @@ def _build(op: Op, exc: BaseException, frame, source: Source, ev: SafeEvaluator,
         conflict=conflict,
         dimensions=dims,
         suggestions=suggestions,
+        origins=origins,
+        root_cause=root,
+        needed=needed,
+        notes=notes,
     )
+
+
+def _stmt_node(source: Source, node: ast.AST) -> ast.AST:
+    best: ast.AST = node
+    for s in ast.walk(source.tree):
+        if isinstance(s, ast.stmt) and not isinstance(s, (ast.FunctionDef, ast.ClassDef,
+                                                          ast.For, ast.While, ast.If, ast.With,
+                                                          ast.Try)) and \
+                s.lineno <= node.lineno <= (s.end_lineno or 0):  # type: ignore[attr-defined]
+            best = s
+    return best
+
+
+def _root_fixes(op: Op, root: dict | None, dims: list[dict], need: Any) -> list[Suggestion]:
+    """Change the size chosen by hand at the root-cause line to the one the other operand has,
+    when the operation (and what the code needs) then works."""
+    from . import _honest
+
+    if root is None or not root.get("size") or not op.known() or \
+            op.kind not in ("matmul", "dot", "broadcast"):
+        return []
+    size = root["size"]
+    if not size.get("free"):
+        return []
+    idx = next((i for i, o in enumerate(op.operands) if o.text == root["operand"]), None)
+    if idx is None:
+        return []
+    others = [d["size"] for d in dims if d["operand"] != root["operand"] and
+              d["size"] != size["size"]]
+    out = []
+    for new in dict.fromkeys(others):
+        trial = [tuple(s) for s in op.shapes()]  # type: ignore[arg-type]
+        changed = list(trial[idx])
+        changed[size["axis"]] = new
+        trial[idx] = tuple(changed)
+        result = _rules.eval_tree(op.immediate_tree(), trial)
+        if result is None or not _honest.satisfies(result, need):
+            continue
+        import linecache
+        import re
+
+        old = str(size["size"]) if size.get("value") is None else str(size["value"])
+        if size.get("defined"):
+            line = size["defined"]["line"]
+        else:
+            line = size["line"]
+        src_line = linecache.getline(root["file"], line).rstrip("\n")
+        code = src_line.partition("#")[0]
+        new_code, n = re.subn(rf"(?<![\w.]){re.escape(old)}(?![\w.])", str(new), code, count=1)
+        expr = new_code.strip() if n else None
+        if expr is not None:
+            text = (f"`{expr}` (instead of `{code.strip()}`): then `{root['operand']}` has "
+                    f"shape {shape_text(tuple(changed))} and `{_expr_text(op)}` gives shape "
+                    f"{shape_text(result)}")
+        else:
+            text = (f"make axis {size['axis']} of `{root['operand']}` {new} instead of "
+                    f"`{size['expr']}` ({size['size']}): then `{_expr_text(op)}` gives shape "
+                    f"{shape_text(result)}")
+        out.append(Suggestion(text, expr, result, line=line,
+                              checked="shape rules" + (f"; {need[2]}" if need else "")))
+    return out
+
+
+def _join_needed(op: Op) -> list[str]:
+    if not op.known():
+        return []
+    shapes = [tuple(s) for s in op.shapes()]  # type: ignore[arg-type]
+    if op.extra["func"] == "stack" and len(set(shapes)) > 1:
+        from collections import Counter
+
+        common, _ = Counter(shapes).most_common(1)[0]
+        odd = [f"`{o.text}` has {shape_text(s)}" for o, s in zip(op.operands, shapes,
+                                                                  strict=True) if s != common]
+        return [f"np.stack needs every array to have one shape, e.g. {shape_text(common)} "
+                f"like most of them; " + ", ".join(odd)]
+    return []
+
+
+def _reshape_needed(op: Op) -> list[str]:
+    size, target = op.extra.get("size"), op.extra.get("target")
+    if size is None or target is None:
+        return []
+    known = 1
+    for t in target:
+        if t != -1:
+            known *= t
+    leaf = op.operands[0]
+    if -1 in target:
+        return [f"`{leaf.text}` must have a multiple of {known} elements for "
+                f"{shape_text(tuple(target))} (it has {size}); reshaping to other sizes would "
+                f"change what each axis means"]
+    return [f"`{leaf.text}` must have {known} elements for {shape_text(tuple(target))} (it "
+            f"has {size}); reshaping to other sizes would change what each axis means"]

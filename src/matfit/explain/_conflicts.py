@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import math
 
-from ..shapes import _axis_word
 from . import _rules
 from ._ops import Op, Shape, _expr_text, _q
 from ._report import shape_text
 
 
 def _axis_phrase(axis: int, ndim: int, size: int) -> str:
+    # matfit.shapes imports scipy.sparse: only when an error is explained, not at start-up
+    from ..shapes import _axis_word
+
     return _axis_word(axis, ndim, size)
 
 

@@ -13,7 +13,6 @@ import ast
 import itertools
 from typing import Any
 
-from ..shapes import _axis_word
 from . import _rules
 from ._ops import _REDUCTIONS, Leaf, Op, Shape, _atomic, _expr_text, _q, _size, _splice
 from ._report import Suggestion, shape_text
@@ -22,32 +21,44 @@ from ._source import Source
 
 
 def _variants(leaf: Leaf, batched: bool, kind: str, np_name: str,
-              ev: SafeEvaluator, source: Source) -> list[tuple[str, Shape, float]]:
-    """Rewrites of one leaf: (text, shape, cost)."""
+              ev: SafeEvaluator, source: Source) -> list[tuple[str, Shape, float, str]]:
+    """Rewrites of one leaf: (text, shape, cost, template); the template writes the leaf as
+    ``{}`` so that the rewrite can be run on a stand-in of the leaf's real type."""
     shape = leaf.shape
     if shape is None or not leaf.ok:
         return []
     t = _atomic(leaf.node, " ".join(leaf.text.split()))
-    out: list[tuple[str, Shape, float]] = []
+    out: list[tuple[str, Shape, float, str]] = []
     nd = len(shape)
     tcost = 1.2 if kind == "broadcast" else 1.0
+
+    def add(fmt: str, new: Shape, cost: float) -> None:
+        out.append((fmt.format(t), new, cost, fmt))
+
     if leaf.is_matrix:
         if shape[0] != shape[1]:
-            out.append((f"{t}.T", shape[::-1], tcost))
+            add("{}.T", shape[::-1], tcost)
         return out
     if kind == "broadcast":
-        out.extend(_keepdims_variant(leaf, ev, source))
+        out.extend((text, new, cost, "{}") for text, new, cost in
+                   _keepdims_variant(leaf, ev, source))
     if nd == 1:
-        out += [(f"{t}[:, None]", (shape[0], 1), 1.0), (f"{t}[None, :]", (1, shape[0]), 1.1)]
+        add("{}[:, None]", (shape[0], 1), 1.0)
+        add("{}[None, :]", (1, shape[0]), 1.1)
     elif nd == 2:
         if shape[0] != shape[1]:
-            out.append((f"{t}.T", shape[::-1], tcost))
+            add("{}.T", shape[::-1], tcost)
+        if shape[1] == 1 and shape[0] != 1:  # drop a singleton axis: same numbers, no copy
+            add("{}[:, 0]", (shape[0],), 0.9)
+        if shape[0] == 1 and shape[1] != 1:
+            add("{}[0]", (shape[1],), 0.9)
         if batched:
-            out += [(f"{t}[:, None, :]", (shape[0], 1, shape[1]), 1.0),
-                    (f"{t}[:, :, None]", (shape[0], shape[1], 1), 1.0)]
+            add("{}[:, None, :]", (shape[0], 1, shape[1]), 1.0)
+            add("{}[:, :, None]", (shape[0], shape[1], 1), 1.0)
     elif nd >= 3 and shape[-1] != shape[-2]:
         out.append((f"{np_name}.swapaxes({leaf.text}, -1, -2)",
-                    (*shape[:-2], shape[-1], shape[-2]), tcost))
+                    (*shape[:-2], shape[-1], shape[-2]), tcost,
+                    f"{np_name}.swapaxes({{}}, -1, -2)"))
     return [v for v in out if v[1] != shape or "keepdims" in v[0]]
 
 
@@ -103,16 +114,20 @@ def _tree_suggestions(op: Op, ev: SafeEvaluator, source: Source, np_name: str) -
         for idx in itertools.combinations(range(n), k):
             for choice in itertools.product(*[variants[i] for i in idx]):
                 trial = list(shapes)
-                for i, (_, shape, _) in zip(idx, choice, strict=True):
+                for i, (_, shape, _, _) in zip(idx, choice, strict=True):
                     trial[i] = shape
                 result = _rules.eval_tree(tree, trial)  # type: ignore[arg-type]
                 if result is None:
                     continue
-                reps = [(leaves[i].node, text) for i, (text, _, _) in zip(idx, choice, strict=True)]
+                reps = [(leaves[i].node, text) for i, (text, _, _, _) in
+                        zip(idx, choice, strict=True)]
                 expr = _splice(source, op.node, reps)  # type: ignore[arg-type]
-                cost = sum(c for _, _, c in choice)
-                found.append(((_size(result), k, cost), Suggestion(
-                    f"{_q(expr)} gives shape {shape_text(result)}", expr, result)))
+                cost = sum(c for _, _, c, _ in choice)
+                sug = Suggestion(f"{_q(expr)} gives shape {shape_text(result)}", expr, result)
+                fmts = {i: f for i, (_, _, _, f) in zip(idx, choice, strict=True)}
+                sug._check = (leaves, [fmts.get(i, "{}") for i in range(n)],  # type: ignore[attr-defined]
+                              trial)
+                found.append(((_size(result), k, cost), sug))
     return found
 
 
@@ -153,9 +168,13 @@ def _einsum_suggestion(op: Op, np_name: str) -> list:
     args = ", ".join(" ".join(leaf.text.split()) for leaf in leaves)
     expr = f'{np_name}.einsum("{spec}", {args})'
     what = "one value per sample" if len(result) == 1 else "per-sample products"
-    return [((_size(result), 1, 0.5), Suggestion(
+    sug = Suggestion(
         f"{_q(expr)} gives shape {shape_text(result)} ({what} along the shared first axis)",
-        expr, result))]
+        expr, result)
+    places = ", ".join(f"__mf{i}" for i in range(len(leaves)))
+    sug._check = (leaves, ["{}"] * len(leaves), shapes,  # type: ignore[attr-defined]
+                  f'{np_name}.einsum("{spec}", {places})')
+    return [((_size(result), 1, 0.5), sug)]
 
 
 def _swap_suggestion(op: Op, source: Source) -> list:
@@ -168,8 +187,11 @@ def _swap_suggestion(op: Op, source: Source) -> list:
     sym = source.text[op.op_span[0]:op.op_span[1]] if op.op_span else "@"
     expr = f"{_atomic(b.node, b.text)} {sym} {_atomic(a.node, a.text)}"
     expr = " ".join(expr.split())
-    return [((_size(result), 2, 2.0), Suggestion(
-        f"{_q(expr)} (the other order) gives shape {shape_text(result)}", expr, result))]
+    sug = Suggestion(f"{_q(expr)} (the other order) gives shape {shape_text(result)}", expr,
+                     result)
+    sug._check = (op.operands, ["{}", "{}"], [a.shape, b.shape],  # type: ignore[attr-defined]
+                  f"__mf1 {sym} __mf0")
+    return [((_size(result), 2, 2.0), sug)]
 
 
 def _multiply_suggestion(op: Op, np_name: str) -> list:
@@ -180,9 +202,12 @@ def _multiply_suggestion(op: Op, np_name: str) -> list:
         return []
     a, b = op.operands
     expr = f"{np_name}.multiply({' '.join(a.text.split())}, {' '.join(b.text.split())})"
-    return [((_size(result), 1, 1.0), Suggestion(
+    sug = Suggestion(
         f"{_q(expr)} gives shape {shape_text(result)} if you meant the elementwise product",
-        expr, result))]
+        expr, result)
+    sug._check = (op.operands, ["{}", "{}"], [a.shape, b.shape],  # type: ignore[attr-defined]
+                  f"{np_name}.multiply(__mf0, __mf1)")
+    return [((0, 0, 0.0), sug)]  # `*` on np.matrix usually meant elementwise: first
 
 
 def _requirements(op: Op, dims: list[dict]) -> list[Suggestion]:
@@ -213,6 +238,8 @@ def _requirements(op: Op, dims: list[dict]) -> list[Suggestion]:
             if result is None:
                 continue
             leaf = op.operands[i]
+            from ..shapes import _axis_word  # scipy.sparse: only when explaining
+
             need = _axis_word(d["axis"], len(shape), new)
             text = (f"{_q(leaf.text)} must have {need} (it has {d['size']}): with shape "
                     f"{shape_text(tuple(changed))}, {_q(_expr_text(op))} gives shape "
@@ -237,8 +264,8 @@ def _join_suggestions(op: Op, source: Source, np_name: str) -> list[Suggestion]:
         n_axes = ndim + (1 if func == "stack" else 0)
         tries += [(func, ax) for ax in range(n_axes) if ax != (axis % n_axes if isinstance(
             axis, int) and n_axes else axis)]
-        other = "stack" if func == "concatenate" else "concatenate"
-        tries += [(other, ax) for ax in range(ndim + (1 if other == "stack" else 0))]
+        # np.stack <-> np.concatenate changes the number of axes (a batch axis appears or
+        # disappears): that is another result, not a fix
     else:
         tries += [(f, None) for f in ("vstack", "hstack", "column_stack", "dstack") if f != func]
     for rank, (f, ax) in enumerate(tries):
@@ -247,7 +274,7 @@ def _join_suggestions(op: Op, source: Source, np_name: str) -> list[Suggestion]:
             continue
         call = f"{np_name}.{f}({seq_text}" + (f", axis={ax})" if ax is not None else ")")
         out.append(((0, rank), Suggestion(f"{_q(call)} gives shape {shape_text(result)}", call,
-                                          result)))
+                                          result, checked="NumPy's join rules")))
     # rewrite one operand (a transpose, or an added axis for a dimension mismatch)
     if isinstance(seq, (ast.List, ast.Tuple)):
         for i, leaf in enumerate(op.operands):
@@ -268,7 +295,7 @@ def _join_suggestions(op: Op, source: Source, np_name: str) -> list[Suggestion]:
                     continue
                 expr = _splice(source, op.node, [(leaf.node, text)])
                 out.append(((1, i), Suggestion(f"{_q(expr)} gives shape {shape_text(result)}",
-                                               expr, result)))
+                                               expr, result, checked="NumPy's join rules")))
     out.sort(key=lambda r: r[0])
     return [s for _, s in out]
 
@@ -301,29 +328,30 @@ def _divisors_near(size: int, target: int) -> list[int]:
 
 
 def _reshape_suggestions(op: Op, source: Source) -> list[Suggestion]:
+    """Only a reshape that keeps the requested shape and keeps leading (batch) axes as they are:
+    ``x.reshape(28, 28)`` on a (2, 784) ``x`` becomes ``x.reshape(-1, 28, 28)``. Replacing a
+    size by -1 or by a divisor would give another shape than the code asks for."""
     size, target = op.extra.get("size"), op.extra.get("target")
-    if size is None or target is None:
+    leaf = op.operands[0]
+    if size is None or target is None or leaf.shape is None or -1 in target:
         return []
-    out = []
-    if -1 not in target:  # let NumPy work out one axis
-        for i in range(len(target)):
-            trial = list(target)
-            trial[i] = -1
+    want = _size(tuple(target))
+    if want == 0 or size % want:
+        return []
+    batch = size // want
+    lead = 1
+    for k, s in enumerate(leaf.shape):
+        lead *= s
+        if lead == batch and k + 1 < len(leaf.shape):
+            trial = [-1, *target]
             result = _rules.reshape_shape(size, trial)
-            if result is not None:
-                call = _reshape_call(op, source, trial)
-                out.append(Suggestion(f"{_q(call)} gives shape {shape_text(result)} (-1 lets "
-                                      f"NumPy work out axis {i})", call, result))
-    if not out:  # change one size to a divisor of the number of elements
-        for i, t in enumerate(target):
-            if t == -1:
-                continue
-            for d in _divisors_near(size, t):
-                trial = list(target)
-                trial[i] = d
-                result = _rules.reshape_shape(size, trial)
-                if result is not None:
-                    call = _reshape_call(op, source, trial)
-                    out.append(Suggestion(f"{_q(call)} gives shape {shape_text(result)} ({d} "
-                                          f"divides {size}; {t} does not)", call, result))
-    return out
+            if result is None:
+                return []
+            call = _reshape_call(op, source, trial)
+            return [Suggestion(f"{_q(call)} gives shape {shape_text(result)} (keeps the "
+                               f"leading {'axis' if k == 0 else 'axes'} "
+                               f"{shape_text(tuple(leaf.shape[:k + 1]))} as a batch)", call,
+                               result, checked="reshape arithmetic")]
+        if lead > batch:
+            break
+    return []

@@ -350,6 +350,10 @@ def _fill_shape(leaf: Leaf) -> None:
             leaf.shape = tuple(int(s) for s in np.shape(v))
         except ValueError:  # ragged
             leaf.shape = None
+    elif (type(v).__module__ or "").split(".")[0] == "pandas":
+        shape = getattr(v, "shape", None)  # pandas' own property, no user code
+        if type(shape) is tuple and all(type(s) is int for s in shape):
+            leaf.shape = shape
 
 
 def _operand(leaf: Leaf) -> Operand:
@@ -361,6 +365,8 @@ def _operand(leaf: Leaf) -> Operand:
             return Operand(leaf.text, leaf.shape, str(v.dtype), "ndarray", leaf.note)
         if type(v) in (list, tuple):
             return Operand(leaf.text, leaf.shape, None, type(v).__name__, leaf.note)
+        if (type(v).__module__ or "").split(".")[0] == "pandas":
+            return Operand(leaf.text, leaf.shape, None, f"pandas {type(v).__name__}", leaf.note)
         return Operand(leaf.text, leaf.shape, getattr(v, "dtype", None) and str(v.dtype),
                        type(v).__name__, leaf.note)
     note = leaf.note or f"not evaluated: {leaf.value}"

@@ -39,10 +39,13 @@ class Suggestion:
     text: str
     expression: str | None = None
     result_shape: tuple[int, ...] | None = None
+    line: int | None = None  # where the fix goes (None: the failing line)
+    checked: str = ""  # what it was checked against ("needs (3,)", "np.matrix stand-ins")
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "expression": self.expression,
-                "result_shape": None if self.result_shape is None else list(self.result_shape)}
+                "result_shape": None if self.result_shape is None else list(self.result_shape),
+                "line": self.line, "checked": self.checked}
 
 
 @dataclass
@@ -88,6 +91,11 @@ class Explanation:
     conflict: str
     dimensions: list[dict[str, Any]] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
+    origins: list[Any] = field(default_factory=list)
+    root_cause: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    needed: list[str] = field(default_factory=list)
+    display_names: dict[str, str] = field(default_factory=dict)  # file -> "Cell In[3]"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (the ``--json`` output of ``matfit explain``)."""
@@ -98,12 +106,19 @@ class Explanation:
             "operands": [op.to_dict() for op in self.operands],
             "conflict": {"description": self.conflict, "dimensions": self.dimensions},
             "suggestions": [s.to_dict() for s in self.suggestions],
+            "origins": [o.to_dict() for o in self.origins],
+            "root_cause": self.root_cause,
+            "notes": list(self.notes),
+            "needed": list(self.needed),
+            "cells": dict(self.display_names),
         }
 
     def format(self) -> str:
         """The explanation as text, for a terminal."""
-        out = [f"matfit explain: {self.error}",
-               f'  File "{self.filename}", line {self.lineno}, in {self.function}']
+        cell = self.display_names.get(self.filename)
+        where = (f"  {cell}, line {self.lineno}" if cell
+                 else f'  File "{self.filename}", line {self.lineno}, in {self.function}')
+        out = [f"matfit explain: {self.error}", where]
         width = len(str(self.first_line + len(self.source_lines) - 1))
         for i, line in enumerate(self.source_lines):
             out.append(f"  {self.first_line + i:>{width}} | {line.rstrip()}")
@@ -123,13 +138,57 @@ class Explanation:
                 out.append(f"    {text:<{wexpr}}  shape {shape:<14} {kind}{note}")
         if self.conflict:
             out.append("  why: " + self.conflict)
+        for note in self.notes:
+            out.append("  note: " + note)
+        shown = [o for o in self.origins if o.steps or o.history or o.broadcast]
+        if shown:
+            out.append("  where the shapes came from:")
+            for o in shown:
+                out.append(f"    {_one_line(o.operand)} {_shape_text(o.shape)}:")
+                rc = self.root_cause or {}
+                for st in o.steps:
+                    loc = self._where(st.filename, st.line)
+                    src = f": `{st.text}`" if st.text else ""
+                    mark = "  <- root cause" if (st.filename, st.line) == (
+                        rc.get("file"), rc.get("line")) else ""
+                    out.append(f"      {loc}{src}  -- {st.what}{mark}")
+                if o.size is not None:
+                    s = o.size
+                    extra = f" = {s['value']}" if s.get("value") is not None and \
+                        s["expr"] != str(s["value"]) else ""
+                    defined = f" (`{s['defined']['source']}`)" if s.get("defined") else ""
+                    out.append(f"      its {s['size']} along axis {s['axis']} is `{s['expr']}`"
+                               f"{extra}, {s.get('how', 'computed')}{defined}")
+                if o.history:
+                    out.append(f"      {o.history}")
+                if o.broadcast:
+                    out.append(f"      silent broadcast: {o.broadcast}")
+        if self.root_cause:
+            rc = self.root_cause
+            out.append(f"  likely root cause: {self._where(rc['file'], rc['line'])}"
+                       + (f": `{rc['source']}`" if rc.get("source") else ""))
+            out.append(f"    because {rc['why']}")
         if self.suggestions:
-            out.append("  checked fixes (each was run on stand-in arrays of these shapes):")
+            out.append("  checked fixes (each run on stand-ins of the operands' real types, "
+                       "and giving the shape the code needs):")
             for s in self.suggestions:
-                out.append(f"    - {s.text}")
+                where = f"line {s.line}: " if s.line is not None else ""
+                out.append(f"    - {where}{s.text}")
         else:
-            out.append("  no fix could be checked from the evaluated operands")
+            out.append("  no fix passed the checks (none gives the shape the code needs)")
+        if self.needed:
+            out.append("  what would be needed:")
+        for need in self.needed:
+            out.append(f"    - {need}")
         return "\n".join(out)
+
+    def _where(self, filename: str, line: int) -> str:
+        if filename in self.display_names:
+            return f"{self.display_names[filename]}, line {line}"
+        if filename == self.filename:
+            return f"line {line}"
+        return f'"{filename}", line {line}'
+
 
 
 def _one_line(text: str) -> str:

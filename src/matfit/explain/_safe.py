@@ -112,7 +112,9 @@ def _is_data(x: Any) -> bool:
         return True
     if type(x) in (tuple, list):
         return len(x) <= 10_000 and all(_is_data(v) for v in x)
-    return False
+    # a dtype given as a type (`np.ones(3, bool)`, `astype(np.float32)`) runs no user code
+    return x in (bool, int, float, complex) or (isinstance(x, type) and issubclass(
+        x, np.generic) and x.__module__ == "numpy")
 
 
 def _writes_in_place(func: Any, args: list, kwargs: dict) -> bool:

@@ -1,0 +1,838 @@
+"""Where each operand of the failing operation got its shape, and which line is the root cause.
+
+Implementation notes
+--------------------
+* An operand's name is followed back: to the assignment that last gave it its current shape (the
+  recorded shape history of ``_trace`` when the script ran under ``matfit explain``; otherwise
+  the last assignment before the failing line in the same scope, read from the code), through a
+  function parameter to the argument of the call in the caller's frame (the traceback keeps the
+  caller alive), through ``y = x`` and ``y = x.T``, and into a user function's ``return``.
+* For the disagreeing axis, the expression that set its size is read from the assignment: the
+  shape argument of a constructor (``np.zeros``, ``rng.random``, ``rng.normal(size=...)``,
+  ``np.random.rand``, ``np.eye``, ``np.linspace``) or of ``reshape``, or the operand of ``@``/
+  ``.T`` that carries the axis. A size is *chosen by hand* when it is a literal or a name bound
+  to a literal (``num_components = 131``), and *derived* when it comes from data (``S.shape[1]``,
+  ``len(x)``).
+* Root cause, strongest reason first: an upstream silent broadcast; a shape that changed between
+  loop iterations; a size chosen by hand against one derived from data; otherwise the operand
+  whose shape was set last (and the report says it cannot tell which size is intended).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import numpy as np
+
+from ._report import shape_text
+from ._safe import SafeEvaluator, is_array
+from ._source import Source, load_source
+from ._trace import Event, ShapeTracer, sig_shape, sig_text
+
+__all__ = ["Origin", "find_origins"]
+
+_SHAPE_AT = {  # function name -> position of its shape/size argument (keyword "size"/"shape")
+    "zeros": 0, "ones": 0, "empty": 0, "full": 0, "random": 0, "random_sample": 0,
+    "standard_normal": 0, "standard_exponential": 0, "standard_cauchy": 0, "sample": 0,
+    "ranf": 0, "normal": 2, "uniform": 2, "integers": 2, "randint": 2, "binomial": 2,
+    "poisson": 1, "exponential": 1, "choice": 1, "gamma": 2, "beta": 2, "lognormal": 2,
+    "laplace": 2, "logistic": 2, "multivariate_normal": 2,
+}
+_VARARGS = ("rand", "randn")
+
+
+@dataclass
+class Step:
+    """One link of an operand's origin: a line of the user's code and what it did."""
+    # (a plain dataclass; ``to_dict`` is what JSON shows)
+
+    filename: str
+    line: int
+    function: str
+    text: str
+    what: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.filename, "line": self.line, "function": self.function,
+                "source": self.text, "what": self.what}
+
+
+@dataclass
+class Origin:
+    """Where one operand got its shape."""
+
+    operand: str
+    shape: tuple[int, ...] | None
+    steps: list[Step] = field(default_factory=list)
+    size: dict[str, Any] | None = None  # the disagreeing axis: axis, size, expr, value, free, ...
+    history: str = ""
+    changed_at: Step | None = None
+    broadcast: str = ""
+    broadcast_step: Step | None = None
+    set_order: int = -1  # position of the setting line in execution order (later = larger)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"operand": self.operand,
+                "shape": None if self.shape is None else list(self.shape),
+                "steps": [s.to_dict() for s in self.steps], "size": self.size,
+                "history": self.history, "broadcast": self.broadcast}
+
+
+class _Ctx:
+    def __init__(self, frames: list[tuple[FrameType, int]], tracer: ShapeTracer | None) -> None:
+        self.frames = frames
+        self.tracer = tracer
+        self._sources: dict[str, Source | None] = {}
+
+    def source(self, i: int) -> Source | None:
+        frame, lineno = self.frames[i]
+        name = frame.f_code.co_filename
+        if name not in self._sources:
+            src = load_source(frame, lineno)
+            self._sources[name] = src if src is not None and not src.col_shift and \
+                src.first_line == 1 else None
+        return self._sources[name]
+
+
+def _one_line(src: Source, node: ast.AST) -> str:
+    if isinstance(node, (ast.For, ast.AsyncFor)):  # the header only, not the loop's body
+        text = f"for {_one_line(src, node.target)} in {_one_line(src, node.iter)}:"
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        text = "with " + ", ".join(_one_line(src, i.context_expr) + (
+            f" as {_one_line(src, i.optional_vars)}" if i.optional_vars else "")
+            for i in node.items) + ":"
+    else:
+        text = " ".join(src.segment(node).split())
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def _scope_of(tree: ast.AST, line: int) -> ast.AST:
+    """The innermost function (or the module) whose body contains ``line``."""
+    best: ast.AST = tree
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and \
+                node.lineno <= line <= (node.end_lineno or node.lineno) and \
+                node.lineno >= getattr(best, "lineno", 0):
+            best = node
+    return best
+
+
+def _walk_scope(scope: ast.AST):
+    """Statements of a scope, not entering nested functions or classes."""
+    stack = list(ast.iter_child_nodes(scope))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _assigns(stmt: ast.AST, name: str) -> bool:
+    targets: list[ast.AST] = []
+    if isinstance(stmt, ast.Assign):
+        targets = list(stmt.targets)
+    elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
+        targets = [stmt.target]
+    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+        targets = [stmt.target]
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        targets = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
+    for t in targets:
+        for n in ast.walk(t):
+            if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store):
+                return True
+            if isinstance(n, ast.Attribute) and ast.unparse(n) == name:
+                return True
+    return False
+
+
+def _static_assignment(src: Source, name: str, line: int) -> ast.stmt | None:
+    """The last assignment to ``name`` before ``line`` in the scope of ``line`` (or, for a
+    free variable, in the enclosing functions and then the module)."""
+    scope = _scope_of(src.tree, line)
+    found = [s for s in _walk_scope(scope) if isinstance(s, ast.stmt) and _assigns(s, name)]
+    if not found and scope is not src.tree and "." not in name and not _is_param(scope, name):
+        enclosing = sorted((n for n in ast.walk(src.tree) if isinstance(
+            n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n is not scope and
+            n.lineno <= line <= (n.end_lineno or n.lineno)), key=lambda n: -n.lineno)
+        for outer in [*enclosing, src.tree]:
+            found = [s for s in _walk_scope(outer) if isinstance(s, ast.stmt) and
+                     _assigns(s, name)]
+            if found or _is_param(outer, name):
+                break
+    before = [s for s in found if s.lineno < line]
+    pool = before or found
+    return max(pool, key=lambda s: s.lineno) if pool else None
+
+
+def _is_param(scope: ast.AST, name: str) -> bool:
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return False
+    a = scope.args
+    return name in [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+
+
+def _stmt_at(src: Source, line: int) -> ast.stmt | None:
+    best = None
+    for node in ast.walk(src.tree):
+        if isinstance(node, ast.stmt) and node.lineno == line and not isinstance(
+                node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if best is None or isinstance(best, (ast.For, ast.While, ast.If, ast.With)):
+                best = node
+    return best
+
+
+def _rhs(stmt: ast.stmt) -> ast.AST | None:
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        return stmt.value
+    if isinstance(stmt, ast.AugAssign):
+        return stmt
+    return None
+
+
+def _func_name(call: ast.Call) -> str:
+    f = call.func
+    if isinstance(f, ast.Attribute):
+        return f.attr
+    if isinstance(f, ast.Name):
+        return f.id
+    return ""
+
+
+def _shape_arg(call: ast.Call, ndim: int, axis: int) -> ast.AST | None:
+    """The node that gives ``axis`` its size in a constructor or reshape call."""
+    name = _func_name(call)
+    kw = {k.arg: k.value for k in call.keywords if k.arg}
+    node = None
+    if name in _VARARGS:
+        return call.args[axis] if axis < len(call.args) else None
+    if name == "reshape":
+        args = call.args
+        if isinstance(call.func, ast.Attribute) and not (
+                isinstance(call.func.value, ast.Name) and call.func.value.id in ("np", "numpy")):
+            if len(args) > 1:
+                return args[axis] if axis < len(args) else None
+            node = args[0] if args else kw.get("shape", kw.get("newshape"))
+        else:
+            node = args[1] if len(args) > 1 else kw.get("shape", kw.get("newshape"))
+    elif name == "eye":
+        if axis == 0:
+            return call.args[0] if call.args else kw.get("N")
+        return (call.args[1] if len(call.args) > 1 else kw.get("M")) or (
+            call.args[0] if call.args else None)
+    elif name == "linspace" and ndim == 1:
+        return call.args[2] if len(call.args) > 2 else kw.get("num")
+    elif name == "arange" and ndim == 1 and len(call.args) == 1:
+        return call.args[0]
+    elif name in _SHAPE_AT:
+        pos = _SHAPE_AT[name]
+        node = kw.get("size", kw.get("shape"))
+        if node is None and len(call.args) > pos:
+            node = call.args[pos]
+    if node is None:
+        return None
+    if isinstance(node, (ast.Tuple, ast.List)):
+        if len(node.elts) == ndim and not any(isinstance(e, ast.Starred) for e in node.elts):
+            return node.elts[axis]
+        return None
+    return node if ndim == 1 else None
+
+
+class _Finder:
+    def __init__(self, ctx: _Ctx) -> None:
+        self.ctx = ctx
+
+    # -- the size of one axis ------------------------------------------------------------
+    def size_source(self, fi: int, stmt: ast.stmt, rhs: ast.AST, axis: int, ndim: int,
+                    size: int, ints: dict[str, int], depth: int = 0) -> dict[str, Any] | None:
+        src = self.ctx.source(fi)
+        if src is None or depth > 3:
+            return None
+        node: ast.AST | None = rhs
+        if isinstance(node, ast.Attribute) and node.attr == "T" and ndim >= 1:
+            inner = node.value
+            return self._follow_axis(fi, stmt, inner, ndim - 1 - axis, ndim, size, ints, depth,
+                                     via=f"transposed from `{_one_line(src, inner)}`")
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult) and ndim == 2:
+            side = node.left if axis == 0 else node.right
+            return self._follow_axis(fi, stmt, side, axis, 2, size, ints, depth,
+                                     via=f"{'rows' if axis == 0 else 'columns'} of "
+                                     f"`{_one_line(src, side)}`")
+        if isinstance(node, ast.Name):
+            return self._follow_axis(fi, stmt, node, axis, ndim, size, ints, depth,
+                                     via=f"copied from `{node.id}`")
+        if isinstance(node, (ast.List, ast.Tuple)) and axis == 0:
+            out = {"axis": 0, "size": size, "expr": _one_line(src, node), "line": stmt.lineno,
+                   "value": len(node.elts), "free": True, "defined": None,
+                   "how": f"a list of {len(node.elts)} elements written by hand"}
+            return out
+        if not isinstance(node, ast.Call):
+            return None
+        el = _shape_arg(node, ndim, axis)
+        if el is None:
+            return None
+        return self._classify(fi, stmt, el, axis, size, ints)
+
+    def _follow_axis(self, fi, stmt, node, axis, ndim, size, ints, depth, via):
+        src = self.ctx.source(fi)
+        if not isinstance(node, ast.Name) or src is None:
+            return None
+        prev = _static_assignment(src, node.id, stmt.lineno)
+        if prev is None or _rhs(prev) is None:
+            return None
+        found = self.size_source(fi, prev, _rhs(prev), axis, ndim, size, ints, depth + 1)  # type: ignore[arg-type]
+        if found is not None:
+            found.setdefault("via", via)
+        return found
+
+    def _classify(self, fi: int, stmt: ast.stmt, el: ast.AST, axis: int, size: int,
+                  ints: dict[str, int]) -> dict[str, Any]:
+        src = self.ctx.source(fi)
+        assert src is not None
+        frame = self.ctx.frames[fi][0]
+        text = _one_line(src, el)
+        out: dict[str, Any] = {"axis": axis, "size": size, "expr": text, "line": stmt.lineno,
+                               "value": None, "free": False, "defined": None}
+        if isinstance(el, ast.Constant) and type(el.value) is int:
+            out.update(value=el.value, free=True, how="a literal")
+            return out
+        if isinstance(el, ast.Name):
+            value = ints.get(el.id)
+            if value is None:
+                ok, v = SafeEvaluator(frame.f_globals, frame.f_locals).try_eval(el)
+                value = int(v) if ok and type(v) is int else None
+            out["value"] = value
+            where = _static_assignment(src, el.id, stmt.lineno)
+            if where is not None:
+                out["defined"] = {"line": where.lineno, "source": _one_line(src, where)}
+                rhs = _rhs(where)
+                if isinstance(rhs, ast.Constant) or (isinstance(rhs, ast.UnaryOp) and
+                                                     isinstance(rhs.operand, ast.Constant)):
+                    out.update(free=True, how=f"set by hand on line {where.lineno}")
+                elif rhs is not None and _derived(rhs):
+                    out["how"] = f"derived from the data on line {where.lineno}"
+                else:
+                    out["how"] = f"computed on line {where.lineno}"
+            elif _is_param(scope := _scope_of(src.tree, stmt.lineno), el.id):
+                out.update(how=f"a parameter of `{getattr(scope, 'name', '?')}`")
+                caller = None
+                if getattr(scope, "name", None) == frame.f_code.co_name:
+                    caller = self._caller_arg(fi, el.id)
+                else:
+                    self._param_from_history(out, scope, el.id, frame.f_code.co_filename)
+                if caller is not None:
+                    cnode, cfi = caller
+                    csrc = self.ctx.source(cfi)
+                    if isinstance(cnode, ast.Constant) and csrc is not None:
+                        out.update(free=True, how=f"passed as {_one_line(csrc, cnode)} on line "
+                                   f"{self.ctx.frames[cfi][1]}")
+            return out
+        out["how"] = "derived from the data" if _derived(el) else "computed"
+        return out
+
+    def _param_from_history(self, out: dict, scope: ast.AST, param: str, filename: str) -> None:
+        """A parameter of a function that has returned (``__init__``): its recorded value and
+        the call that passed it."""
+        tracer = self.ctx.tracer
+        if tracer is None:
+            return
+        for code in list(tracer.codes):
+            if code.co_filename == filename and code.co_firstlineno == getattr(
+                    scope, "lineno", -1) and code.co_name == getattr(scope, "name", None):
+                events = tracer.history((code, param))
+                if not events:
+                    return
+                e = events[-1]
+                if e.sig and e.sig[0] == "int":
+                    out["value"] = e.sig[1]
+                if e.caller is not None:
+                    import linecache
+
+                    cfile, cline, _ = e.caller
+                    text = linecache.getline(cfile, cline).strip()
+                    out["defined"] = {"line": cline, "source": text}
+                    out["how"] = f"passed to `{code.co_name}` on line {cline}"
+                    try:
+                        call = ast.parse(text).body[0]
+                    except (SyntaxError, IndexError):
+                        return
+                    consts = [n for n in ast.walk(call) if isinstance(n, ast.Constant) and
+                              n.value == out.get("value")]
+                    if consts:
+                        out.update(free=True, how=f"passed as {out['value']} to "
+                                   f"`{code.co_name}` on line {cline}")
+                return
+
+    def _caller_arg(self, fi: int, param: str) -> tuple[ast.AST, int] | None:
+        """The argument expression bound to ``param`` in the caller's call, and its frame."""
+        if fi == 0:
+            return None
+        frame = self.ctx.frames[fi][0]
+        code = frame.f_code
+        cfi = fi - 1
+        cframe, cline = self.ctx.frames[cfi]
+        if frame.f_back is not cframe:
+            return None
+        csrc = self.ctx.source(cfi)
+        if csrc is None:
+            return None
+        params = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+        if param not in params:
+            return None
+        idx = params.index(param)
+        for node in ast.walk(csrc.tree):
+            if not (isinstance(node, ast.Call) and node.lineno <= cline <= (
+                    node.end_lineno or node.lineno)):
+                continue
+            name = _func_name(node)
+            if name != code.co_name and not (code.co_name == "__init__" and name):
+                continue
+            if code.co_name == "__init__" and not (name[:1].isupper()):
+                continue
+            pos = idx
+            if params and params[0] in ("self", "cls") and (
+                    isinstance(node.func, ast.Attribute) or code.co_name == "__init__"):
+                pos -= 1
+            for kw in node.keywords:
+                if kw.arg == param:
+                    return kw.value, cfi
+            if 0 <= pos < len(node.args) and not any(
+                    isinstance(a, ast.Starred) for a in node.args[: pos + 1]):
+                return node.args[pos], cfi
+        return None
+
+    # -- the chain of one operand ----------------------------------------------------------
+    def origin(self, fi: int, node: ast.AST | None, text: str, shape: tuple[int, ...] | None,
+               axis: int | None, size: int | None) -> Origin:
+        o = Origin(text, shape)
+        self._chain(o, fi, node, axis, size, depth=0)
+        return o
+
+    def _key(self, fi: int, node: ast.AST) -> tuple[Any, str] | None:
+        frame = self.ctx.frames[fi][0]
+        if isinstance(node, ast.Name):
+            return (frame.f_code, node.id), node.id
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            base = frame.f_locals.get(node.value.id, frame.f_globals.get(node.value.id))
+            if base is not None and not isinstance(base, type(ast)):
+                return ("attr", type(base), node.attr), ast.unparse(node)
+        return None
+
+    def _chain(self, o: Origin, fi: int, node: ast.AST | None, axis: int | None,
+               size: int | None, depth: int) -> None:
+        if node is None or depth > 5:
+            return
+        src = self.ctx.source(fi)
+        if src is None:
+            return
+        frame, lineno = self.ctx.frames[fi]
+        if isinstance(node, ast.Attribute) and node.attr == "T" and o.shape is not None:
+            nd = len(o.shape)
+            self._chain(o, fi, node.value, None if axis is None else nd - 1 - axis, size,
+                        depth + 1)
+            return
+        if isinstance(node, ast.BinOp) and not isinstance(node.op, ast.MatMult) and \
+                o.shape is not None:
+            ev0 = SafeEvaluator(frame.f_globals, frame.f_locals)
+            for side in (node.left, node.right):
+                ok, v = ev0.try_eval(side)
+                if ok and is_array(v) and tuple(v.shape) == tuple(o.shape):
+                    self._chain(o, fi, side, axis, size, depth + 1)
+                    return
+            return
+        if isinstance(node, ast.Call):
+            if self._same_shape_base(o, fi, node, axis, size, depth):
+                return
+            if isinstance(node.func, ast.Name):
+                self._into_return(o, fi, node, axis, size)
+                return
+        keyed = self._key(fi, node)
+        if keyed is None:
+            return
+        key, name = keyed
+        tracer = self.ctx.tracer
+        events = tracer.history(key) if tracer is not None else []
+        shape = o.shape
+        ev: Event | None = None
+        if events:
+            matching = [e for e in events if shape is None or sig_shape(e.sig) == shape]
+            # no recorded change to the current shape (a quiet function is no longer traced
+            # line by line): read the code instead of citing an older shape
+            ev = matching[-1] if matching else None
+            arrays = [e for e in events if sig_shape(e.sig) is not None or e.sig is None]
+            if len({repr(e.sig) for e in arrays}) >= 2 and not o.history and ev is not None:
+                o.history = _history_text(name, arrays)
+                o.changed_at = Step(ev.filename, ev.line, ev.function, "", "")
+            if ev is not None and ev.broadcast is not None and not o.broadcast:
+                result, parts = ev.broadcast
+                ops = " and ".join(f"`{t}` {shape_text(s)}" for t, s in parts)
+                o.broadcast = (f"line {ev.line} broadcast {ops} into {shape_text(result)}, "
+                               f"larger than both (usually a column meeting a 1-D array)")
+        stmt: ast.stmt | None = None
+        if ev is not None and ev.kind == "assign" and ev.filename == frame.f_code.co_filename:
+            stmt = _stmt_at(src, ev.line)
+        elif ev is None or ev.kind != "arg":
+            stmt = _static_assignment(src, name, lineno)
+            if stmt is not None and isinstance(node, ast.Name) and _is_param(
+                    _scope_of(src.tree, lineno), name) and not any(
+                    s for s in _walk_scope(_scope_of(src.tree, lineno))
+                    if isinstance(s, ast.stmt) and _assigns(s, name) and s.lineno < lineno):
+                stmt = None
+            if stmt is None and frame.f_code.co_name == "<module>" and isinstance(node, ast.Name):
+                if self._earlier_cell(o, frame, name, shape):
+                    return
+        if stmt is not None:
+            what = f"`{name}` got shape {shape_text(shape) if shape is not None else '?'}"
+            if ev is not None and ev.in_loop and ev.hit > 1:
+                what += f" (from run {ev.hit} of this line on)"
+            step = Step(frame.f_code.co_filename, stmt.lineno, frame.f_code.co_name,
+                        _one_line(src, stmt), what)
+            o.steps.append(step)
+            if o.broadcast and o.broadcast_step is None and ev is not None and \
+                    ev.broadcast is not None:
+                o.broadcast_step = step
+            if o.changed_at is not None and not o.changed_at.text:
+                o.changed_at = step
+            if o.set_order < 0:
+                o.set_order = stmt.lineno + 10**6 * fi
+            rhs = _rhs(stmt)
+            if axis is not None and size is not None and shape is not None and \
+                    rhs is not None and o.size is None:
+                o.size = self.size_source(fi, stmt, rhs, axis, len(shape), size,
+                                          ev.ints if ev is not None else {})
+            if isinstance(rhs, ast.Name):
+                self._chain(o, fi, rhs, axis, size, depth + 1)
+                return
+            if isinstance(rhs, ast.BinOp) and not o.broadcast:
+                self._elementwise_check(o, fi, stmt, rhs)
+            if rhs is not None and not o.broadcast:
+                self._upstream(o, fi, rhs, name, depth)
+            elif isinstance(rhs, ast.Call) and isinstance(rhs.func, ast.Name):
+                self._into_return(o, fi, rhs, axis, size)
+            return
+        # a parameter: follow it to the caller
+        caller = self._caller_arg(fi, name)
+        if caller is not None:
+            cnode, cfi = caller
+            csrc = self.ctx.source(cfi)
+            cframe, cline = self.ctx.frames[cfi]
+            if csrc is not None:
+                cstmt = _stmt_at(csrc, cline) or None
+                text = _one_line(csrc, cstmt) if cstmt is not None else csrc.lines[
+                    cline - 1].strip()
+                o.steps.append(Step(cframe.f_code.co_filename, cline, cframe.f_code.co_name,
+                                    text, f"`{name}` is the argument `{_one_line(csrc, cnode)}` "
+                                    f"of this call"))
+                self._chain(o, cfi, cnode, axis, size, depth + 1)
+                return
+        from ._source import is_user_file
+
+        if ev is not None and ev.kind == "arg" and ev.caller is not None and \
+                is_user_file(ev.caller[0]):
+            cfile, cline, cfunc = ev.caller
+            o.steps.append(Step(cfile, cline, cfunc, "", f"`{name}` was passed in by the "
+                                f"call on this line"))
+
+    def _same_shape_base(self, o: Origin, fi: int, node: ast.Call, axis, size,
+                         depth: int) -> bool:
+        """``A.tolist()``, ``A.astype(...)``, ``np.asarray(A)``: a call that keeps the shape
+        of one name; follow that name."""
+        frame = self.ctx.frames[fi][0]
+        cands: list[ast.AST] = []
+        if isinstance(node.func, ast.Attribute):
+            cands.append(node.func.value)
+        if len(node.args) == 1:
+            cands.append(node.args[0])
+        ev = SafeEvaluator(frame.f_globals, frame.f_locals)
+        for base in cands:
+            if not isinstance(base, (ast.Name, ast.Attribute)):
+                continue
+            ok, v = ev.try_eval(base)
+            if not ok or o.shape is None or not (is_array(v) or type(v) in (list, tuple)):
+                continue
+            try:
+                same = tuple(np.shape(v)) == tuple(o.shape)
+            except ValueError:  # a ragged list
+                same = False
+            if same:
+                self._chain(o, fi, base, axis, size, depth + 1)
+                return True
+        return False
+
+    def _earlier_cell(self, o: Origin, frame: FrameType, name: str,
+                      shape: tuple[int, ...] | None) -> bool:
+        """In IPython, a global set by an earlier cell: the last cell that assigns it."""
+        get_ipython = frame.f_globals.get("get_ipython")
+        shell = get_ipython() if callable(get_ipython) else None
+        cells = getattr(getattr(shell, "compile", None), "_filename_map", None)
+        if not isinstance(cells, dict):
+            return False
+        import linecache
+
+        here = frame.f_code.co_filename
+        for filename, _n in sorted(cells.items(), key=lambda kv: kv[1], reverse=True):
+            if filename == here or cells.get(here, 1 << 30) < _n:
+                continue
+            text = "".join(linecache.getlines(filename))
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError):
+                continue
+            src = Source(text, tree, 1)
+            found = [st for st in _walk_scope(tree) if isinstance(st, ast.stmt) and
+                     _assigns(st, name)]
+            if found:
+                stmt = max(found, key=lambda st: st.lineno)
+                o.steps.append(Step(filename, stmt.lineno, "<module>", _one_line(src, stmt),
+                                    f"`{name}` got shape "
+                                    f"{shape_text(shape) if shape is not None else '?'}"))
+                return True
+        return False
+
+    def _upstream(self, o: Origin, fi: int, rhs: ast.AST, name: str, depth: int) -> None:
+        """Names on the right-hand side whose recorded shape changed or broadcast silently:
+        they are on the path to the failing operand."""
+        tracer = self.ctx.tracer
+        if tracer is None or depth > 3:
+            return
+        frame = self.ctx.frames[fi][0]
+        for n in ast.walk(rhs):
+            if not isinstance(n, ast.Name) or n.id == name:
+                continue
+            events = tracer.history((frame.f_code, n.id))
+            arrays = [e for e in events if sig_shape(e.sig) is not None]
+            if any(e.broadcast for e in arrays) or (len({e.sig for e in arrays}) >= 2 and
+                                                    not o.history):
+                sub = Origin(n.id, sig_shape(arrays[-1].sig))
+                self._chain(sub, fi, n, None, None, depth + 1)
+                o.steps += sub.steps
+                o.history = o.history or sub.history
+                o.changed_at = o.changed_at or sub.changed_at
+                o.broadcast = o.broadcast or sub.broadcast
+                o.broadcast_step = o.broadcast_step or sub.broadcast_step
+                return
+
+    def _elementwise_check(self, o: Origin, fi: int, stmt: ast.stmt, rhs: ast.BinOp) -> None:
+        """Without a recorded history: does ``x - y`` on this line broadcast into a bigger
+        array, judging by the operands' current shapes?"""
+        if o.shape is None or len(o.shape) < 2:
+            return
+        frame = self.ctx.frames[fi][0]
+        ev = SafeEvaluator(frame.f_globals, frame.f_locals)
+        parts = []
+        for side in (rhs.left, rhs.right):
+            if not isinstance(side, ast.Name):
+                return
+            ok, v = ev.try_eval(side)
+            if not ok or not is_array(v):
+                return
+            parts.append((side.id, tuple(v.shape)))
+        import math
+
+        size = math.prod(o.shape)
+        if all(size > math.prod(s) for _, s in parts) and all(len(s) for _, s in parts):
+            ops = " and ".join(f"`{t}` {shape_text(s)}" for t, s in parts)
+            o.broadcast = (f"line {stmt.lineno} broadcast {ops} into {shape_text(o.shape)}, "
+                           f"larger than both (usually a column meeting a 1-D array)")
+            o.broadcast_step = o.steps[-1]
+
+    def _into_return(self, o: Origin, fi: int, call: ast.Call, axis, size) -> None:
+        tracer = self.ctx.tracer
+        frame = self.ctx.frames[fi][0]
+        func = frame.f_locals.get(call.func.id, frame.f_globals.get(call.func.id))  # type: ignore[attr-defined]
+        code = getattr(func, "__code__", None)
+        if code is None:
+            return
+        if tracer is None:
+            returns = returns_of(code)
+            if returns is not None and not returns:
+                o.steps.append(Step(code.co_filename, code.co_firstlineno, code.co_name, "",
+                                    f"`{code.co_name}()` has no `return <value>`: it returns "
+                                    f"None"))
+            return
+        events = tracer.history((code, "<return>"))
+        if not events:
+            return
+        ev = events[-1]
+        import linecache
+
+        text = linecache.getline(ev.filename, ev.line).strip()
+        o.steps.append(Step(ev.filename, ev.line, ev.function, text,
+                            f"`{call.func.id}()` returned {sig_text(ev.sig)}"))  # type: ignore[attr-defined]
+
+
+def returns_of(code: Any) -> list[ast.Return] | None:
+    """The ``return <value>`` statements of the function of ``code`` (None: source unknown)."""
+    import linecache
+
+    lines = linecache.getlines(code.co_filename)
+    if not lines:
+        return None
+    try:
+        tree = ast.parse("".join(lines))
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                node.name == code.co_name and (node.lineno == code.co_firstlineno or any(
+                    d.lineno == code.co_firstlineno for d in node.decorator_list)):
+            return [r for r in _walk_scope(node) if isinstance(r, ast.Return) and
+                    r.value is not None]
+    return None
+
+
+def function_node(code: Any) -> ast.FunctionDef | None:
+    import linecache
+
+    try:
+        tree = ast.parse("".join(linecache.getlines(code.co_filename)))
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == code.co_name and \
+                node.lineno == code.co_firstlineno:
+            return node
+    return None
+
+
+def _derived(node: ast.AST) -> bool:
+    for n in ast.walk(node):
+        if isinstance(n, ast.Attribute) and n.attr in ("shape", "size", "ndim"):
+            return True
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len":
+            return True
+    return False
+
+
+def _history_text(name: str, events: list[Event]) -> str:
+    parts = []
+    for i, e in enumerate(events[-4:]):
+        word = "iteration" if e.in_loop else "call" if e.kind == "arg" else "run"
+        when = (f"in {word} {e.hit}" if i < len(events[-4:]) - 1 and (
+            events[-4:][i + 1].hit == e.hit + 1) else f"from {word} {e.hit} on")
+        parts.append(f"{sig_text(e.sig)} {when} (line {e.line})")
+    return f"`{name}` was " + ", then ".join(parts)
+
+
+def find_origins(frames: list[tuple[FrameType, int]], operands: list[Any],
+                 dims: list[dict[str, Any]], tracer: ShapeTracer | None) -> list[Origin]:
+    """Origins of the operands (``Leaf`` objects) of the failing operation in ``frames[-1]``."""
+    ctx = _Ctx(frames, tracer)
+    finder = _Finder(ctx)
+    fi = len(frames) - 1
+    out = []
+    by_text = {d["operand"]: d for d in dims if d.get("axis") is not None}
+    for leaf in operands:
+        d = by_text.get(leaf.text)
+        node = leaf.node
+        o = finder.origin(fi, node, leaf.text, leaf.shape,
+                          d["axis"] if d else None, d["size"] if d else None)
+        out.append(o)
+    return out
+
+
+def root_cause(origins: list[Origin], dims: list[dict[str, Any]],
+               here: Step | None = None, operands: list[Any] | None = None) -> \
+        dict[str, Any] | None:
+    """The line the report believes is wrong, and why (None without any origin)."""
+    with_steps = [o for o in origins if o.steps]
+    upstream = [o for o in with_steps if o.broadcast or o.history]
+    conflicting_texts = {d["operand"] for d in dims}
+    if here is not None and operands and not upstream:
+        by_text = {leaf.text: leaf for leaf in operands}
+        for o in origins:
+            leaf = by_text.get(o.operand)
+            if o.operand in conflicting_texts and not o.steps and leaf is not None and \
+                    isinstance(leaf.node, (ast.Call, ast.Subscript)):
+                return _rc(here, o.operand, f"the expression `{o.operand}` gets its shape "
+                           f"{shape_text(o.shape)} on this line", "expression")
+        shapes = [o.shape for o in origins if o.operand in conflicting_texts]
+        if len(shapes) == 2 and shapes[0] == shapes[1] and shapes[0] is not None and \
+                len(shapes[0]) >= 2 and shapes[0][-1] != shapes[0][-2]:
+            return _rc(here, origins[0].operand, f"both operands have shape "
+                       f"{shape_text(shapes[0])}: the product needs one of them transposed "
+                       f"here", "operation")
+    if not with_steps:
+        return None
+    for o in with_steps:
+        if o.broadcast and o.broadcast_step is not None:
+            return _rc(o.broadcast_step, o.operand,
+                       f"silent broadcast upstream: {o.broadcast}; `{o.operand}` then has "
+                       f"shape {shape_text(o.shape)}", "broadcast")
+    for o in with_steps:
+        if o.history and o.changed_at is not None and o.changed_at.text:
+            return _rc(o.changed_at, o.operand,
+                       f"the shape of `{o.operand}` changed while the program ran: "
+                       f"{o.history}", "changed")
+    if here is not None and operands and len(conflicting_texts) == 2:
+        names = []
+        for leaf in operands:
+            if leaf.text in conflicting_texts and leaf.node is not None:
+                names.append({n.id for n in ast.walk(leaf.node) if isinstance(n, ast.Name)})
+        if len(names) == 2 and names[0] & names[1]:
+            shared = ", ".join(f"`{n}`" for n in sorted(names[0] & names[1]))
+            return _rc(here, operands[0].text, f"both operands are built from {shared} on this "
+                       f"line: the sizes come from the same data, the operation does not line "
+                       f"them up", "operation")
+    in_conflict = [o for o in with_steps if o.operand in conflicting_texts]
+    if here is not None and len(in_conflict) == 2:
+        a, b = in_conflict
+        for x, y in ((a, b), (b, a)):
+            base = y.operand.split(".")[0].split("[")[0]
+            assigns = [st for st in x.steps if "got shape" in st.what][:1]
+            if base.isidentifier() and any(
+                    re.search(rf"(?<![\w.]){re.escape(base)}(?!\w)", st.text.split("=", 1)[-1])
+                    for st in assigns):
+                return _rc(here, x.operand, f"`{x.operand}` is computed from `{y.operand}` "
+                           f"(line {assigns[0].line}), so their sizes agree by construction: "
+                           f"the axes are not lined up in this operation", "operation")
+    conflicting = [o for o in with_steps if o.size is not None]
+    free = [o for o in conflicting if o.size.get("free")]  # type: ignore[union-attr]
+    others = [o for o in in_conflict if o not in free]
+    if len(free) == 1 and others:
+        o = free[0]
+        other = others[0]
+        s = o.size
+        tail = ""
+        if other.size is not None:
+            tail = (f", while the {other.size['size']} of `{other.operand}` is "
+                    f"{other.size.get('how', 'derived')} (`{other.size['expr']}`)")
+        else:
+            tail = f", while `{other.operand}` {shape_text(other.shape)} comes from the data"
+        return _rc(o.steps[-1] if s.get("line") is None else _step_at(o, s["line"]), o.operand,  # type: ignore[union-attr]
+                   f"the {s['size']} of `{o.operand}` (axis {s['axis']}) is `{s['expr']}`, "  # type: ignore[index]
+                   f"{s.get('how', 'chosen by hand')}{tail}", "size", s)  # type: ignore[union-attr]
+    ones = [o for o in in_conflict if any(d["operand"] == o.operand and d.get("size") == 1
+                                          for d in dims)]
+    if len(ones) == 1 and len(in_conflict) == 2:
+        o = ones[0]
+        return _rc(o.steps[-1], o.operand, f"`{o.operand}` has an axis of size 1 where the other "
+                   f"operand has a real size: shape {shape_text(o.shape)} is a row or column "
+                   f"where a 1-D array was probably meant", "singleton")
+    pool = conflicting or with_steps
+    o = max(pool, key=lambda x: x.set_order)
+    s = o.size
+    why = (f"`{o.operand}` got its shape {shape_text(o.shape)} last" if o.shape is not None
+           else f"`{o.operand}` was set last"
+           + (f"; its size {s['size']} (axis {s['axis']}) is `{s['expr']}`" if s else "")
+           + "; the report cannot tell which size is the intended one")
+    step = _step_at(o, s["line"]) if s and s.get("line") else o.steps[-1]
+    return _rc(step, o.operand, why, "latest", s)
+
+
+def _step_at(o: Origin, line: int) -> Step:
+    for s in o.steps:
+        if s.line == line:
+            return s
+    return o.steps[-1]
+
+
+def _rc(step: Step, name: str, why: str, reason: str, size: dict | None = None) -> dict:
+    return {"file": step.filename, "line": step.line, "function": step.function,
+            "source": step.text, "operand": name, "why": why, "reason": reason,
+            "size": size}
