@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._errors import DataError, DTypeError, InvalidParameterError, NotFittedError, ShapeError
+from ._errors import (
+    DataConversionWarning,
+    DataError,
+    DTypeError,
+    InvalidParameterError,
+    NotFittedError,
+    ShapeError,
+)
 from .shapes import as_float_array
 
 __all__ = [
@@ -36,18 +43,14 @@ __all__ = [
     "validate_features",
 ]
 
+# matfit's NotFittedError and DataConversionWarning subclass scikit-learn's where it is installed
+# (see matfit._errors); the old private alias stays for callers that used it.
+_NotFittedError = NotFittedError
+
 try:  # pragma: no cover - exercised whichever way the environment is
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
-    from sklearn.exceptions import DataConversionWarning
-    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-
-    class _NotFittedError(NotFittedError, _SklearnNotFittedError):
-        """matfit's NotFittedError that is also scikit-learn's (its estimator checks want it)."""
 
 except ImportError:  # pragma: no cover
-    DataConversionWarning = UserWarning  # type: ignore[assignment,misc]
-    _NotFittedError = NotFittedError  # type: ignore[assignment,misc]
-
     class BaseEstimator:  # type: ignore[no-redef]
         """get_params/set_params from the ``__init__`` signature, as scikit-learn's."""
 
