@@ -30,6 +30,8 @@ import pytest
 
 pytest.importorskip("sklearn", minversion="1.9")
 
+from sklearn.linear_model import LogisticRegression as _SkLogisticRegression  # noqa: E402
+
 import matfit.linear  # noqa: E402
 
 with warnings.catch_warnings():  # its conftest registers marks (thread_unsafe) ours does not
@@ -38,8 +40,21 @@ with warnings.catch_warnings():  # its conftest registers marks (thread_unsafe) 
         "logistic": importlib.import_module("sklearn.linear_model.tests.test_logistic"),
         "base": importlib.import_module("sklearn.linear_model.tests.test_base"),
     }
+
+
+def _logistic_regression(*args, **kwargs):
+    """matfit's LogisticRegression; scikit-learn's for a solver only scikit-learn has.
+
+    Tests that loop over every solver and compare them (``for solver in SOLVERS``) then
+    compare matfit's lbfgs with scikit-learn's other solvers instead of dropping the test.
+    """
+    if kwargs.get("solver") in SKLEARN_ONLY_SOLVERS:
+        return _SkLogisticRegression(*args, **kwargs)
+    return matfit.linear.LogisticRegression(*args, **kwargs)
+
+
 _SUBSTITUTE = {
-    "LogisticRegression": matfit.linear.LogisticRegression,
+    "LogisticRegression": _logistic_regression,
     "LinearRegression": matfit.linear.LinearRegression,
 }
 
@@ -78,6 +93,8 @@ NOT_MATFIT: dict[tuple[str, str], str] = {
     ("logistic", "test_logreg_l1"): _L1,
     ("logistic", "test_logistic_regression_cv_refit"): _CV,
     ("logistic", "test_warm_start_newton_solver"): _SOLVER,
+    ("logistic", "test_warm_start_converge_LR"): _SOLVER,
+    ("logistic", "test_logreg_predict_proba_multinomial"): _PRIVATE,
     ("logistic", "test_saga_vs_liblinear"): _SOLVER,
     ("logistic", "test_elastic_net_coeffs"): _L1,
     ("logistic", "test_elastic_net_l1_l2_equivalence"): _L1,
@@ -148,23 +165,35 @@ def _all_tests(module: types.ModuleType) -> list[str]:
             and obj.__module__ == module.__name__]
 
 
-def _keep_value(value: object) -> bool:
+# Parametrisation values that select a scikit-learn-only class inside an otherwise kept test.
+DROP_VALUES: dict[tuple[str, str], set[str]] = {
+    ("logistic", "test_logistic_regression_sample_weights"): {"cv"},  # LogisticRegressionCV
+}
+
+
+def _keep_value(value: object, drop: set[str]) -> bool:
     """False for a parametrisation case that names one of scikit-learn's other solvers."""
     if type(value).__name__ == "ParameterSet":  # pytest.param(...)
         value = value.values
     values = value if isinstance(value, tuple) else (value,)
-    return not any(isinstance(v, str) and v in SKLEARN_ONLY_SOLVERS for v in values)
+    return not any(isinstance(v, str) and (v in SKLEARN_ONLY_SOLVERS or v in drop)
+                   for v in values)
 
 
-def _marks(func: types.FunctionType, key: tuple[str, str]) -> tuple[list, int]:
-    """The test's marks with sklearn-only solver cases dropped; and how many cases were dropped."""
+def _marks(func: types.FunctionType, key: tuple[str, str],
+           module_marks: list) -> tuple[list, int]:
+    """The test's marks with sklearn-only solver cases dropped; and how many cases were dropped.
+
+    The module's own ``pytestmark`` (its warning filters) is added to every test.
+    """
     kept, dropped = [], 0
-    for mark in getattr(func, "pytestmark", []):
+    drop = DROP_VALUES.get(key, set())
+    for mark in [*getattr(func, "pytestmark", []), *module_marks]:
         if mark.name in _FOREIGN_MARKS:
             continue
         if mark.name == "parametrize":
             names, values = mark.args[0], list(mark.args[1])
-            survivors = [v for v in values if _keep_value(v)]
+            survivors = [v for v in values if _keep_value(v, drop)]
             dropped += len(values) - len(survivors)
             if not survivors:
                 return [], -1
@@ -200,7 +229,10 @@ def _install() -> None:
             if (short, name) in NOT_MATFIT:
                 continue
             func = rebuilt[name]
-            marks, dropped = _marks(module.__dict__[name], (short, name))
+            module_marks = getattr(module, "pytestmark", [])
+            module_marks = module_marks if isinstance(module_marks, list) else [module_marks]
+            marks, dropped = _marks(module.__dict__[name], (short, name),
+                                    [getattr(m, "mark", m) for m in module_marks])
             if dropped < 0:
                 DROPPED_CASES[(short, name)] = -1
                 continue
