@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._errors import DataError, DivergenceError, InvalidParameterError
+from .._errors import DataError, DivergenceError, InvalidParameterError, ShapeError
 from .._estimator import (
     as_2d_float,
     check_is_fitted,
@@ -40,14 +40,14 @@ def check_fitted(est: Any, attribute: str) -> None:
     check_is_fitted(est, attribute)
 
 
-def check_X(est: Any, X: Any, *, reset: bool) -> Any:
+def check_X(est: Any, X: Any, *, reset: bool, accept_sparse: bool = False) -> Any:
     """Validate ``X`` (samples, features); record (``reset``) or enforce its features.
 
     float32 stays float32 (other numbers become float64); a scipy.sparse X comes back as CSR or
     CSC (COO, LIL, ... are converted to CSR), never densified.
     """
     names = feature_names(X)
-    if sp.issparse(X):
+    if sp.issparse(X) and accept_sparse:
         if X.ndim != 2:  # pragma: no cover - scipy sparse arrays are 2-D
             raise DataError(f"X must be 2-D (samples, features), got shape {X.shape}.")
         X = X if X.format in ("csr", "csc") else X.tocsr()
@@ -58,13 +58,13 @@ def check_X(est: Any, X: Any, *, reset: bool) -> Any:
                             "(e.g. sklearn.impute.SimpleImputer) before fitting.")
         validate_features(est, X, names, reset=reset)
         return X
-    arr = np.asarray(X) if not hasattr(X, "dtype") or isinstance(X, np.ndarray) else X
-    if getattr(arr, "dtype", None) is not None and arr.dtype.kind == "f":
-        bad = ~np.isfinite(np.asarray(arr))
+    arr = None if sp.issparse(X) else np.asarray(X)
+    if arr is not None and arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
         if bad.any():
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             raise DataError(f"Input X contains NaN or infinity ({int(bad.sum())} entries, the "
-                            f"first at X{list(where)} = {np.asarray(arr)[where]!r}): remove or "
+                            f"first at X{list(where)} = {arr[where]!r}): remove or "
                             f"impute them (e.g. sklearn.impute.SimpleImputer) before fitting.")
     X = as_2d_float(X, "X", who="matfit's linear models")
     validate_features(est, X, names, reset=reset)
@@ -177,7 +177,7 @@ def _require_y(est: Any, y: Any) -> None:
 def check_Xy(est: Any, X: Any, y: Any, *, multi_output: bool) -> tuple[Any, np.ndarray]:
     """Validate a regression problem: X (samples, features), y (samples,) or (samples, targets)."""
     _require_y(est, y)
-    X = check_X(est, X, reset=True)
+    X = check_X(est, X, reset=True, accept_sparse=True)
     _check_lengths(X, y)
     y = as_2d_float(y, "y", dtype=np.float64, who="matfit's linear models", dims=None)
     if y.ndim == 2 and multi_output:
@@ -192,7 +192,7 @@ def check_Xy(est: Any, X: Any, y: Any, *, multi_output: bool) -> tuple[Any, np.n
 def check_labels(est: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate a classification problem; return (X, classes, class index of each sample)."""
     _require_y(est, y)
-    X = check_X(est, X, reset=True)
+    X = check_X(est, X, reset=True, accept_sparse=True)
     _check_lengths(X, y)
     classes, index = encode_class_labels(est, X, y, regressor="LinearRegression")
     return X, classes, index
@@ -201,7 +201,7 @@ def check_labels(est: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.n
 def _check_lengths(X: Any, y: Any) -> None:
     n_y = len(y) if hasattr(y, "__len__") else None
     if n_y is not None and n_y != X.shape[0]:
-        raise DataError(f"Found input variables with inconsistent numbers of samples: "
+        raise ShapeError(f"Found input variables with inconsistent numbers of samples: "
                         f"[{X.shape[0]}, {n_y}]: X has {X.shape[0]} rows (samples) but y has "
                         f"{n_y} entries; pass one target per row of X.")
 

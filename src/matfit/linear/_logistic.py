@@ -139,7 +139,7 @@ def _solve(fun, x0: np.ndarray, solver: str, lr: float | None, max_iter: int, to
     from ..optim import minimize
 
     if max_iter == 0:  # scikit-learn's max_iter=0: the starting point, unconverged
-        f, g = fun(x0)
+        f, _ = fun(x0)
         return OptimizeResult(x=x0, fun=f, nit=0, status=1, success=False,
                               message="max_iter=0: no iteration was run")
     with warnings.catch_warnings(record=True) as caught:
@@ -230,8 +230,8 @@ def logistic_regression(
     sw = check_sample_weight(sample_weight, X.shape[0], "logistic_regression")
     total = float(sw.sum())
     if not total > 0:
-        raise DataError("logistic_regression: sample_weight sums to 0: at least one sample "
-                        "needs a positive weight.")
+        raise DataError("logistic_regression: sample_weight sums to zero (every weight is "
+                        "zero): at least one sample needs a positive weight.")
     w = sw / total
     penalised = penalty == "l2" and math.isfinite(C)
     # the logistic loss has curvature <= 1/4 per unit variance; the penalty adds 1 / (C sum w)
@@ -241,7 +241,6 @@ def logistic_regression(
     # ||w||^2 / (2 C sum(sw)) with w = u / scale  ->  0.5 * sum(reg * u^2)
     reg = (1.0 / (C * total) / scaling.scale**2) if penalised else np.zeros(X.shape[1])
     p = X.shape[1]
-    n_extra = 1 if fit_intercept else 0
     binary_models = n_classes == 2 or multi_class == "ovr"
     n_rows = 1 if n_classes == 2 else n_classes
     x0 = _start(init, scaling, n_rows, p, fit_intercept)
@@ -391,6 +390,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                                             "LogisticRegression")
         if per_class is not None:
             sw = sw * per_class
+        weighted = np.bincount(index, weights=sw, minlength=len(classes))
+        if np.count_nonzero(weighted > 0) < 2 and sw.sum() > 0:
+            raise ValueError(f"LogisticRegression needs samples of at least 2 classes with a "
+                             f"positive weight, but only class {classes[weighted > 0][0]!r} has "
+                             f"any: check sample_weight and class_weight.")
         init = None
         n_rows = 1 if len(classes) == 2 else len(classes)
         if self.warm_start and getattr(self, "coef_", None) is not None:
@@ -413,7 +417,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Any) -> np.ndarray:
         """Logits: (samples,) for two classes (of ``classes_[1]``), else (samples, classes)."""
         check_fitted(self, "coef_")
-        X = check_X(self, X, reset=False)
+        X = check_X(self, X, reset=False, accept_sparse=True)
         Z = X @ self.coef_.T
         Z = (Z.toarray() if sp.issparse(Z) else np.asarray(Z)) + self.intercept_
         return Z[:, 0] if Z.shape[1] == 1 else Z
