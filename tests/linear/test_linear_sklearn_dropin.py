@@ -164,12 +164,15 @@ def test_logistic_integer_weights_equal_repeated_rows(container, multi_class):
 
 
 @pytest.mark.parametrize("class_weight", ["balanced", {0: 3.0, 2: 0.5}])
-def test_class_weight_matches_sklearn(class_weight):
+@pytest.mark.parametrize("with_sample_weight", [False, True])
+def test_class_weight_matches_sklearn(class_weight, with_sample_weight):
     X, y = _classification()
     keep = (y != 0) | (np.arange(len(y)) % 4 == 0)   # class 0 rare, so balancing matters
     X, y = X[keep], y[keep]
-    ours = LogisticRegression(class_weight=class_weight).fit(X, y)
-    ref = _newton(class_weight=class_weight).fit(X, y)
+    # "balanced" counts the classes with the sample weights (scikit-learn >= 1.6)
+    sw = np.random.default_rng(6).uniform(0.2, 3, len(y)) if with_sample_weight else None
+    ours = LogisticRegression(class_weight=class_weight).fit(X, y, sample_weight=sw)
+    ref = _newton(class_weight=class_weight).fit(X, y, sample_weight=sw)
     assert_allclose(ours.coef_, ref.coef_, atol=1e-6)
     plain = LogisticRegression().fit(X, y)
     assert np.max(np.abs(plain.coef_ - ours.coef_)) > 1e-2   # the weights did something

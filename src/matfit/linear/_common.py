@@ -95,11 +95,14 @@ def check_sample_weight(sample_weight: Any, n_samples: int, who: str) -> np.ndar
 
 
 def class_weight_per_sample(class_weight: Any, classes: np.ndarray, index: np.ndarray,
-                            who: str) -> np.ndarray | None:
+                            who: str, sample_weight: np.ndarray | None = None
+                            ) -> np.ndarray | None:
     """Each sample's weight from ``class_weight`` ("balanced", a dict label -> weight, None).
 
-    "balanced" is ``n_samples / (n_classes * count(class))`` (scikit-learn's, from the counts
-    of y, not of any sample weights); a dict may omit classes (weight 1) but not name others.
+    "balanced" is ``sum(w) / (n_classes * sum of w over the class)`` with ``w`` the sample
+    weights (``n_samples / (n_classes * count)`` without them; scikit-learn's rule, so integer
+    weights and repeated rows still agree); a dict may omit classes (weight 1) but not name
+    others.
     """
     if class_weight is None:
         return None
@@ -107,8 +110,8 @@ def class_weight_per_sample(class_weight: Any, classes: np.ndarray, index: np.nd
         if class_weight != "balanced":
             raise InvalidParameterError(f"{who}(class_weight={class_weight!r}): class_weight "
                                         f"must be 'balanced', a dict {{label: weight}} or None.")
-        counts = np.bincount(index, minlength=len(classes)).astype(np.float64)
-        per_class = len(index) / (len(classes) * np.where(counts > 0, counts, 1.0))
+        counts = np.bincount(index, weights=sample_weight, minlength=len(classes))
+        per_class = counts.sum() / (len(classes) * np.where(counts > 0, counts, 1.0))
         return per_class[index]
     if not isinstance(class_weight, dict):
         raise InvalidParameterError(f"{who}(class_weight={class_weight!r}): class_weight must "

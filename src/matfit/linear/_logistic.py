@@ -387,7 +387,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         X, classes, index = check_labels(self, X, y)
         sw = check_sample_weight(sample_weight, X.shape[0], "LogisticRegression.fit")
         per_class = class_weight_per_sample(self.class_weight, classes, index,
-                                            "LogisticRegression")
+                                            "LogisticRegression", sw)
         if per_class is not None:
             sw = sw * per_class
         weighted = np.bincount(index, weights=sw, minlength=len(classes))
