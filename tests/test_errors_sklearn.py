@@ -41,7 +41,7 @@ def test_sklearn_filter_silences_matfit_convergence_warning():
         warnings.filterwarnings("ignore", category=sklearn_exceptions.ConvergenceWarning)
         LogisticRegression(max_iter=1).fit(X, y)          # would raise under "error"
     with warnings.catch_warnings(), pytest.raises(sklearn_exceptions.ConvergenceWarning,
-                                                  match="did not converge"):
+                                                  match="lbfgs failed to converge"):
         warnings.simplefilter("error", sklearn_exceptions.ConvergenceWarning)
         LogisticRegression(max_iter=1).fit(X, y)
 
