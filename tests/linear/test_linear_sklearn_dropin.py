@@ -257,3 +257,29 @@ def test_one_class_left_after_weighting_is_named():
     X, y = _classification(n_classes=2)
     with pytest.raises(ValueError, match="at least 2 classes with a positive weight"):
         LogisticRegression().fit(X, y, sample_weight=(y == 1).astype(float))
+
+
+_RNG = np.random.default_rng(0)
+
+
+@pytest.mark.parametrize(("y", "phrase"), [
+    (_RNG.standard_normal(20), "Unknown label type: continuous"),
+    (_RNG.standard_normal((20, 2)), "y should be a 1d array, got an array of shape (20, 2)"),
+    (_RNG.integers(0, 2, (20, 3)), "y should be a 1d array, got an array of shape (20, 3)"),
+    (np.array([1, "a"] * 10, dtype=object), "Unknown label type: unknown"),
+    (np.r_[np.nan, np.zeros(19)], "Input y contains NaN"),
+    (np.r_[np.inf, np.ones(19)], "Input y contains infinity"),
+    (np.zeros(20), "needs samples of at least 2 classes in the data, but the data contains "
+                   "only one class"),
+], ids=["continuous", "continuous-multioutput", "multilabel", "mixed", "nan", "inf",
+        "one-class"])
+def test_target_type_errors_use_sklearns_words(y, phrase):
+    X = _RNG.standard_normal((20, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        with pytest.raises(ValueError) as ref:
+            SkLogisticRegression().fit(X, y)
+    with pytest.raises(ValueError) as ours:
+        LogisticRegression().fit(X, y)
+    assert phrase in str(ref.value)
+    assert phrase in str(ours.value)
