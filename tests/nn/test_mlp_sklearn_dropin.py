@@ -125,3 +125,16 @@ def test_pickled_estimator_predicts_the_same_and_can_continue():
     assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
     back.partial_fit(X, y)          # a fresh optimiser state, same weights to start from
     assert back.n_iter_ == clf.n_iter_ + 1
+
+
+def test_prediction_copy_matches_a_full_float64_copy_and_leaves_the_model_alone():
+    X, y = _blobs()
+    clf = MLPClassifier((16,), max_iter=20, random_state=0, batch_norm=True, dropout=0.2).fit(X, y)
+    before = {k: v.copy() for k, v in clf.model_.params.items()}
+    running = clf.model_.layers[1].running_mean.copy()
+    want = clf.model_.copy(dtype=np.float64).forward(X)     # Dense, BN, ReLU, Dropout, ..., Softmax
+    assert_allclose(clf.predict_proba(X), want, rtol=1e-12, atol=1e-15)
+    for k, v in clf.model_.params.items():
+        assert v.dtype == np.float32
+        assert_array_equal(v, before[k])
+    assert_array_equal(clf.model_.layers[1].running_mean, running)

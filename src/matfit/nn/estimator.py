@@ -18,8 +18,9 @@ Differences from scikit-learn's MLP, on purpose:
 Prediction runs the trained weights in float64 whatever ``dtype`` trained them: float32 BLAS
 kernels sum in an order that depends on how many rows a call gets, so a float32 forward pass
 gives a sample a different last digit alone than inside a batch (scikit-learn's
-``check_methods_subset_invariance``); in float64 that difference is ~1e-16 and disappears when
-the result is rounded. Outputs are float32 for float32 X (float32 stays float32), else float64.
+``check_methods_subset_invariance``); in float64 that difference is ~1e-16. Outputs are float32
+for float32 X (float32 stays float32; a float32 model then predicts in float32, at float32 speed
+and with float32's last-digit batch effects), else float64.
 ``predict_log_proba`` is the log-softmax of those float64 logits and ``predict_proba`` its
 ``exp``, so ``log(predict_proba)`` agrees with ``predict_log_proba`` to float64 precision even
 where a probability is within 1e-8 of 1 (a float32 probability would round it to 1, log 0).
@@ -228,8 +229,13 @@ class _BaseMLP(BaseEstimator):
         validate_features(self, X, names, reset=False)
         out_dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
         model = self.model_
+        if out_dtype == np.float32 and model.dtype == np.float32:
+            # float32 in, float32 out: float32 speed (last-digit batch effects are within the
+            # answer's own rounding)
+            z = _logits(model, X, _head(model, model.loss_)).astype(np.float64)
+            return z, out_dtype
         if model.dtype != np.float64:
-            model = model.copy(dtype=np.float64)
+            model = model.inference_copy(np.float64)
         z = _logits(model, X.astype(np.float64, copy=False), _head(model, model.loss_))
         return z, out_dtype
 
