@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from ._errors import (
     ConvergenceWarning,
+    DataConversionWarning,
     DataError,
     DivergenceError,
     DTypeError,
@@ -24,6 +25,7 @@ from ._errors import (
 __all__ = [
     "ConvergenceWarning",
     "DTypeError",
+    "DataConversionWarning",
     "DataError",
     "DivergenceError",
     "InvalidParameterError",

@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ._errors import DataError, DTypeError, InvalidParameterError, NotFittedError, ShapeError
+from ._errors import (
+    DataConversionWarning,
+    DataError,
+    DTypeError,
+    InvalidParameterError,
+    NotFittedError,
+    ShapeError,
+)
 from .shapes import as_float_array
 
 __all__ = [
@@ -36,18 +43,14 @@ __all__ = [
     "validate_features",
 ]
 
+# matfit's NotFittedError and DataConversionWarning subclass scikit-learn's where it is installed
+# (see matfit._errors); the old private alias stays for callers that used it.
+_NotFittedError = NotFittedError
+
 try:  # pragma: no cover - exercised whichever way the environment is
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
-    from sklearn.exceptions import DataConversionWarning
-    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-
-    class _NotFittedError(NotFittedError, _SklearnNotFittedError):
-        """matfit's NotFittedError that is also scikit-learn's (its estimator checks want it)."""
 
 except ImportError:  # pragma: no cover
-    DataConversionWarning = UserWarning  # type: ignore[assignment,misc]
-    _NotFittedError = NotFittedError  # type: ignore[assignment,misc]
-
     class BaseEstimator:  # type: ignore[no-redef]
         """get_params/set_params from the ``__init__`` signature, as scikit-learn's."""
 
@@ -209,23 +212,28 @@ def encode_class_labels(
                       DataConversionWarning, stacklevel=3)
         y = y[:, 0]
     if y.ndim != 1:
-        raise ShapeError(f"y must be 1-D (one label per sample), got shape {y.shape}; for one "
-                         f"label per row of a one-hot matrix Y pass Y.argmax(axis=1).")
+        raise ShapeError(f"y should be a 1d array, got an array of shape {y.shape} instead: "
+                         f"{cls} takes one label per sample; for a one-hot matrix Y pass "
+                         f"Y.argmax(axis=1).")
     from .shapes import check
 
     check(X=(X, "samples features"), y=(y, "samples"))
     if y.dtype.kind == "f":
-        if not np.all(np.isfinite(y)):
-            raise DataError("y has NaN or inf labels: remove those samples before fitting.")
+        if not np.all(np.isfinite(y)):  # scikit-learn's words first, then where and the fix
+            what = "NaN" if np.isnan(y).any() else "infinity"
+            raise DataError(f"Input y contains {what}: {int(np.count_nonzero(~np.isfinite(y)))} "
+                            f"label(s), the first at y[{int(np.argmax(~np.isfinite(y)))}]; "
+                            f"remove those samples before fitting.")
         if np.any(y != np.round(y)):
             raise ValueError(f"Unknown label type: continuous. {cls} needs class labels; for a "
                              f"numeric target use {regressor}, or bin y first.")
     try:
         classes, index = np.unique(y, return_inverse=True)
     except TypeError:  # labels of mixed types cannot be sorted
-        raise DTypeError("y mixes label types that cannot be ordered (e.g. str and int): "
-                         "convert them to one type, e.g. y.astype(str).") from None
+        raise DataError("Unknown label type: unknown. y mixes label types that cannot be "
+                        "ordered (e.g. str and int): convert them to one type, e.g. "
+                        "y.astype(str).") from None
     if len(classes) < min_classes:
-        raise ValueError(f"{cls} needs samples of at least {min_classes} classes, but y has "
-                         f"only one class: {classes[0]!r}.")
+        raise ValueError(f"{cls} needs samples of at least {min_classes} classes in the data, "
+                         f"but the data contains only one class: {classes[0]!r}.")
     return classes, index.ravel().astype(np.intp)

@@ -13,8 +13,10 @@ from matfit.linear import LinearRegression, LogisticRegression, PolynomialFeatur
 @parametrize_with_checks([
     LinearRegression(),
     LinearRegression("gd", alpha=0.5),
+    LinearRegression("cholesky", alpha=1.0),
     LogisticRegression(),
     LogisticRegression("ovr", solver="gd"),
+    LogisticRegression(class_weight="balanced", warm_start=True, C=10.0),
     PolynomialFeatures(3),
 ])
 def test_sklearn_estimator_contract(estimator, check):

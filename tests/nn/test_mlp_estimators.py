@@ -13,7 +13,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 
 @parametrize_with_checks([MLPClassifier((16,), max_iter=200, random_state=0),
-                          MLPRegressor((16,), max_iter=200, random_state=0)])
+                          MLPRegressor((16,), max_iter=200, random_state=0),
+                          MLPClassifier((16,), max_iter=200, random_state=0, dtype="float64"),
+                          MLPRegressor((16,), max_iter=200, random_state=0, dtype="float64")])
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 

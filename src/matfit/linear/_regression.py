@@ -19,6 +19,16 @@ Implementation notes
   keeps its meaning on the raw scale: it becomes ``alpha * sum((v / std)^2)`` on ``v``.
 * Divergence of ``"gd"`` raises :class:`DivergenceError` with the optimiser's diagnosis (step
   too large, or features on very different scales) instead of returning NaN coefficients.
+* ``sample_weight`` ``s_i`` makes the objective ``sum_i s_i (y_i - x_i w - b)^2 + alpha ||w||^2``
+  (scikit-learn's): the centring uses weighted means and the rows are multiplied by
+  ``sqrt(s_i)``, so an integer weight is the same as repeating the row.
+* A scipy.sparse X (CSR/CSC; other formats become CSR) is never densified or centred in memory:
+  ``"lstsq"`` runs SciPy's LSQR on the centred, row-weighted operator
+  ``v -> sqrt(s) * (X v - mean . v)`` (as scikit-learn does), ``"cholesky"`` forms the
+  (features x features) Gram matrix ``X' S X - sum(s) mean mean'`` from sparse products, and
+  ``"gd"`` uses the same operator form for its gradients.
+* float32 X is solved in float64 and the coefficients returned as float32 (scikit-learn's
+  dtype), so the float32 fit is as accurate as float32 can store.
 """
 
 from __future__ import annotations
@@ -28,12 +38,22 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse as sp
+import scipy.sparse.linalg
 from scipy.optimize import OptimizeResult
 
 from .._errors import DataError, InvalidParameterError
 from .._estimator import BaseEstimator, RegressorMixin
 from ..shapes import as_float_array, check
-from ._common import DivergenceError, check_fitted, check_X, check_Xy, column_scaling
+from ._common import (
+    DivergenceError,
+    check_fitted,
+    check_sample_weight,
+    check_X,
+    check_Xy,
+    column_scaling,
+    implicit_design,
+)
 
 __all__ = ["LinearRegression", "linear_regression"]
 
@@ -64,9 +84,10 @@ def _check_params(caller: str, solver: Any, alpha: Any, standardize: Any, optimi
 
 
 def linear_regression(
-    X: np.ndarray,
+    X: Any,
     y: np.ndarray,
     *,
+    sample_weight: Any = None,
     solver: Solver = "lstsq",
     alpha: float = 0.0,
     fit_intercept: bool = True,
@@ -81,8 +102,10 @@ def linear_regression(
 
     Parameters
     ----------
-    X : ndarray, shape (samples, features)
+    X : ndarray or scipy.sparse matrix, shape (samples, features)
     y : ndarray, shape (samples,) or (samples, targets)
+    sample_weight : ndarray, shape (samples,), or float, optional
+        Weight of each sample's squared residual (integer weights = repeated rows).
     solver : {"lstsq", "cholesky", "gd"}
         SVD-based least squares, the Cholesky-factored normal equations, or gradient descent
         with :func:`matfit.optim.minimize`.
@@ -120,35 +143,89 @@ def linear_regression(
         than samples with ``alpha = 0``).
     """
     _check_params("linear_regression", solver, alpha, standardize, optimizer, max_iter, tol)
-    X = as_float_array(X, "X", dims="samples features", dtype=np.float64)
+    sparse = sp.issparse(X)
+    X = as_float_array(X, "X", dims="samples features", dtype=np.float64,
+                       sparse=("csr", "csc") if sparse else False)
     y = as_float_array(y, "y", dtype=np.float64)
     check(X=(X, "samples features"), y=(y, "samples" if y.ndim == 1 else "samples targets"))
     Y = y[:, None] if y.ndim == 1 else y
     n = X.shape[0]
+    sw = check_sample_weight(sample_weight, n, "linear_regression")
+    total = float(sw.sum())
+    if not total > 0:
+        raise DataError("linear_regression: sample_weight sums to zero (every weight is "
+                        "zero): at least one sample needs a positive weight.")
+    w = sw / total
     do_scale = solver == "gd" if standardize == "auto" else bool(standardize)
-    curvature = float(alpha) / n if solver == "gd" else 0.0
-    scaling = column_scaling(X, center=fit_intercept, scale=do_scale, curvature=curvature)
-    Xs = scaling.transform(X)
-    y_mean = Y.mean(axis=0) if fit_intercept else np.zeros(Y.shape[1])
+    if sparse and solver == "lstsq":
+        do_scale = False  # LSQR takes one damping constant, i.e. unscaled columns
+    curvature = float(alpha) / total if solver == "gd" else 0.0
+    scaling = column_scaling(X, center=fit_intercept, scale=do_scale, curvature=curvature,
+                             weights=w)
+    y_mean = w @ Y if fit_intercept else np.zeros(Y.shape[1])
     Yc = Y - y_mean
+    root = np.sqrt(sw)
     d = float(alpha) / scaling.scale**2  # the penalty on the scaled coefficients
     nit, status, message, history = 1, 0, f"solved directly by {solver}", None
-    if solver == "lstsq":
-        U = _lstsq(Xs, Yc, d)
-    elif solver == "cholesky":
-        U = _cholesky(Xs, Yc, d)
-    else:
-        U, res = _gd(Xs, Yc, d, optimizer, lr, max_iter, tol, verbose)
+    if solver == "gd":
+        U, res = _gd(implicit_design(X, scaling), Yc, sw, d, optimizer, lr, max_iter, tol,
+                     verbose)
         nit, status, message, history = res.nit, res.status, res.message, res.history
+    elif sparse and solver == "lstsq":
+        U, nit = _lsqr(X, scaling, root, Yc, float(alpha), tol)
+        message = f"solved by LSQR on the sparse X in {nit} iteration(s)"
+    elif sparse:
+        U = _cholesky_gram(*_sparse_gram(X, scaling, sw, Yc), d, X.shape)
+    else:
+        A = scaling.transform(X) * root[:, None]
+        B = Yc * root[:, None]
+        U = _lstsq(A, B, d) if solver == "lstsq" else _cholesky(A, B, d)
     W = scaling.coef_back(U.T)  # (targets, features)
     intercept = y_mean - W @ scaling.mean if fit_intercept else np.zeros(Y.shape[1])
-    resid = Y - X @ W.T - intercept
-    fun = float(np.sum(resid * resid) + alpha * np.sum(W * W))
+    resid = Y - np.asarray(X @ W.T) - intercept
+    fun = float(sw @ np.sum(resid * resid, axis=1) + alpha * np.sum(W * W))
     if y.ndim == 1:
         W, intercept = W[0], float(intercept[0])
     return OptimizeResult(coef=W, intercept=intercept, fun=fun, nit=nit, status=status,
                           success=status in (0, 2), message=message, history=history,
                           solver=solver, n_samples=n)
+
+
+def _lsqr(X: Any, scaling: Any, root: np.ndarray, Yc: np.ndarray, alpha: float,
+          tol: float) -> tuple[np.ndarray, int]:
+    """min ||sqrt(s) (Xc u - yc)||^2 + alpha ||u||^2 per target, Xc never formed."""
+    mean = scaling.mean
+    n, p = X.shape
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        v = np.ravel(v)
+        return root * (np.asarray(X @ v).ravel() - mean @ v)
+
+    def rmatvec(r: np.ndarray) -> np.ndarray:
+        r = root * np.ravel(r)
+        return np.asarray(X.T @ r).ravel() - mean * r.sum()
+
+    A = scipy.sparse.linalg.LinearOperator((n, p), matvec=matvec, rmatvec=rmatvec,
+                                           dtype=np.float64)
+    atol = max(min(tol, 1e-10), 1e-15)
+    cols, iters = [], 0
+    for k in range(Yc.shape[1]):
+        out = scipy.sparse.linalg.lsqr(A, root * Yc[:, k], damp=math.sqrt(alpha), atol=atol,
+                                       btol=atol, iter_lim=max(10 * p, 1000))
+        cols.append(out[0])
+        iters = max(iters, int(out[2]))
+    return np.column_stack(cols), iters
+
+
+def _sparse_gram(X: Any, scaling: Any, sw: np.ndarray,
+                 Yc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Xs' S Xs and Xs' S Yc from sparse products (Xs the centred, scaled X; S = diag(sw))."""
+    mean, scale = scaling.mean, scaling.scale
+    XtS = (X.T.multiply(sw[None, :])).tocsr() if sp.issparse(X) else X.T * sw
+    G = np.asarray((XtS @ X).toarray()) - float(sw.sum()) * np.outer(mean, mean)
+    rhs = np.asarray(XtS @ Yc) - np.outer(mean, sw @ Yc)
+    G /= np.outer(scale, scale)
+    return G, rhs / scale[:, None]
 
 
 def _lstsq(Xs: np.ndarray, Yc: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -160,7 +237,11 @@ def _lstsq(Xs: np.ndarray, Yc: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 
 def _cholesky(Xs: np.ndarray, Yc: np.ndarray, d: np.ndarray) -> np.ndarray:
-    G = Xs.T @ Xs
+    return _cholesky_gram(Xs.T @ Xs, Xs.T @ Yc, d, Xs.shape)
+
+
+def _cholesky_gram(G: np.ndarray, rhs: np.ndarray, d: np.ndarray,
+                   shape: tuple[int, int]) -> np.ndarray:
     G[np.diag_indices_from(G)] += d
     try:
         factor = scipy.linalg.cho_factor(G, lower=True, check_finite=False)
@@ -168,33 +249,37 @@ def _cholesky(Xs: np.ndarray, Yc: np.ndarray, d: np.ndarray) -> np.ndarray:
         raise DataError(
             f"linear_regression(solver='cholesky'): X'X + alpha I ({G.shape[0]} x {G.shape[0]}) "
             f"is not positive definite: the features are collinear, or there are more features "
-            f"({Xs.shape[1]}) than samples ({Xs.shape[0]}). Use solver='lstsq' (minimum-norm "
+            f"({shape[1]}) than samples ({shape[0]}). Use solver='lstsq' (minimum-norm "
             f"solution) or alpha > 0."
         ) from None
-    U = scipy.linalg.cho_solve(factor, Xs.T @ Yc, check_finite=False)
+    U = scipy.linalg.cho_solve(factor, rhs, check_finite=False)
     if not np.all(np.isfinite(U)):  # pragma: no cover - a numerically singular factor
         raise DataError("linear_regression(solver='cholesky'): the normal equations are "
                         "numerically singular; use solver='lstsq' or alpha > 0.")
     return U
 
 
-def _gd(Xs: np.ndarray, Yc: np.ndarray, d: np.ndarray, optimizer: str, lr: float | None,
-        max_iter: int, tol: float, verbose: int) -> tuple[np.ndarray, OptimizeResult]:
+def _gd(D: Any, Yc: np.ndarray, sw: np.ndarray, d: np.ndarray, optimizer: str,
+        lr: float | None, max_iter: int, tol: float,
+        verbose: int) -> tuple[np.ndarray, OptimizeResult]:
     from ..optim import minimize
 
-    n = Xs.shape[0]
-    y_scale = Yc.std(axis=0) if n > 1 else np.ones(Yc.shape[1])
+    n = D.shape[0]
+    total = float(sw.sum())
+    y_scale = np.sqrt(sw @ (Yc * Yc) / total) if n > 1 else np.ones(Yc.shape[1])
     y_scale = np.where(y_scale > 0, y_scale, 1.0)
     Ys = Yc / y_scale
     dcol = d[:, None]
+    swcol = sw[:, None]
 
     def fun(V: np.ndarray) -> tuple[float, np.ndarray]:
-        # 0.5/n ||Xs V - Ys||^2 + 0.5/n sum(d V^2): the raw objective / (n std(y)^2)
-        R = Xs @ V - Ys
-        f = 0.5 * (np.sum(R * R) + np.sum(dcol * V * V)) / n
-        return f, (Xs.T @ R + dcol * V) / n
+        # 0.5/S (sum s R^2 + sum(d V^2)): the raw objective / (S std(y)^2), S = sum(s)
+        R = D.matvec(V) - Ys
+        Rw = R * swcol
+        f = 0.5 * (np.sum(R * Rw) + np.sum(dcol * V * V)) / total
+        return f, (D.rmatvec(Rw) + dcol * V) / total
 
-    V0 = np.zeros((Xs.shape[1], Yc.shape[1]))
+    V0 = np.zeros((D.shape[1], Yc.shape[1]))
     res = minimize(fun, V0, jac=True, method=optimizer, lr=lr, max_iter=max_iter, gtol=tol,
                    verbose=verbose)
     if res.status in (3, 4):
@@ -261,27 +346,33 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.tol = tol
         self.verbose = verbose
 
-    def fit(self, X: Any, y: Any) -> LinearRegression:
-        """Fit on X (samples, features) and y (samples,) or (samples, targets)."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegression:
+        """Fit on X (samples, features), dense or scipy.sparse, and y (samples,) or
+        (samples, targets); ``sample_weight`` (samples,) or a scalar weights the residuals."""
         _check_params("LinearRegression", self.solver, self.alpha, self.standardize,
                       self.optimizer, self.max_iter, self.tol)
         X, y = check_Xy(self, X, y, multi_output=True)
         res = linear_regression(
-            X, y, solver=self.solver, alpha=self.alpha, fit_intercept=self.fit_intercept,
-            standardize=self.standardize, optimizer=self.optimizer, lr=self.lr,
-            max_iter=self.max_iter, tol=self.tol, verbose=self.verbose)
-        self.coef_, self.intercept_ = res.coef, res.intercept
+            X, y, sample_weight=sample_weight, solver=self.solver, alpha=self.alpha,
+            fit_intercept=self.fit_intercept, standardize=self.standardize,
+            optimizer=self.optimizer, lr=self.lr, max_iter=self.max_iter, tol=self.tol,
+            verbose=self.verbose)
+        dtype = X.dtype
+        self.coef_ = res.coef.astype(dtype)
+        self.intercept_ = (dtype.type(res.intercept) if np.ndim(res.intercept) == 0
+                           else res.intercept.astype(dtype))
         self.n_iter_, self.objective_ = res.nit, res.fun
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """``X @ coef_.T + intercept_``: shape (samples,) or (samples, targets)."""
         check_fitted(self, "coef_")
-        X = check_X(self, X, reset=False)
-        return X @ self.coef_.T + self.intercept_
+        X = check_X(self, X, reset=False, accept_sparse=True)
+        return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        tags.input_tags.sparse = True
         return tags

@@ -18,6 +18,7 @@ Implementation notes
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,18 @@ class Layer:
                 d[k] = v.astype(dtype)
         self._set_state({k: v.astype(dtype) for k, v in self._state().items()})
         self._buffers.clear()
+
+    def _inference_copy(self, dtype: Any) -> Layer:
+        """A shallow copy for evaluation in ``dtype``: its own parameter and state arrays, no
+        gradients, caches or buffers (the original is untouched)."""
+        new = copy.copy(self)
+        new.dtype = np.dtype(dtype)
+        new.params = {k: v.astype(dtype) for k, v in self.params.items()}
+        new.grads = {}
+        new._buffers = {}
+        new.reuse_buffers = False
+        new._set_state({k: v.astype(dtype) for k, v in self._state().items()})
+        return new
 
     def _state(self) -> dict[str, np.ndarray]:
         """Non-trainable arrays that are part of the model (e.g. running statistics)."""

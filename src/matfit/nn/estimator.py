@@ -14,6 +14,16 @@ Differences from scikit-learn's MLP, on purpose:
 * ``MLPRegressor`` standardises the targets internally (and undoes it in ``predict``), so the
   default learning rate suits targets on any scale.
 * Training is float32 by default (``dtype="float64"`` for full precision).
+
+Prediction runs the trained weights in float64 whatever ``dtype`` trained them: float32 BLAS
+kernels sum in an order that depends on how many rows a call gets, so a float32 forward pass
+gives a sample a different last digit alone than inside a batch (scikit-learn's
+``check_methods_subset_invariance``); in float64 that difference is ~1e-16. Outputs are float32
+for float32 X (float32 stays float32; a float32 model then predicts in float32, at float32 speed
+and with float32's last-digit batch effects), else float64.
+``predict_log_proba`` is the log-softmax of those float64 logits and ``predict_proba`` its
+``exp``, so ``log(predict_proba)`` agrees with ``predict_log_proba`` to float64 precision even
+where a probability is within 1e-8 of 1 (a float32 probability would round it to 1, log 0).
 """
 
 from __future__ import annotations
@@ -33,13 +43,14 @@ from .._estimator import (
     feature_names,
     validate_features,
 )
+from ..numerics import log_softmax
 from ..optim import sgd
 from ..shapes import as_float_array
 from ._batchnorm import BatchNorm
 from ._layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from ._model import Sequential
+from ._train import _head, _logits, _make_optimizer
 from ._train import fit as _fit
-from ._train import predict_proba as _predict_proba
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -138,15 +149,49 @@ class _BaseMLP(BaseEstimator):
             layers.append(head)
         return Sequential(layers, dtype=np.dtype(self.dtype), seed=self._rng)
 
-    def _train(self, X: np.ndarray, Y: np.ndarray, head: Any) -> None:
+    def _new_model(self, n_features: int, n_out: int, head: Any) -> None:
+        """A freshly initialised ``model_`` and the optimiser whose state partial_fit keeps."""
         seed = self.random_state
         if isinstance(seed, np.random.RandomState):  # scikit-learn style generator
             seed = seed.randint(2**31)
         self._rng = np.random.default_rng(seed)
-        n_out = len(self.classes_) if self._loss == "cross_entropy" else Y.shape[1]
         model = self._make_model(n_out, head)
+        model.build(n_features)
+        for layer in model.layers:          # dropout draws from the model's generator
+            if hasattr(layer, "rng"):
+                layer.rng = model.rng
+        self.model_ = model
+        self._optimizer = self._make_optimizer()
+        self.loss_curve_ = []
+        self.history_ = {}
+
+    def _make_optimizer(self) -> Any:
+        if self.solver == "sgd":
+            optimizer: Any = sgd(self.learning_rate_init, momentum=self.momentum,
+                                 weight_decay=self.alpha)
+        else:
+            optimizer = self.solver
+        return _make_optimizer(optimizer, self.model_, self.learning_rate_init,
+                               self.alpha if self.solver != "sgd" else 0.0)
+
+    def __getstate__(self) -> dict:
+        # the optimiser is made of closures, which pickle cannot store: an unpickled estimator
+        # predicts the same, and a partial_fit after unpickling starts a fresh optimiser state
+        parent = getattr(super(), "__getstate__", None)
+        state = dict(parent() if parent is not None else self.__dict__)
+        state.pop("_optimizer", None)
+        return state
+
+    def _train(self, X: np.ndarray, Y: np.ndarray, head: Any, *,
+               incremental: bool = False) -> None:
+        n_out = len(self.classes_) if self._loss == "cross_entropy" else Y.shape[1]
+        if not incremental or not hasattr(self, "model_"):
+            self._new_model(X.shape[1], n_out, head)
+        model = self.model_
+        if getattr(self, "_optimizer", None) is None:  # unpickled: see __getstate__
+            self._optimizer = self._make_optimizer()
         validation = None
-        if self.early_stopping:
+        if self.early_stopping and not incremental:
             n_val = max(1, round(self.validation_fraction * X.shape[0]))
             if X.shape[0] - n_val < 2:
                 raise DataError(f"{type(self).__name__}(early_stopping=True) needs at least "
@@ -157,31 +202,42 @@ class _BaseMLP(BaseEstimator):
             validation = (X[val], Y[val])
             X, Y = X[tr], Y[tr]
         bs = min(32 if self.batch_size == "auto" else int(self.batch_size), X.shape[0])
-        if self.solver == "sgd":
-            optimizer: Any = sgd(self.learning_rate_init, momentum=self.momentum,
-                                 weight_decay=self.alpha)
-        else:
-            optimizer = self.solver
-        history = _fit(model, X, Y, loss=self._loss, optimizer=optimizer,
-                       lr=self.learning_rate_init, epochs=int(self.max_iter), batch_size=bs,
-                       validation_data=validation,
-                       early_stopping={"patience": int(self.n_iter_no_change),
-                                       "min_delta": float(self.tol),
-                                       "restore_best": bool(self.early_stopping)},
-                       weight_decay=self.alpha if self.solver != "sgd" else 0.0,
+        stopping = None if incremental else {"patience": int(self.n_iter_no_change),
+                                             "min_delta": float(self.tol),
+                                             "restore_best": bool(self.early_stopping)}
+        history = _fit(model, X, Y, loss=self._loss, optimizer=self._optimizer,
+                       lr=self.learning_rate_init, epochs=1 if incremental else int(self.max_iter),
+                       batch_size=bs, validation_data=validation, early_stopping=stopping,
                        seed=self._rng, verbose=self.verbose)
-        self.model_ = model
-        self.loss_curve_ = list(history["loss"])
+        self.loss_curve_ = [*self.loss_curve_, *history["loss"]]
         self.loss_ = self.loss_curve_[-1]
         self.best_loss_ = float(min(self.loss_curve_))
         self.n_iter_ = len(self.loss_curve_)
-        self.history_ = dict(history)
+        self.history_ = {k: [*self.history_.get(k, []), *v] for k, v in history.items()}
         if validation is not None:
             self.validation_scores_ = list(history.get("val_accuracy", history["val_loss"]))
 
-    def _logits_model(self, X: Any) -> np.ndarray:
+    def _scores(self, X: Any) -> tuple[np.ndarray, np.dtype]:
+        """Float64 logits (regression outputs) of X, and the dtype the caller's answer takes.
+
+        The weights run in float64 (see the module notes): a sample's prediction does not depend
+        on the batch it comes in.
+        """
         check_is_fitted(self, "model_")
-        return self._check_X(X, reset=False)
+        names = feature_names(X)
+        X = as_2d_float(X, "X", who="the MLP")
+        validate_features(self, X, names, reset=False)
+        out_dtype = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+        model = self.model_
+        if out_dtype == np.float32 and model.dtype == np.float32:
+            # float32 in, float32 out: float32 speed (last-digit batch effects are within the
+            # answer's own rounding)
+            z = _logits(model, X, _head(model, model.loss_)).astype(np.float64)
+            return z, out_dtype
+        if model.dtype != np.float64:
+            model = model.inference_copy(np.float64)
+        z = _logits(model, X.astype(np.float64, copy=False), _head(model, model.loss_))
+        return z, out_dtype
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -250,24 +306,61 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         self._train(X, index.astype(np.intp), Softmax())
         return self
 
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
+        """One epoch over (X, y), continuing from the current weights and optimiser state.
+
+        Parameters
+        ----------
+        X : array_like, shape (samples, features)
+        y : array_like, shape (samples,)
+        classes : array_like, shape (classes,)
+            Every class label; required on the first call (as in scikit-learn), optional
+            afterwards (it must then equal ``classes_``).
+        """
+        first = not hasattr(self, "model_")
+        cls = type(self).__name__
+        if first:
+            self._validate_params()
+            if classes is None:
+                raise ValueError(f"classes must be passed on the first call to "
+                                 f"{cls}.partial_fit, e.g. classes=np.unique(y_all).")
+            self.classes_ = np.unique(np.asarray(classes))
+        elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)),
+                                                         self.classes_):
+            raise ValueError(f"`classes={np.asarray(classes)!r}` is not the same as on the "
+                             f"first call to partial_fit ({self.classes_!r}).")
+        X = self._check_X(X, reset=first)
+        seen, index = encode_class_labels(self, X, y, min_classes=1, regressor="MLPRegressor")
+        unknown = ~np.isin(seen, self.classes_)
+        if np.any(unknown):
+            raise ValueError(f"y has labels {seen[unknown].tolist()} that are not in classes "
+                             f"{self.classes_.tolist()} given on the first call to "
+                             f"partial_fit.")
+        target = np.searchsorted(self.classes_, seen)[index].astype(np.intp)
+        self._train(X, target, Softmax(), incremental=True)
+        return self
+
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, shape (samples, classes), columns in ``classes_`` order."""
-        X = self._logits_model(X)
-        return _predict_proba(self.model_, X)
+        """Class probabilities, shape (samples, classes), columns in ``classes_`` order.
+
+        ``exp`` of :meth:`predict_log_proba`; float32 for float32 X, else float64.
+        """
+        logp, dtype = self._log_proba(X)
+        return np.exp(logp).astype(dtype, copy=False)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log of :meth:`predict_proba`, from log-softmax (finite even where proba is 0)."""
-        from ..numerics import log_softmax
-        from ._train import _head, _logits
+        """Log-probabilities from the log-softmax of the logits (finite where proba is 0)."""
+        logp, dtype = self._log_proba(X)
+        return logp.astype(dtype, copy=False)
 
-        X = self._logits_model(X)
-        return log_softmax(_logits(self.model_, X, _head(self.model_, self.model_.loss_)),
-                           axis=1)
+    def _log_proba(self, X: Any) -> tuple[np.ndarray, np.dtype]:
+        z, dtype = self._scores(X)
+        return log_softmax(z, axis=1), dtype
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each sample."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        z, _ = self._scores(X)
+        return self.classes_[np.argmax(z, axis=1)]
 
     def __sklearn_tags__(self):  # pragma: no cover - only with scikit-learn
         tags = super().__sklearn_tags__()
@@ -294,10 +387,27 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def fit(self, X: Any, y: Any) -> MLPRegressor:
         """Fit on X (samples, features) and y (samples,) or (samples, targets)."""
         self._validate_params()
+        X, Z = self._targets(X, y, first=True)
+        self._train(X, Z, None)
+        return self
+
+    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
+        """One epoch over (X, y), continuing from the current weights and optimiser state.
+
+        The target standardisation is taken from the first call's y and kept afterwards.
+        """
+        first = not hasattr(self, "model_")
+        if first:
+            self._validate_params()
+        X, Z = self._targets(X, y, first=first)
+        self._train(X, Z, None, incremental=True)
+        return self
+
+    def _targets(self, X: Any, y: Any, *, first: bool) -> tuple[np.ndarray, np.ndarray]:
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
                              f"is None.")
-        X = self._check_X(X, reset=True)
+        X = self._check_X(X, reset=first)
         y_arr = np.asarray(y)
         if y_arr.dtype.kind == "c":
             raise DataError("Complex data not supported: y is complex.")
@@ -309,22 +419,25 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if Y.shape[0] != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} samples but y has {Y.shape[0]}; they must "
                              f"match.")
-        self._y_1d = Y.ndim == 1
         Y2 = Y[:, None] if Y.ndim == 1 else Y
-        self._y_mean = Y2.mean(axis=0)
-        std = Y2.std(axis=0)
-        self._y_scale = np.where(std > 0, std, 1.0)
+        if first:
+            self._y_1d = Y.ndim == 1
+            self._y_mean = Y2.mean(axis=0)
+            std = Y2.std(axis=0)
+            self._y_scale = np.where(std > 0, std, 1.0)
+        elif Y2.shape[1] != self._y_mean.shape[0]:
+            raise ValueError(f"y has {Y2.shape[1]} targets but {type(self).__name__} was "
+                             f"fitted with {self._y_mean.shape[0]}.")
         Z = ((Y2 - self._y_mean) / self._y_scale).astype(np.dtype(self.dtype))
-        self._train(X, Z, None)
-        return self
+        return X, Z
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted targets, shape (samples,) or (samples, targets) as y was in fit."""
-        from ._train import _logits
+        """Predicted targets, shape (samples,) or (samples, targets) as y was in fit.
 
-        X = self._logits_model(X)
-        Z = _logits(self.model_, X, None).astype(np.float64)
-        out = Z * self._y_scale + self._y_mean
+        float32 for float32 X, else float64.
+        """
+        z, dtype = self._scores(X)
+        out = (z * self._y_scale + self._y_mean).astype(dtype, copy=False)
         return out[:, 0] if self._y_1d else out
 
     def __sklearn_tags__(self):  # pragma: no cover - only with scikit-learn
