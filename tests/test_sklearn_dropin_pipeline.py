@@ -78,17 +78,7 @@ def _run(imports: str, pipeline: str) -> tuple[dict, object]:
     return namespace["RESULT"], namespace["search"]
 
 
-# NMF(solver="cd") (scikit-learn's default solver) is the NMF half of issue 14, done on another
-# branch; this branch's NMF refuses it. The strict xfail turns into a failure once that lands:
-# then delete the mark.
-_CD_PENDING = pytest.mark.xfail(
-    raises=ValueError, strict=True,  # GridSearchCV: "All the 12 fits failed" (solver='cd')
-    reason="matfit's NMF gains solver='cd' in the NMF half of issue 14 (another branch)")
-
-
-@pytest.mark.parametrize("pipeline", ["logistic", "nmf+logistic",
-                                      pytest.param("nmf(cd)+logistic", marks=_CD_PENDING),
-                                      "mlp"])
+@pytest.mark.parametrize("pipeline", ["logistic", "nmf+logistic", "nmf(cd)+logistic", "mlp"])
 def test_script_runs_unchanged_with_matfit_imports(pipeline):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning)   # scikit-learn's own
