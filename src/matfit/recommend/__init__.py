@@ -24,13 +24,16 @@ Stable contract (used by the Spark helper)
 """
 
 from ._data import Ratings, leave_k_out, read_ratings, train_test_split
+from ._foldin import FoldIn
 from ._ids import IdMap
+from ._inputs import UnknownIdWarning, as_ratings
 from ._metrics import mae, rmse
 from ._synthetic import synthetic_ratings
-from .model import SOLVER_DEFAULTS, MatrixFactorization, UnknownIdWarning, as_ratings
+from .model import SOLVER_DEFAULTS, MatrixFactorization
 
 __all__ = [
     "SOLVER_DEFAULTS",
+    "FoldIn",
     "IdMap",
     "MatrixFactorization",
     "Ratings",

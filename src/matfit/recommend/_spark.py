@@ -163,7 +163,7 @@ def to_frame(spark: Any, data: Any, *, sep: str | None = None, columns: Any = No
         else:
             df = _read_delimited(spark, path, sep)
     else:
-        from .model import as_ratings
+        from ._inputs import as_ratings
 
         r = as_ratings(data, name)
         users, items = r.user_ids[r.users], r.item_ids[r.items]
