@@ -126,7 +126,7 @@ def test_fold_in_refuses_known_users_and_skips_unknown_items(ratings):
     with pytest.raises(DataError, match=r"already in the model.*partial_fit"):
         m.fold_in(base.subset(np.arange(10)))
     u, i, v = new.to_arrays()
-    extra = Ratings.from_arrays(list(u) + [u[0]], list(i) + [10_000], list(v) + [3.0])
+    extra = Ratings.from_arrays(np.r_[u, u[0]], np.r_[i, 10_000], np.r_[v, 3.0])
     with pytest.warns(UnknownIdWarning, match="1 of .* ratings"):
         res = m.fold_in(extra, update=False)
     assert res.ignored == 1
@@ -185,8 +185,8 @@ def test_partial_fit_is_one_exact_step_on_the_affected_rows(ratings):
     u, i, v = new.to_arrays()
     # a repeated pair (new rating wins), a new user and a new item among the new ratings
     ou, oi, _ = old.to_arrays()
-    new = Ratings.from_arrays(list(u) + [ou[0], 9999, ou[1]], list(i) + [oi[0], i[0], 8888],
-                              list(v) + [1.0, 4.0, 2.0])
+    new = Ratings.from_arrays(np.r_[u, ou[0], 9999, ou[1]], np.r_[i, oi[0], i[0], 8888],
+                              np.r_[v, 1.0, 4.0, 2.0])
     m = MatrixFactorization(5, solver="als", epochs=3, seed=0).fit(old)
     before = {a: getattr(m, a).copy() for a in ("user_factors_", "item_factors_",
                                                 "user_bias_", "item_bias_")}
