@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-_SOLVERS = ("sgd", "als")
+_SOLVERS = ("sgd", "als", "svdpp")
 
 
 def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -32,7 +32,8 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     t.add_argument("ratings", metavar="RATINGS", help="delimited file of user, item, rating")
     t.add_argument("--out", "-o", required=True, metavar="MODEL.npz", help="model file to write")
     t.add_argument("--solver", choices=_SOLVERS,
-                   help="sgd (default, Funk SGD) or als (batched alternating least squares; "
+                   help="sgd (default, Funk SGD), svdpp (SVD++, implicit feedback) or als "
+                   "(alternating least squares; "
                    "the only choice, and the default, with --engine spark)")
     t.add_argument("--factors", type=int, metavar="K", help="latent factors (default 64)")
     t.add_argument("--epochs", type=int, metavar="N",

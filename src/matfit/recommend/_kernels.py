@@ -276,8 +276,11 @@ def _group_by_key(order, key, n_keys):  # pragma: no cover - compiled; the body 
 
 # ---------------------------------------------------------------------------------- SVD++
 def _svdpp_epoch(indptr, items, values, user_order, rating_order, P, Q, Y, bu, bi, mu, lr, reg,
-                 lr_b, reg_b, reg_y):  # pragma: no cover - compiled; the body is the spec
-    """One SVD++ epoch over users in ``user_order``; ratings CSR by user (see module notes)."""
+                 lr_b, reg_b, reg_y, wu, wi):  # pragma: no cover - compiled; the body is the spec
+    """One SVD++ epoch over users in ``user_order``; ratings CSR by user (see module notes).
+
+    ``wu``/``wi`` scale the penalties of each user's/item's parameters per rating visited.
+    """
     k = P.shape[1]
     z = np.empty(k, dtype=P.dtype)
     acc = np.empty(k, dtype=P.dtype)
@@ -306,13 +309,15 @@ def _svdpp_epoch(indptr, items, values, user_order, rating_order, P, Q, Y, bu, b
                 dot += Q[i, f] * (P[u, f] + z[f])
             err = values[j] - dot
             sq += err * err
-            bu[u] += lr_b * (err - reg_b * bu[u])
-            bi[i] += lr_b * (err - reg_b * bi[i])
+            ru = wu[u]
+            ri = wi[i]
+            bu[u] += lr_b * (err - reg_b * ru * bu[u])
+            bi[i] += lr_b * (err - reg_b * ri * bi[i])
             for f in range(k):
                 puf = P[u, f]
                 qif = Q[i, f]
-                P[u, f] = puf + lr * (err * qif - reg * puf)
-                Q[i, f] = qif + lr * (err * (puf + z[f]) - reg * qif)
+                P[u, f] = puf + lr * (err * qif - reg * ru * puf)
+                Q[i, f] = qif + lr * (err * (puf + z[f]) - reg * ri * qif)
                 acc[f] += err * qif
         for j in range(lo, hi):
             i = items[j]

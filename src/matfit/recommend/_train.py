@@ -75,7 +75,7 @@ def fit_local(train: Ratings, val: tuple[np.ndarray, np.ndarray, np.ndarray] | N
         ctx = _nullcontext()
     else:
         Y = (rng.standard_normal((n_items, k)) * p["init_scale"]).astype(dtype)
-        step, effective = _svdpp_stepper(train, vals, mu, p, rng, Y)
+        step, effective = _svdpp_stepper(train, vals, mu, p, rng, Y, weighting)
         ctx = _nullcontext()
     with ctx:
         history, best, best_epoch = _run_epochs(step, (P, Q, bu, bi, Y), train, vals, val, mu,
@@ -213,7 +213,7 @@ def _sgd_stepper(train: Ratings, vals: np.ndarray, mu: float, p: dict, biases: b
 
 
 def _svdpp_stepper(train: Ratings, vals: np.ndarray, mu: float, p: dict,
-                   rng: np.random.Generator, Y: np.ndarray) -> tuple[Any, Any]:
+                   rng: np.random.Generator, Y: np.ndarray, weighting: str) -> tuple[Any, Any]:
     epoch_kernel = _kernels.kernel("svdpp_epoch")
     implicit = _kernels.kernel("svdpp_implicit")
     if epoch_kernel is None:
@@ -225,6 +225,10 @@ def _svdpp_stepper(train: Ratings, vals: np.ndarray, mu: float, p: dict,
     np.cumsum(train.user_counts(), out=indptr[1:])
     dt = vals.dtype.type
     counts = np.diff(indptr)
+    # per-visit penalty multipliers: an epoch then penalises row r by reg * w_r (ALS's weights)
+    wu = (_als.reg_weights(counts, weighting) / np.maximum(counts, 1)).astype(vals.dtype)
+    icounts = train.item_counts()
+    wi = (_als.reg_weights(icounts, weighting) / np.maximum(icounts, 1)).astype(vals.dtype)
 
     def step(epoch: int, P, Q, bu, bi) -> float:
         lr = p["lr"] * p["lr_decay"] ** epoch
@@ -234,7 +238,7 @@ def _svdpp_stepper(train: Ratings, vals: np.ndarray, mu: float, p: dict,
                             + rng.random(len(values)), kind="stable")
         return float(epoch_kernel(indptr, items, values, user_order, within, P, Q, Y, bu, bi,
                                   dt(mu), dt(lr), dt(p["reg"]), dt(lr), dt(p["reg_bias"]),
-                                  dt(p["reg_implicit"])))
+                                  dt(p["reg_implicit"]), wu, wi))
 
     def effective(P: np.ndarray, Yf: np.ndarray) -> np.ndarray:
         Z = np.empty_like(P)
