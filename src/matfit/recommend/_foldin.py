@@ -118,6 +118,9 @@ def merge_ratings(seen: sp.csr_matrix, values: np.ndarray | None, users: np.ndar
     values : ndarray, shape (pairs,), aligned with ``seen.indices``, or None
     """
     n_users, n_items = shape
+    if seen.nnz == 0:
+        return csr_of(users, items, new_values, shape, dtype=None if values is None
+                      else values.dtype, keep_values=values is not None)
     old_rows = np.repeat(np.arange(seen.shape[0], dtype=np.int64), np.diff(seen.indptr))
     old_cols = seen.indices.astype(np.int64)
     key_old = old_rows * n_items + old_cols
@@ -135,6 +138,21 @@ def merge_ratings(seen: sp.csr_matrix, values: np.ndarray | None, users: np.ndar
     if values is not None:
         merged_values = np.concatenate([values[keep], new_values.astype(values.dtype)])[order]
     return merged, merged_values
+
+
+def csr_of(users: np.ndarray, items: np.ndarray, values: np.ndarray, shape: tuple[int, int], *,
+           dtype: Any = None, keep_values: bool = True
+           ) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    """Boolean CSR of distinct (user, item) pairs, sorted, and the values in its order."""
+    n_users, n_items = shape
+    order = np.argsort(users.astype(np.int64) * n_items + items, kind="stable")
+    indptr = np.zeros(n_users + 1, dtype=np.int64)
+    np.cumsum(np.bincount(users, minlength=n_users), out=indptr[1:])
+    indices = items[order].astype(np.int32)
+    seen = sp.csr_matrix((np.ones(len(indices), dtype=bool), indices, indptr), shape=shape)
+    if not keep_values:
+        return seen, None
+    return seen, values[order].astype(dtype or values.dtype, copy=False)
 
 
 def rows_of(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, wanted: np.ndarray

@@ -38,7 +38,7 @@ __all__ = ["have_numba", "kernel", "set_threads"]
 _COMPILED: dict[str, Any] = {}
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 # parallel kernels (prange); the others are compiled as plain nogil loops
-_PARALLEL = {"als_rows_cholesky", "als_rows_cg", "sgd_blocked"}
+_PARALLEL = {"als_rows_cholesky", "als_rows_cg", "sgd_blocked", "squared_error"}
 
 
 def have_numba() -> bool:
@@ -221,6 +221,24 @@ def _als_rows_cg(indptr, other, values, rows, fixed, fixed_bias, use_bias, mu, l
             out_f[u, a] = x[a]
         if use_bias:
             out_b[u] = x[k]
+
+
+def _squared_error(users, items, values, P, Q, bu, bi, mu, biases
+                   ):  # pragma: no cover - compiled; the body is the spec
+    """Sum over ratings of (r - r̂)², in float64 (the training RMSE after an ALS epoch)."""
+    k = P.shape[1]
+    total = 0.0
+    for n in prange(len(values)):
+        u = users[n]
+        i = items[n]
+        pred = np.float64(mu)
+        if biases:
+            pred += bu[u] + bi[i]
+        for f in range(k):
+            pred += P[u, f] * Q[i, f]
+        e = values[n] - pred
+        total += e * e
+    return total
 
 
 # ------------------------------------------------------------------------------------ SGD

@@ -112,8 +112,7 @@ def _run_epochs(step: Any, params: tuple, train: Ratings, vals: np.ndarray, val:
         train_sq = step(epoch, P, Q, bu, bi)
         seconds = time.perf_counter() - start
         if train_sq is None:
-            pred = _als.predict_indices(mu, bu, bi, P, Q, train.users, train.items)
-            train_rmse = rmse(vals, pred)
+            train_rmse = _train_rmse(train, vals, mu, P, Q, bu, bi, p["n_threads"])
         else:
             train_rmse = float(np.sqrt(train_sq / len(train)))
         if not np.isfinite(train_rmse):
@@ -139,6 +138,16 @@ def _run_epochs(step: Any, params: tuple, train: Ratings, vals: np.ndarray, val:
             break
     bar.close()
     return history, best, best_epoch
+
+
+def _train_rmse(train: Ratings, vals: np.ndarray, mu: float, P, Q, bu, bi, n_threads: int
+                ) -> float:
+    compiled = _kernels.kernel("squared_error")
+    if compiled is None:
+        return rmse(vals, _als.predict_indices(mu, bu, bi, P, Q, train.users, train.items))
+    _kernels.set_threads(n_threads)
+    sq = compiled(train.users, train.items, vals, P, Q, bu, bi, P.dtype.type(mu), True)
+    return float(np.sqrt(sq / len(vals)))
 
 
 def _als_stepper(train: Ratings, vals: np.ndarray, mu: float, p: dict, biases: bool,

@@ -278,9 +278,8 @@ class MatrixFactorization(BaseEstimator):
         res = _train.fit_local(train, val, solver=self.solver, p=p, biases=bool(self.biases),
                                weighting=weighting, seed=self.seed, patience=self.patience,
                                verbose=self.verbose, rating_range=rating_range)
-        seen, seen_ratings = _foldin.merge_ratings(
-            sp.csr_matrix((train.n_users, train.n_items), dtype=bool), np.zeros(0, dtype),
-            train.users, train.items, train.values, (train.n_users, train.n_items))
+        seen, seen_ratings = _foldin.csr_of(train.users, train.items, train.values,
+                                            (train.n_users, train.n_items))
         self._set_fitted(dtype.type(res.mu), res.bu, res.bi, res.P, res.Q, train.user_map,
                          train.item_map, seen=seen, rating_range=rating_range,
                          seen_ratings=seen_ratings, implicit=res.Y)
