@@ -114,11 +114,13 @@ class MatrixFactorization(BaseEstimator):
         0: silent; 1: a progress bar per epoch with train/validation RMSE on stderr.
     engine : {"local", "spark"}
         ``"spark"`` fits with Apache Spark's ALS (``pip install 'matfit[spark]'``): needs
-        ``solver="als"`` and ``reg_weighting="count"`` (Spark's λ scaling), estimates the
-        biases in Spark first and fits the factors on the residuals (see
-        :mod:`matfit.recommend._spark` for how this differs from the local solver); the fitted
-        model is an ordinary local one (save, load, predict without Spark). Pass an existing
-        session as ``fit(..., spark=session)``.
+        ``solver="als"`` and ``reg_weighting="count"`` (Spark's λ scaling) and minimises the
+        local engine's objective by alternating exact bias updates (DataFrame aggregations)
+        with Spark ALS fits on the residuals (see :mod:`matfit.recommend._spark`; install a
+        native BLAS, e.g. ``apt-get install libopenblas0``, or Spark's ALS runs on Java
+        arithmetic); the fitted model is an ordinary local one (save, load, predict without
+        Spark; ``partial_fit`` needs a local fit). Pass an existing session as
+        ``fit(..., spark=session)``.
     spark_master : str, optional
         Master URL of the session the Spark engine starts (default ``"local[*]"``; any
         ``spark://``, ``yarn`` or ``k8s://`` URL works the same).
