@@ -84,8 +84,9 @@ def test_cg_with_as_many_steps_as_unknowns_is_the_exact_step(split):
 
 
 @pytest.mark.parametrize("solver", ["als", "sgd"])
-def test_thread_count_does_not_change_the_fit(split, solver):
+def test_thread_count_does_not_change_the_fit(split, solver, monkeypatch):
     train, _ = split
+    monkeypatch.setattr(_train, "SGD_PARALLEL_MIN", 0)  # run small SGD data in parallel too
     kw = dict(factors=6, solver=solver, epochs=3, seed=0)
     one = MatrixFactorization(n_threads=1, **kw).fit(train)
     two = MatrixFactorization(n_threads=2, **kw).fit(train)

@@ -8,6 +8,7 @@ stopping; it knows nothing of the solvers.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any, NamedTuple
 
@@ -23,6 +24,7 @@ __all__ = ["SGD_BLOCKS", "Fitted", "fit_local", "predict_known"]
 
 # DSGD blocks per side (see _kernels): fixed, so SGD's result does not depend on n_threads
 SGD_BLOCKS = 8
+SGD_PARALLEL_MIN = 1 << 20
 
 
 class Fitted(NamedTuple):
@@ -72,11 +74,11 @@ def fit_local(train: Ratings, val: tuple[np.ndarray, np.ndarray, np.ndarray] | N
         ctx: Any = _als.blas_single_thread()  # many small GEMMs and solves: see _als notes
     elif solver == "sgd":
         step = _sgd_stepper(train, vals, mu, p, biases, rng)
-        ctx = _nullcontext()
+        ctx = contextlib.nullcontext()
     else:
         Y = (rng.standard_normal((n_items, k)) * p["init_scale"]).astype(dtype)
         step, effective = _svdpp_stepper(train, vals, mu, p, rng, Y, weighting)
-        ctx = _nullcontext()
+        ctx = contextlib.nullcontext()
     with ctx:
         history, best, best_epoch = _run_epochs(step, (P, Q, bu, bi, Y), train, vals, val, mu,
                                                 p, solver, patience, verbose, effective,
@@ -88,14 +90,6 @@ def fit_local(train: Ratings, val: tuple[np.ndarray, np.ndarray, np.ndarray] | N
     if effective is not None:
         P = effective(P, Y)
     return Fitted(mu, P, Q, bu, bi, Y, history, best_epoch)
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def _run_epochs(step: Any, params: tuple, train: Ratings, vals: np.ndarray, val: Any, mu: float,
@@ -198,10 +192,14 @@ def _sgd_stepper(train: Ratings, vals: np.ndarray, mu: float, p: dict, biases: b
         key = (balanced_blocks(train.user_counts(), B)[users] * B
                + balanced_blocks(train.item_counts(), B)[items])
 
+        # B strata per epoch are B barriers: below ~1M ratings an epoch takes milliseconds and
+        # a descheduled thread on a busy machine costs more than it saves (same result)
+        threads = p["n_threads"] if len(vals) >= SGD_PARALLEL_MIN else 1
+
         def step(epoch: int, P, Q, bu, bi) -> float:
             lr = p["lr"] * p["lr_decay"] ** epoch
             order, bounds = group(rng.permutation(len(vals)), key, B * B)
-            _kernels.set_threads(p["n_threads"])
+            _kernels.set_threads(threads)
             return float(blocked(users, items, vals, order, bounds, B, P, Q, bu, bi, dt(mu),
                                  dt(lr), dt(p["reg"]), dt(lr), dt(p["reg_bias"]),
                                  bool(biases)))
