@@ -12,11 +12,11 @@ Implementation notes
   then ``BIAS_ROUNDS`` times an ALS fit on the residuals :math:`r - \mu - b_u - b_i` followed
   (but for the last) by one exact bias pass per side given the factor part
   :math:`p_u \cdot q_i` (``ALSModel.transform``). The local solver re-solves each bias with
-  its factor vector in every half-step; both now minimise the same J, and on MovieLens 100K
-  at the same hyper-parameters their test RMSEs agree to the figure of
-  ``benchmarks/spark_vs_local.py`` (biases fitted first and never again, as before, left a
-  gap of 0.007--0.017). Each round refits ALS from a fresh start, so a Spark fit costs
-  ``BIAS_ROUNDS`` ALS fits.
+  its factor vector in every half-step; both now minimise the same J. On MovieLens 100K
+  (80/20, seed 0; k=16, reg=0.08, reg_bias=0.1, 10 iterations) the test RMSEs were 0.9340
+  (Spark local[2]) and 0.9323 (local), a gap of 0.0017 (``benchmarks/spark_vs_local.py``);
+  biases fitted first and never again, as before, left 0.007--0.017. Each round refits ALS
+  from a fresh start, so a Spark fit costs ``BIAS_ROUNDS`` ALS fits.
 * Native BLAS. Spark's ALS solves through ``dev.ludovic.netlib``, which ``dlopen``\ s
   ``libblas.so.3``/``liblapack.so.3`` and otherwise falls back to Java arithmetic (the log
   says ``netlib-blas: dlopen(libblas.so.3) failed``). On Debian/Ubuntu
