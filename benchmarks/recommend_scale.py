@@ -1,18 +1,22 @@
-"""Scale run of matfit.recommend: ALS on synthetic MovieLens-20M-sized ratings (not a test).
+"""Scale run of matfit.recommend: ALS / SGD / SVD++ on MovieLens-20M-sized ratings (not a test).
 
 Draws power-law ratings the size of MovieLens 20M (20M ratings, 138k users, 27k items) with
-``matfit.recommend.synthetic_ratings``, fits float32 ALS with k = 64, and reports seconds per
-ALS epoch (the two half-steps, from ``history_``), the one-off set-up, and the peak resident
-memory of the process (``resource.getrusage``), after generating the data and after fitting.
-The dense users x items matrix (138k x 27k float32 = 15 GB) is never formed.
+``matfit.recommend.synthetic_ratings`` once, then fits float32 models with k = 64 at each
+thread count of ``--threads``, interleaved over ``--rounds`` rounds (so that drift in the
+machine's load hits every count alike), and reports seconds per epoch (the solver's pass, from
+``history_``), the ratio of one thread's time to each count's, and the peak resident memory of
+the process (``resource.getrusage``) after generating the data and after all fits. The dense
+users x items matrix (138k x 27k float32 = 15 GB) is never formed.
 
 Usage::
 
-    python benchmarks/recommend_scale.py                    # the full 20M run
+    python benchmarks/recommend_scale.py                    # ALS, threads 1 and 2, full 20M
     python benchmarks/recommend_scale.py --ratings 2000000  # a quicker look
-    python benchmarks/recommend_scale.py --threads 2 --solver sgd
+    python benchmarks/recommend_scale.py --solver sgd --threads 1,2
+    python benchmarks/recommend_scale.py --cg-steps 3       # ALS with conjugate gradients
 
-The last line of output is one JSON object with the figures.
+The last line of output is one JSON object with the figures; quote it with the machine's load
+(``uptime``): on a shared machine absolute seconds are inflated, the ratios less so.
 """
 
 from __future__ import annotations
@@ -40,14 +44,18 @@ def main() -> None:
     ap.add_argument("--ratings", type=int, default=20_000_000)
     ap.add_argument("--factors", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=1, help="ALS threads over chunks")
-    ap.add_argument("--solver", choices=("als", "sgd"), default="als")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds")
+    ap.add_argument("--solver", choices=("als", "sgd", "svdpp"), default="als")
+    ap.add_argument("--cg-steps", type=int, default=None, help="ALS: CG steps (default exact)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    threads = [int(t) for t in args.threads.split(",")]
 
     from matfit.recommend import MatrixFactorization, synthetic_ratings
 
-    print(f"cores: {os.cpu_count()}  (figures are noisy on a shared machine)", flush=True)
+    print(f"cores: {os.cpu_count()}, load {os.getloadavg()[0]:.1f} (figures are noisy on a "
+          f"shared machine)", flush=True)
     t0 = time.perf_counter()
     ratings = synthetic_ratings(args.users, args.items, args.ratings, factors=16,
                                 dtype=np.float32, seed=args.seed, step=0.5)
@@ -59,29 +67,43 @@ def main() -> None:
           f"{np.count_nonzero(counts):,} (max {counts.max():,}, median {np.median(counts):.0f}), "
           f"items max {icounts.max():,}; peak RSS so far {rss_data:.0f} MB", flush=True)
 
-    model = MatrixFactorization(args.factors, solver=args.solver, epochs=args.epochs,
-                                dtype="float32", n_threads=args.threads, seed=0, verbose=1)
-    t1 = time.perf_counter()
-    model.fit(ratings)
-    fit_s = time.perf_counter() - t1
+    epoch_s: dict[int, list[float]] = {n: [] for n in threads}
+    fit_s: dict[int, list[float]] = {n: [] for n in threads}
+    loads, train_rmse = [], {}
+    for rnd in range(args.rounds):
+        for n in threads:
+            model = MatrixFactorization(args.factors, solver=args.solver, epochs=args.epochs,
+                                        dtype="float32", n_threads=n, cg_steps=args.cg_steps,
+                                        seed=0)
+            loads.append(os.getloadavg()[0])
+            t1 = time.perf_counter()
+            model.fit(ratings)
+            fit_s[n].append(time.perf_counter() - t1)
+            secs = [h["seconds"] for h in model.history_]
+            epoch_s[n] += secs
+            train_rmse[n] = model.history_[-1]["train_rmse"]
+            print(f"round {rnd + 1}: {args.solver} k={args.factors}, {n} thread(s): seconds per "
+                  f"epoch {[round(s, 2) for s in secs]}, fit {fit_s[n][-1]:.1f} s; train RMSE "
+                  f"{train_rmse[n]:.4f}; load {loads[-1]:.1f}", flush=True)
+            del model
     rss_fit = rss_mb()
-    epoch_s = [h["seconds"] for h in model.history_]
-    setup_s = fit_s - sum(epoch_s)
+    med = {n: float(np.median(epoch_s[n])) for n in threads}
+    speedup = {n: round(med[threads[0]] / med[n], 3) for n in threads}
     dense_gb = args.users * args.items * 4 / 1e9
-    print(f"{args.solver} k={args.factors}, {args.threads} thread(s): seconds per epoch "
-          f"{[round(s, 2) for s in epoch_s]}, fit {fit_s:.1f} s (set-up, RMSE passes and "
-          f"bookkeeping {setup_s:.1f} s); train RMSE {model.history_[-1]['train_rmse']:.4f}")
+    print(f"median seconds per epoch {med}; speed-up over {threads[0]} thread(s) {speedup}")
     print(f"peak RSS {rss_fit:.0f} MB (after the data alone: {rss_data:.0f} MB); the dense "
           f"matrix would be {dense_gb:.1f} GB")
     print(json.dumps({
-        "bench": "recommend_scale", "solver": args.solver, "cores": os.cpu_count(),
-        "threads": args.threads, "users": args.users, "items": args.items,
+        "bench": "recommend_scale", "solver": args.solver, "cg_steps": args.cg_steps,
+        "cores": os.cpu_count(), "threads": threads, "users": args.users, "items": args.items,
         "ratings": len(ratings), "factors": args.factors,
-        "epoch_seconds": [round(s, 3) for s in epoch_s],
-        "median_epoch_seconds": round(float(np.median(epoch_s)), 3),
-        "fit_seconds": round(fit_s, 2), "generate_seconds": round(gen_s, 2),
+        "epoch_seconds": {str(n): [round(s, 3) for s in epoch_s[n]] for n in threads},
+        "median_epoch_seconds": {str(n): round(med[n], 3) for n in threads},
+        "speedup_vs_first": {str(n): speedup[n] for n in threads},
+        "fit_seconds": {str(n): [round(s, 2) for s in fit_s[n]] for n in threads},
+        "generate_seconds": round(gen_s, 2), "load_average": [round(x, 1) for x in loads],
         "peak_rss_mb": round(rss_fit), "peak_rss_after_data_mb": round(rss_data),
-        "train_rmse": round(model.history_[-1]["train_rmse"], 4),
+        "train_rmse": {str(n): round(train_rmse[n], 4) for n in threads},
     }))
 
 

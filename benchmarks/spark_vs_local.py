@@ -3,7 +3,8 @@
 1. MovieLens 100K (``../shared/data/movielens-100k/u.data``; skipped when absent), 80/20 split
    with seed 0: test RMSE of ``engine="spark"`` and of the local ALS at the same factors, reg
    (``reg_weighting="count"``, Spark's λ scaling), reg_bias and iterations (they must agree
-   within 0.01), and wall seconds of each including the Spark session start.
+   within 0.005), wall seconds of each including the Spark session start, and the seconds
+   inside Spark's ALS fits (``--java-blas`` measures them without the native BLAS).
 2. Synthetic 20M ratings (``synthetic_ratings``, 138k users x 27k items): seconds per ALS
    iteration on Spark ``local[2]`` (the ALS.fit call over its iterations, set-up of its blocks
    included) next to the local engine's seconds per epoch (from ``history_``).
@@ -39,14 +40,17 @@ def write_tsv(path: Path, ratings) -> Path:
     return path
 
 
-def session(master: str, memory: str):
+def session(master: str, memory: str, java_blas: bool = False):
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    s = (SparkSession.builder.master(master).appName("matfit-bench")
+    b = (SparkSession.builder.master(master).appName("matfit-bench")
          .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-         .config("spark.driver.memory", memory).config("spark.sql.shuffle.partitions", "8")
-         .getOrCreate())
+         .config("spark.driver.memory", memory).config("spark.sql.shuffle.partitions", "8"))
+    if java_blas:  # netlib dlopens this name instead of libblas.so.3: the Java fallback
+        b = b.config("spark.driver.extraJavaOptions",
+                     "-Ddev.ludovic.netlib.blas.nativeLib=libmatfit-no-such-blas.so")
+    s = b.getOrCreate()
     s.sparkContext.setLogLevel("ERROR")
     return s
 
@@ -63,6 +67,9 @@ def main() -> None:
     ap.add_argument("--driver-memory", default="6g",
                     help="fixed when the first session starts the JVM (default 6g)")
     ap.add_argument("--no-ml100k", action="store_true", help="skip part 1")
+    ap.add_argument("--java-blas", action="store_true",
+                    help="make Spark's netlib miss libblas.so.3 (its Java fallback), to compare "
+                    "with a native BLAS (apt-get install libopenblas0); run once each way")
     args = ap.parse_args()
 
     from matfit.recommend import (
@@ -75,7 +82,13 @@ def main() -> None:
 
     cores = os.cpu_count()
     print(f"cores: {cores}  (figures are noisy on a shared machine)", flush=True)
-    out: dict = {"bench": "spark_vs_local", "cores": cores, "master": args.master}
+    from matfit.recommend._spark import BIAS_ROUNDS, native_blas
+
+    blas = "java (forced)" if args.java_blas else (native_blas() or "java (none found)")
+    print(f"Spark ALS BLAS: {blas}; bias rounds {BIAS_ROUNDS}", flush=True)
+    out: dict = {"bench": "spark_vs_local", "cores": cores, "master": args.master,
+                 "blas": blas, "bias_rounds": BIAS_ROUNDS,
+                 "load_average": round(os.getloadavg()[0], 1)}
     kw = dict(solver="als", reg_weighting="count", reg=args.reg, reg_bias=args.reg_bias, seed=0)
     tmp = Path(tempfile.mkdtemp(prefix="matfit-spark-bench-"))
     if ML100K.is_file() and not args.no_ml100k:
@@ -83,11 +96,12 @@ def main() -> None:
         train, test = train_test_split(ratings, 0.2, seed=0)
         train_p, test_p = write_tsv(tmp / "train.tsv", train), write_tsv(tmp / "test.tsv", test)
         t0 = time.perf_counter()
-        spark = session(args.master, args.driver_memory)
+        spark = session(args.master, args.driver_memory, args.java_blas)
         start_s = time.perf_counter() - t0
         model = MatrixFactorization(args.factors, epochs=args.epochs, engine="spark", **kw)
         model.fit(str(train_p), spark=spark)
         spark_rmse = evaluate_spark(model, str(test_p), spark=spark)["rmse"]
+        out["ml100k_spark_als_seconds"] = round(model.history_[0]["als_seconds"], 2)
         spark_s = time.perf_counter() - t0
         spark.stop()
         t0 = time.perf_counter()
@@ -110,7 +124,7 @@ def main() -> None:
                               seed=0, step=0.5)
         path = write_tsv(tmp / "large.tsv", r)
         print(f"wrote {len(r):,} ratings to {path}", flush=True)
-        spark = session(args.master, args.driver_memory)
+        spark = session(args.master, args.driver_memory, args.java_blas)
         m = MatrixFactorization(args.factors, epochs=args.large_epochs, engine="spark", **kw)
         t0 = time.perf_counter()
         m.fit(str(path), spark=spark)

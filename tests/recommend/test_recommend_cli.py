@@ -9,7 +9,7 @@ import pytest
 
 from matfit._io import save_model
 from matfit.cli import main
-from matfit.recommend import MatrixFactorization, synthetic_ratings, train_test_split
+from matfit.recommend import MatrixFactorization, Ratings, synthetic_ratings, train_test_split
 
 
 def _write_ratings(path, ratings, sep="\t", header=None):
@@ -133,3 +133,33 @@ def test_bad_option_values_exit_1(files, tmp_path, capsys):
     assert main(["recommend", "train", str(train_file), "--out", str(tmp_path / "m.npz"),
                  "--validation-fraction", "1.5"]) == 1
     assert "--validation-fraction" in capsys.readouterr().err
+
+
+def test_top_ratings_of_a_new_user_folds_it_in(files, tmp_path, capsys):
+    train_file, _, _, train, _ = files
+    model = tmp_path / "m.npz"
+    assert main(["recommend", "train", str(train_file), "--out", str(model), "--solver", "als",
+                 "--epochs", "4", "-q"]) == 0
+    capsys.readouterr()
+    items = train.item_ids[:12]
+    new = tmp_path / "new_user.csv"
+    new.write_text("user,item,rating\n" + "".join(
+        f"99999,{item},{1 + n % 5}\n" for n, item in enumerate(items)))
+    before = model.read_bytes()
+    assert main(["recommend", "top", str(model), "--ratings-of", str(new), "--k", "5",
+                 "--json"]) == 0
+    out = capsys.readouterr()
+    got = json.loads(out.out.strip().splitlines()[-1])
+    assert "folded in 1 new user" in out.err and not got["unknown_user"]
+    assert model.read_bytes() == before  # the model file is not changed
+    # the API's fold-in gives the same list, and none of the user's rated items
+    api = MatrixFactorization.load(model)
+    api.fold_in(Ratings.read(new))
+    want = api.recommend(99999, 5)[0]
+    assert got["items"] == want.tolist() and got["user"] == 99999
+    assert not set(got["items"]) & set(items.tolist())
+    assert main(["recommend", "top", str(model)]) == 1
+    assert "--user" in capsys.readouterr().err
+    new.write_text("user,item,rating\nabc,1,4\n")  # IDs of another kind than the model's
+    assert main(["recommend", "top", str(model), "--ratings-of", str(new)]) == 1
+    assert "IDs of the model's kind" in capsys.readouterr().err

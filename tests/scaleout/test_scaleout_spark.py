@@ -176,3 +176,31 @@ def test_cli_unreachable_spark_master_is_one_line_and_exit_1(tmp_path, capsys):
     assert rc == 1 and time.perf_counter() - start < 10
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "spark://127.0.0.1:1" in err[0], err
+
+
+def test_spark_joint_biases_reach_the_local_engines_rmse(spark):
+    """Biases alternated with ALS fits minimise the local objective: held-out RMSEs agree."""
+    ratings = synthetic_ratings(300, 200, 12000, factors=3, noise=0.4, seed=5, step=0.5)
+    train, test = train_test_split(ratings, 0.2, seed=0)
+    kw = dict(solver="als", reg_weighting="count", reg=0.05, reg_bias=0.1, epochs=8, seed=0)
+    remote = MatrixFactorization(4, engine="spark", **kw).fit(train, spark=spark)
+    local = MatrixFactorization(4, **kw).fit(train)
+    a = remote.evaluate(test, k=None)["rmse"]
+    b = local.evaluate(test, k=None)["rmse"]
+    assert abs(a - b) <= 0.005, (a, b)
+    # the biases are the local ones, not the biases-only estimate they start from
+    both = np.intersect1d(remote.user_ids_, local.user_ids_)
+    bu_r = remote.user_bias_[remote.user_map_.lookup(both)]
+    bu_l = local.user_bias_[local.user_map_.lookup(both)]
+    assert np.corrcoef(bu_r, bu_l)[0, 1] > 0.95
+
+
+def test_native_blas_for_spark_is_detected():
+    """Spark's netlib dlopens libblas.so.3; without it ALS falls back to Java arithmetic."""
+    path = _spark.native_blas()
+    if path is None:
+        pytest.skip("no libblas.so.3: Spark ALS runs on Java arithmetic; on Debian/Ubuntu "
+                    "apt-get install libopenblas0 (see matfit.recommend._spark)")
+    import ctypes
+
+    assert hasattr(ctypes.CDLL("libblas.so.3"), "ddot_")  # a real BLAS, with Fortran names

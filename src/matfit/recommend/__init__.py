@@ -21,16 +21,24 @@ Stable contract (used by the Spark helper)
   builds a fitted model from such arrays; ``save``/``load`` use
   ``matfit._io.save_model(kind="ratings-mf", version=1)`` with the IDs (ints or strings).
 * :func:`synthetic_ratings` draws power-law ratings of any size.
+* New users or items without a refit: :meth:`MatrixFactorization.fold_in` (one exact ALS
+  step, the other side fixed; returns a :class:`FoldIn`); new ratings:
+  :meth:`MatrixFactorization.partial_fit` (exact solves of the touched rows only).
+* scikit-learn model selection: ``fit(X, y)`` with X (pairs, 2) of (user, item) IDs,
+  ``predict(X)``, ``score(X, y)`` = negative RMSE.
 """
 
 from ._data import Ratings, leave_k_out, read_ratings, train_test_split
+from ._foldin import FoldIn
 from ._ids import IdMap
+from ._inputs import UnknownIdWarning, as_ratings
 from ._metrics import mae, rmse
 from ._synthetic import synthetic_ratings
-from .model import SOLVER_DEFAULTS, MatrixFactorization, UnknownIdWarning, as_ratings
+from .model import SOLVER_DEFAULTS, MatrixFactorization
 
 __all__ = [
     "SOLVER_DEFAULTS",
+    "FoldIn",
     "IdMap",
     "MatrixFactorization",
     "Ratings",

@@ -41,6 +41,10 @@ Implementation notes
   spread chunks over ``n_threads`` Python threads instead (NumPy drops the GIL in ``take``,
   ``matmul`` and ``linalg``).
 * A row with no rating gets zero factors and bias (its system would be singular with w = 0).
+* With Numba installed, :func:`als_half_step` runs the compiled row kernels of ``_kernels``
+  instead (``prange`` over rows, an exact Cholesky solve per row, or ``cg_steps`` conjugate
+  gradient steps warm-started from the current factors); the batched NumPy form above stays
+  as the fallback and as the reference the tests hold the kernels to.
 
 References
 ----------
@@ -90,6 +94,7 @@ class SidePlan(NamedTuple):
     counts: np.ndarray  # (rows,)
     chunks: list[tuple[np.ndarray, int]]  # (rows of the chunk, longest row in it)
     n_other: int
+    visit: np.ndarray  # rows with ratings in a fixed shuffled order (balances prange's split)
 
 
 def reg_weights(counts: np.ndarray, weighting: str) -> np.ndarray:
@@ -149,7 +154,9 @@ def build_side(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: i
         j = max(1, int(np.searchsorted(padded, chunk_size, side="right")))
         chunks.append((by_count[s:s + j], int(window[j - 1])))
         s += j
-    return SidePlan(indptr, other, vals, counts, chunks, n_cols)
+    visit = np.flatnonzero(counts).astype(np.int64)
+    np.random.default_rng(0).shuffle(visit)
+    return SidePlan(indptr, other, vals, counts, chunks, n_cols, visit)
 
 
 def _solve_chunk(plan: SidePlan, rows: np.ndarray, longest: int, fixed: np.ndarray,
@@ -178,8 +185,9 @@ def _solve_chunk(plan: SidePlan, rows: np.ndarray, longest: int, fixed: np.ndarr
 
 def als_half_step(plan: SidePlan, fixed_factors: np.ndarray, fixed_bias: np.ndarray | None,
                   mu: float, lam: np.ndarray, out_factors: np.ndarray,
-                  out_bias: np.ndarray | None, *, n_threads: int = 1) -> None:
-    """Solve every row of one side exactly, with the other side fixed (in place).
+                  out_bias: np.ndarray | None, *, n_threads: int = 1, cg_steps: int | None = None,
+                  backend: str = "auto") -> None:
+    """Solve every row of one side with the other side fixed (in place).
 
     Parameters
     ----------
@@ -192,25 +200,49 @@ def als_half_step(plan: SidePlan, fixed_factors: np.ndarray, fixed_bias: np.ndar
     lam : ndarray, shape (rows,) or (rows, unknowns)
         The penalty λ w_row per row, or per row and unknown (see :func:`penalties`).
     out_factors : ndarray, shape (rows, factors)
-        Overwritten with the solution (rows without ratings: zeros).
+        Overwritten with the solution (rows without ratings: zeros). With ``cg_steps`` it is
+        also the starting point.
     out_bias : ndarray, shape (rows,), or None without biases
     n_threads : int
-        Python threads over chunks (run inside :func:`blas_single_thread`).
+        Threads over rows (compiled kernel) or over chunks (NumPy form, run inside
+        :func:`blas_single_thread`).
+    cg_steps : int, optional
+        None: the exact solve (Cholesky or LAPACK). An int: that many conjugate-gradient steps
+        from the current ``out_factors``/``out_bias`` (compiled kernel only).
+    backend : {"auto", "numba", "numpy"}
+        "auto": the compiled kernel when Numba is installed.
     """
+    from . import _kernels
+
     n_other, k = fixed_factors.shape
     unknowns = k + (fixed_bias is not None)
-    fixed = np.zeros((n_other + 1, unknowns), dtype=out_factors.dtype)
+    dtype = out_factors.dtype
+    fixed = np.zeros((n_other + 1, unknowns), dtype=dtype)
     fixed[:n_other, :k] = fixed_factors
     if fixed_bias is not None:
         fixed[:n_other, k] = 1.0
-        fixed_bias = np.append(fixed_bias, 0).astype(out_factors.dtype, copy=False)
-    lam = lam.astype(out_factors.dtype, copy=False)
-    mu = out_factors.dtype.type(mu)
+        fixed_bias = np.append(fixed_bias, 0).astype(dtype, copy=False)
+    lam = lam.astype(dtype, copy=False)
+    mu = dtype.type(mu)
     empty = plan.counts == 0
     if empty.any():
         out_factors[empty] = 0
         if out_bias is not None:
             out_bias[empty] = 0
+    name = "als_rows_cholesky" if cg_steps is None else "als_rows_cg"
+    compiled = _kernels.kernel(name) if backend in ("auto", "numba") else None
+    if compiled is None and (backend == "numba" or cg_steps is not None):
+        raise ImportError(f"{'cg_steps' if cg_steps is not None else 'backend=numba'} needs "
+                          f"Numba: pip install 'matfit[fast]'")
+    if compiled is not None:
+        lam2 = lam if lam.ndim == 2 else np.broadcast_to(lam[:, None], (len(lam), unknowns))
+        bias = fixed_bias if fixed_bias is not None else np.zeros(1, dtype)
+        ob = out_bias if out_bias is not None else np.zeros(1, dtype)
+        _kernels.set_threads(n_threads)
+        args = (plan.indptr, plan.other, plan.values, plan.visit, fixed, bias,
+                fixed_bias is not None, mu, lam2, out_factors, ob)
+        compiled(*args) if cg_steps is None else compiled(*args, int(cg_steps))
+        return
 
     def work(chunk: tuple[np.ndarray, int]) -> None:
         _solve_chunk(plan, chunk[0], chunk[1], fixed, fixed_bias, mu, lam, out_factors,

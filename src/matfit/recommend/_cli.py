@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-_SOLVERS = ("sgd", "als")
+_SOLVERS = ("sgd", "als", "svdpp")
 
 
 def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -35,7 +35,8 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    "spark also a Parquet model folder); an existing file is replaced, unless "
                    "it is RATINGS")
     t.add_argument("--solver", choices=_SOLVERS,
-                   help="sgd (default, Funk SGD) or als (batched alternating least squares; "
+                   help="sgd (default, Funk SGD), svdpp (SVD++, implicit feedback) or als "
+                   "(alternating least squares; "
                    "the only choice, and the default, with --engine spark)")
     t.add_argument("--factors", type=int, metavar="K", help="latent factors (default 64)")
     t.add_argument("--epochs", type=int, metavar="N",
@@ -68,7 +69,11 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "top", parents=parents, help="a user's k best items not rated in training",
         description="List the items with the highest predicted rating for one user.")
     top.add_argument("model", metavar="MODEL.npz")
-    top.add_argument("--user", required=True, metavar="ID", help="the user's ID")
+    top.add_argument("--user", metavar="ID", help="the user's ID (required unless "
+                     "--ratings-of holds one user)")
+    top.add_argument("--ratings-of", metavar="NEW_USER.csv",
+                     help="ratings of a user absent from the model (user, item, rating): folded "
+                     "in (one ALS step, items fixed; the model file is not changed)")
     top.add_argument("--k", type=int, default=10, help="number of items (default 10)")
     top.add_argument("--include-seen", action="store_true",
                      help="also list items the user rated in training")
@@ -284,6 +289,12 @@ def run_top(args: argparse.Namespace) -> dict:
     if args.engine == "spark":
         from . import _spark
 
+        if args.ratings_of is not None or args.user is None:
+            from .._errors import InvalidParameterError
+
+            raise InvalidParameterError("--engine spark: top needs --user ID (--ratings-of "
+                                        "folds in with the local engine only)")
+
         spark, created = _spark.get_session(args.spark_master)
         try:
             model: Any = args.model if _is_parquet_dir(args.model) else _load_model(args)
@@ -298,9 +309,15 @@ def run_top(args: argparse.Namespace) -> dict:
                 "scores": [float(s) for s in scores]}
     model = _load_model(args)
     user: Any = args.user
-    if model.user_ids_.dtype.kind == "i":
+    if args.ratings_of is not None:
+        user = _fold_in_user(model, args.ratings_of, args.user)
+    elif user is None:
+        from .._errors import InvalidParameterError
+
+        raise InvalidParameterError("top needs --user ID, or --ratings-of FILE of a new user")
+    if model.user_ids_.dtype.kind == "i" and isinstance(user, str):
         try:
-            user = int(args.user)
+            user = int(user)
         except ValueError:
             pass
     with warnings.catch_warnings(record=True) as caught:
@@ -313,6 +330,26 @@ def run_top(args: argparse.Namespace) -> dict:
     print(f"{'rank':>4}  {'item':<20} {'predicted':>9}")
     for rank, (item, score) in enumerate(zip(items, scores, strict=True), start=1):
         print(f"{rank:>4}  {item!s:<20} {score:>9.3f}")
-    return {"user": args.user, "unknown_user": unknown,
+    return {"user": user if args.user is None else args.user, "unknown_user": unknown,
             "items": [x.item() if hasattr(x, "item") else x for x in items],
             "scores": [float(s) for s in scores]}
+
+
+def _fold_in_user(model: Any, path: str, user: Any) -> Any:
+    """Fold the ratings in ``path`` into ``model`` (in memory); the user to rank for."""
+    import warnings
+
+    from .._errors import DataError
+    from ._data import read_ratings
+    from ._inputs import UnknownIdWarning
+
+    new = read_ratings(path)
+    ids = [x.item() if hasattr(x, "item") else x for x in new.user_ids]
+    if user is None and len(ids) != 1:
+        raise DataError(f"--ratings-of {path} holds {len(ids)} users: pass --user ID")
+    with warnings.catch_warnings():  # the count of skipped ratings is reported below
+        warnings.simplefilter("ignore", UnknownIdWarning)
+        res = model.fold_in(new)
+    print(f"folded in {len(ids)} new user(s) from {len(new) - res.ignored:,} ratings "
+          f"({res.ignored} of unknown items skipped)", file=sys.stderr)
+    return ids[0] if user is None else user

@@ -5,15 +5,28 @@ Implementation notes
 * IDs of any type are indexed in Spark: the distinct IDs of each side get dense indices with
   ``RDD.zipWithIndex`` (distributed; nothing but the final factor tables reaches the driver).
   ``StringIndexer`` was not used because it collects every distinct label to the driver.
-* Biases first, then factors. ``pyspark.ml.recommendation.ALS`` fits :math:`p_u \cdot q_i`
-  only, so the biased model :math:`\mu + b_u + b_i + p_u \cdot q_i` is kept by estimating
-  :math:`\mu` and the biases in Spark first (``BIAS_PASSES`` alternating ridge passes of
-  grouped sums, each the exact minimiser of the bias-only objective in one side given the other)
-  and fitting ALS on the residuals :math:`r - \mu - b_u - b_i`. The local ALS solver instead
-  re-solves each bias together with its factor vector in every half-step, so the two engines
-  reach slightly different optima; on MovieLens 100K (k=16, reg=0.08, 10 iterations) the
-  test RMSEs were 0.939 (Spark) and 0.932 (local), within the 0.01 the benchmark asks for
-  (``benchmarks/spark_vs_local.py``).
+* Joint biases by alternation. ``pyspark.ml.recommendation.ALS`` fits :math:`p_u \cdot q_i`
+  only, so the biased model :math:`\mu + b_u + b_i + p_u \cdot q_i` is fitted by block
+  coordinate descent on the local engine's objective: ``BIAS_PASSES`` alternating ridge passes
+  for the biases alone (grouped sums, each the exact minimiser in one side given the other),
+  then ``BIAS_ROUNDS`` times an ALS fit on the residuals :math:`r - \mu - b_u - b_i` followed
+  (but for the last) by one exact bias pass per side given the factor part
+  :math:`p_u \cdot q_i` (``ALSModel.transform``). The local solver re-solves each bias with
+  its factor vector in every half-step; both now minimise the same J. On MovieLens 100K
+  (80/20, seed 0; k=16, reg=0.08, reg_bias=0.1, 10 iterations) the test RMSEs were 0.9340
+  (Spark local[2]) and 0.9323 (local), a gap of 0.0017 (``benchmarks/spark_vs_local.py``);
+  biases fitted first and never again, as before, left 0.007--0.017. Each round refits ALS
+  from a fresh start, so a Spark fit costs ``BIAS_ROUNDS`` ALS fits.
+* Native BLAS. Spark's ALS solves through ``dev.ludovic.netlib``, which ``dlopen``\ s
+  ``libblas.so.3``/``liblapack.so.3`` and otherwise falls back to Java arithmetic (the log
+  says ``netlib-blas: dlopen(libblas.so.3) failed``). On Debian/Ubuntu
+  ``apt-get install libopenblas0`` (or ``libblas3 liblapack3``) provides them
+  (:func:`native_blas` detects it). Give it one thread per task (``OPENBLAS_NUM_THREADS=1``,
+  which the sessions started here set, as Spark's MLlib guide advises): on MovieLens 100K
+  (k=16, local[2], 3 rounds, a machine under load ~17) the ALS fits took 36.4 s with
+  OpenBLAS at one thread, 39.5 s on the Java fallback, and 112 s with OpenBLAS's default
+  threads (load ~24). At such small ranks the JNI calls gain little over netlib's vectorised
+  Java; the native library pays at larger ranks.
 * Regularisation means the same as in the local engine with ``reg_weighting="count"``: Spark's
   ALS adds :math:`\lambda n_u` to the diagonal of user u's normal equations (Zhou et al.'s
   weighted-λ), which is the local solver's ``"count"`` weighting; the biases are penalised by
@@ -40,11 +53,13 @@ import numpy as np
 from .._errors import DataError, InvalidParameterError
 
 __all__ = [
+    "BIAS_ROUNDS",
     "SPARK_DEFAULTS",
     "SparkFit",
     "evaluate_spark",
     "fit_spark",
     "get_session",
+    "native_blas",
     "read_parquet_model",
     "recommend_spark",
     "save_parquet",
@@ -54,6 +69,9 @@ __all__ = [
 # Defaults of the Spark engine where the local ALS defaults are tuned for "sqrt" weighting.
 SPARK_DEFAULTS: dict[str, Any] = {"reg": 0.08, "reg_bias": 0.1}
 BIAS_PASSES = 3
+# alternations of exact bias updates (DataFrame aggregations) with Spark ALS fits on the
+# residuals; each ALS fit starts afresh (pyspark's ALS takes no initial factors)
+BIAS_ROUNDS = 3
 CONNECT_TIMEOUT = 3.0
 # Above this many training ratings the (user, item) structure is not collected to the driver,
 # so a model saved as .npz from a very large fit recommends without excluding seen items.
@@ -73,6 +91,21 @@ class SparkFit(NamedTuple):
 
 
 # ---------------------------------------------------------------------------------- session
+def native_blas() -> str | None:
+    """Name of the BLAS Spark's netlib would ``dlopen`` (``libblas.so.3``), or None.
+
+    None means Spark's ALS falls back to Java arithmetic; ``apt-get install libopenblas0``
+    (Debian/Ubuntu) provides the library.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL("libblas.so.3")
+    except OSError:
+        return None
+    return "libblas.so.3"
+
+
 def _check_reachable(master: str, timeout: float = CONNECT_TIMEOUT) -> None:
     """Fail fast, in one line naming the address, if a cluster master's port is closed."""
     if master.startswith("spark://"):
@@ -123,8 +156,11 @@ def get_session(master: str | None = None, spark: Any = None, *, app_name: str =
         return active, False
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no "resolves to loopback" note
+        # the JVM inherits it: a multi-threaded native BLAS inside each task oversubscribes
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     builder = (SparkSession.builder.master(master).appName(app_name)
                .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.executorEnv.OPENBLAS_NUM_THREADS", "1")
                )
     if master.startswith("local"):
         builder = builder.config("spark.ui.enabled", "false")
@@ -163,7 +199,7 @@ def to_frame(spark: Any, data: Any, *, sep: str | None = None, columns: Any = No
         else:
             df = _read_delimited(spark, path, sep)
     else:
-        from .model import as_ratings
+        from ._inputs import as_ratings
 
         r = as_ratings(data, name)
         users, items = r.user_ids[r.users], r.item_ids[r.items]
@@ -258,25 +294,37 @@ def fit_spark(model: Any, ratings: Any, validation: Any = None, *, spark: Any = 
     mu = float(stats["mu"]) if model.biases else 0.0
     ub = data.select("u").distinct().withColumn("bu", F.lit(0.0))
     ib = data.select("i").distinct().withColumn("bi", F.lit(0.0))
-    if model.biases:
-        shrink = 1.0 + p["reg_bias"]  # λ_b n b² with count weighting: b = mean(residual)/(1+λ_b)
-        for _ in range(BIAS_PASSES):
-            ib = (data.join(ub, "u").groupBy("i")
-                  .agg((F.sum(F.col("rating") - mu - F.col("bu")) / (F.count("*") * shrink))
-                       .alias("bi")).localCheckpoint())
-            ub = (data.join(ib, "i").groupBy("u")
-                  .agg((F.sum(F.col("rating") - mu - F.col("bi")) / (F.count("*") * shrink))
-                       .alias("bu")).localCheckpoint())
-    resid = (data.join(ub, "u").join(ib, "i")
-             .select("u", "i", (F.col("rating") - mu - F.col("bu") - F.col("bi")).alias("r")))
     blocks = max(1, session.sparkContext.defaultParallelism)
     als = ALS(rank=p["factors"], maxIter=p["epochs"], regParam=p["reg"], userCol="u",
               itemCol="i", ratingCol="r", implicitPrefs=False, nonnegative=False,
               coldStartStrategy="nan", seed=0 if model.seed is None else int(model.seed),
               numUserBlocks=blocks, numItemBlocks=blocks)
-    als_start = time.perf_counter()
-    als_model = als.fit(resid)
-    als_seconds = time.perf_counter() - als_start
+    shrink = 1.0 + p["reg_bias"]  # λ_b n b² with count weighting: b = mean(residual)/(1+λ_b)
+    factor_part = None  # (u, i, f = p_u . q_i) of the last ALS fit
+    als_seconds = 0.0
+    rounds = BIAS_ROUNDS if model.biases else 1
+    for rnd in range(rounds):
+        if model.biases:
+            # exact bias minimisers given the factors (and the other side's biases)
+            base = data if factor_part is None else data.join(factor_part, ["u", "i"])
+            f = F.lit(0.0) if factor_part is None else F.col("f")
+            for _ in range(BIAS_PASSES if rnd == 0 else 1):
+                ib = (base.join(ub, "u").groupBy("i")
+                      .agg((F.sum(F.col("rating") - mu - F.col("bu") - f)
+                            / (F.count("*") * shrink)).alias("bi")).localCheckpoint())
+                ub = (base.join(ib, "i").groupBy("u")
+                      .agg((F.sum(F.col("rating") - mu - F.col("bi") - f)
+                            / (F.count("*") * shrink)).alias("bu")).localCheckpoint())
+        resid = (data.join(ub, "u").join(ib, "i")
+                 .select("u", "i", (F.col("rating") - mu - F.col("bu") - F.col("bi"))
+                         .alias("r")))
+        als_start = time.perf_counter()
+        als_model = als.fit(resid)
+        als_seconds += time.perf_counter() - als_start
+        if rnd + 1 < rounds:
+            factor_part = (als_model.transform(data.select("u", "i"))
+                           .select("u", "i", F.col("prediction").cast("double").alias("f"))
+                           .localCheckpoint())
     seconds = time.perf_counter() - start
     user_tab = (users.join(ub, "u").join(als_model.userFactors.withColumnRenamed("id", "u"), "u")
                 .select("user", "u", F.col("bu").alias("bias"), "features"))

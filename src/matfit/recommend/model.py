@@ -1,9 +1,11 @@
-r"""``MatrixFactorization``: explicit-feedback matrix factorisation fitted on observed ratings only.
+r"""``MatrixFactorization``: the estimator shell of explicit-feedback matrix factorisation.
 
-The estimator validates its parameters once in :meth:`~MatrixFactorization.fit`, turns any
-supported input into a :class:`~matfit.recommend.Ratings`, and runs the batched ALS kernels of
-``_als.py`` or the SGD kernels of ``_sgd.py``. Memory is O(ratings + (users + items) x factors):
-every product is taken at observed (user, item) pairs or for a chunk of users at a time.
+The estimator validates its parameters once (``_config.resolve``), turns any supported input
+into a :class:`~matfit.recommend.Ratings` (``_inputs``), runs the local fit of ``_train`` (ALS,
+SGD or SVD++ kernels) or the Spark engine (``_spark``, imported only when asked for), and keeps
+the fitted arrays. Fold-in and partial fits are in ``_foldin``, the file format in ``_persist``.
+Memory is O(ratings + (users + items) x factors): every product is taken at observed
+(user, item) pairs or for a chunk of users at a time.
 
 Orientation: ``user_factors_`` is (users, factors) and ``item_factors_`` is (items, factors), so
 the model's low-rank part is ``user_factors_ @ item_factors_.T``; in the "U @ V" notation of a
@@ -12,9 +14,7 @@ the model's low-rank part is ``user_factors_ @ item_factors_.T``; in the "U @ V"
 
 from __future__ import annotations
 
-import contextlib
 import os
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,62 +24,18 @@ import scipy.sparse as sp
 
 from .._errors import DataError, InvalidParameterError
 from .._estimator import BaseEstimator, check_is_fitted
-from .._io import load_model, save_model
-from .._progress import progress
 from ..shapes import check
-from . import _als, _sgd
-from ._data import Ratings, read_ratings
+from . import _als, _config, _foldin, _persist, _train
+from ._config import SOLVER_DEFAULTS
+from ._foldin import FoldIn
 from ._ids import IdMap, show_id
+from ._inputs import UnknownIdWarning, as_ratings, pairs_from_X, ratings_from_xy
 from ._metrics import mae, ranking_metrics, rmse
 
-__all__ = ["MatrixFactorization", "UnknownIdWarning", "as_ratings"]
+__all__ = ["SOLVER_DEFAULTS", "FoldIn", "MatrixFactorization", "UnknownIdWarning", "as_ratings"]
 
-FORMAT_KIND = "ratings-mf"
-FORMAT_VERSION = 1
-
-# Per-solver defaults for the parameters left as None. Tuned on MovieLens 100K (80/20 split,
-# seed 0); see benchmarks/recommend_vs_surprise.py for the figures they give.
-SOLVER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "als": {"factors": 64, "reg": 1.3, "reg_bias": 0.6, "epochs": 6, "init_scale": 0.1},
-    "sgd": {"factors": 64, "reg": 0.06, "reg_bias": 0.06, "epochs": 15, "init_scale": 0.01,
-            "lr": 0.05, "lr_decay": 0.9},
-}
-_WEIGHTINGS = ("count", "sqrt", "none")
-_SOLVERS = tuple(SOLVER_DEFAULTS)
-
-
-class UnknownIdWarning(UserWarning):
-    """Some users or items were not in the training ratings; their predictions fell back."""
-
-
-def as_ratings(data: Any, name: str = "ratings", *, dtype: Any = None) -> Ratings:
-    """Turn any supported ratings input into a :class:`Ratings`.
-
-    Accepts a :class:`Ratings`; a pandas DataFrame (columns user, item, rating, see
-    :meth:`Ratings.from_dataframe`); a scipy.sparse matrix, shape (users, items), whose stored
-    entries are the ratings; a ``(users, items, values)`` tuple of ID arrays; or a path to a
-    delimited file (see :func:`read_ratings`).
-    """
-    if isinstance(data, Ratings):
-        return data if dtype is None else data.astype(dtype)
-    if sp.issparse(data):
-        return Ratings.from_sparse(data, dtype=dtype)
-    if hasattr(data, "columns") and hasattr(data, "iloc"):
-        return Ratings.from_dataframe(data, dtype=dtype)
-    if isinstance(data, (str, os.PathLike)):
-        return read_ratings(data, dtype=dtype)
-    if isinstance(data, tuple) and len(data) == 3:
-        return Ratings.from_arrays(*data, dtype=dtype)
-    if isinstance(data, np.ndarray) and data.ndim == 2:
-        raise DataError(
-            f"{name} is a dense array of shape {data.shape}; matfit fits observed ratings only. "
-            f"Pass scipy.sparse.csr_matrix({name}) if its non-zeros are the ratings, or a "
-            f"(users, items, values) tuple."
-        )
-    raise DataError(
-        f"{name} has type {type(data).__name__}; pass a Ratings, a pandas DataFrame, a "
-        f"scipy.sparse matrix (users x items), a (users, items, values) tuple or a file path"
-    )
+FORMAT_KIND = _persist.FORMAT_KIND
+FORMAT_VERSION = _persist.FORMAT_VERSION
 
 
 class MatrixFactorization(BaseEstimator):
@@ -98,8 +54,9 @@ class MatrixFactorization(BaseEstimator):
     ----------
     factors : int, optional
         Number of latent factors k (default 64).
-    solver : {"sgd", "als"}
-        ``"als"``: alternating least squares with exact, batched ridge solves per user and item;
+    solver : {"sgd", "als", "svdpp"}
+        ``"als"``: alternating least squares with exact ridge solves per user and item (or
+        ``cg_steps`` conjugate-gradient steps);
         objective :math:`\sum (r - \hat r)^2 + \lambda \sum_u w_u \lVert p_u\rVert^2` + the same
         for items, where :math:`w_u` follows
         ``reg_weighting``, and :math:`\lambda_b w_u b_u^2` for the biases (Zhou et al.'s
@@ -107,9 +64,18 @@ class MatrixFactorization(BaseEstimator):
         ``"sgd"`` (default): Funk-style SGD over the ratings shuffled every epoch (the algorithm
         of Surprise's SVD), compiled with Numba when installed (a vectorised mini-batch form
         otherwise), with per-epoch learning-rate decay; penalties λ ||p_u||² and λ_b b_u² per
-        rating visited. On MovieLens 100K its defaults reach a lower RMSE than ALS's (about
-        0.901 against 0.904 on an 80/20 split), so it is the default; ALS is deterministic given
-        the seed's start, needs no learning rate and scales with BLAS.
+        rating visited; with Numba, one epoch is a blocked parallel DSGD pass (8 x 8 blocks of
+        users and items, the same result for any ``n_threads``).
+        ``"svdpp"``: Koren's SVD++, :math:`\hat r_{ui} = \mu + b_u + b_i + q_i \cdot (p_u +
+        |N(u)|^{-1/2} \sum_{j \in N(u)} y_j)` with N(u) the items u rated in training, fitted
+        by SGD (Numba only); after the fit ``user_factors_`` holds the effective
+        :math:`p_u + |N(u)|^{-1/2} \sum y_j`, so prediction, ranking and saving are those of
+        the plain model, and ``implicit_factors_`` the :math:`y_j` (for fold-in).
+        Why SGD is the default: on MovieLens 100K (80/20) its defaults reach about 0.901
+        against ALS's 0.904 at a similar time; SVD++ reaches a lower RMSE (see
+        ``benchmarks/recommend_vs_surprise.py``) at several times the fit time. ALS is
+        deterministic given the seed's start, needs no learning rate and is the fastest per
+        epoch at scale.
     reg : float, optional
         λ for the factors (default: 1.3 for ALS, 0.06 for SGD).
     reg_bias : float, optional
@@ -134,18 +100,27 @@ class MatrixFactorization(BaseEstimator):
     dtype : {"float64", "float32"}
         Floating type of the parameters and the arithmetic.
     n_threads : int, optional
-        ALS: threads over chunks of users/items (default: 1; BLAS runs single-threaded inside).
+        Threads of the ALS sweeps and SGD strata (default None: every core this process may
+        use). ALS gives the same result for any count; so does SGD (its blocks do not depend
+        on it).
+    cg_steps : int, optional
+        ALS only: None (default) solves each row exactly (Cholesky); an int runs that many
+        conjugate-gradient steps per row and half-step, warm-started from the current factors
+        (as implicit's ``least_squares_cg``): about ``factors / (4 cg_steps)`` times less
+        arithmetic per epoch, converging to the same fixed points.
     seed : int, optional
         Seed of the initial factors and of the SGD shuffles.
     verbose : int
         0: silent; 1: a progress bar per epoch with train/validation RMSE on stderr.
     engine : {"local", "spark"}
         ``"spark"`` fits with Apache Spark's ALS (``pip install 'matfit[spark]'``): needs
-        ``solver="als"`` and ``reg_weighting="count"`` (Spark's λ scaling), estimates the
-        biases in Spark first and fits the factors on the residuals (see
-        :mod:`matfit.recommend._spark` for how this differs from the local solver); the fitted
-        model is an ordinary local one (save, load, predict without Spark). Pass an existing
-        session as ``fit(..., spark=session)``.
+        ``solver="als"`` and ``reg_weighting="count"`` (Spark's λ scaling) and minimises the
+        local engine's objective by alternating exact bias updates (DataFrame aggregations)
+        with Spark ALS fits on the residuals (see :mod:`matfit.recommend._spark`; install a
+        native BLAS, e.g. ``apt-get install libopenblas0``, or Spark's ALS runs on Java
+        arithmetic); the fitted model is an ordinary local one (save, load, predict without
+        Spark; ``partial_fit`` needs a local fit). Pass an existing session as
+        ``fit(..., spark=session)``.
     spark_master : str, optional
         Master URL of the session the Spark engine starts (default ``"local[*]"``; any
         ``spark://``, ``yarn`` or ``k8s://`` URL works the same).
@@ -171,6 +146,17 @@ class MatrixFactorization(BaseEstimator):
         Epochs run. ``best_epoch_``: the epoch whose parameters were kept.
     seen_ : scipy.sparse.csr_matrix, shape (users, items), or None
         Training interactions (structure only), used by ``recommend(exclude_seen=True)``.
+    seen_ratings_ : ndarray, shape (pairs,), or None
+        The training ratings in the order of ``seen_.indices`` (used by :meth:`partial_fit`).
+    implicit_factors_ : ndarray, shape (items, factors), or None
+        SVD++ only: the implicit item factors :math:`y_j`.
+
+    Notes
+    -----
+    scikit-learn's model selection works on (user, item) pairs: ``fit(X, y)`` with X an
+    (pairs, 2) array or two-column DataFrame of (user ID, item ID) and y the ratings,
+    ``predict(X)``, and :meth:`score` = **negative** RMSE (greater is better, as scikit-learn's
+    scorers want), so ``cross_validate``, ``GridSearchCV`` and ``KFold`` drive it unchanged.
 
     Examples
     --------
@@ -207,6 +193,7 @@ class MatrixFactorization(BaseEstimator):
         patience: int = 2,
         dtype: str = "float64",
         n_threads: int | None = None,
+        cg_steps: int | None = None,
         seed: int | None = None,
         verbose: int = 0,
         engine: str = "local",
@@ -225,76 +212,31 @@ class MatrixFactorization(BaseEstimator):
         self.patience = patience
         self.dtype = dtype
         self.n_threads = n_threads
+        self.cg_steps = cg_steps
         self.seed = seed
         self.verbose = verbose
         self.engine = engine
         self.spark_master = spark_master
 
-    # ------------------------------------------------------------------------------ parameters
     def _resolved(self) -> dict[str, Any]:
         """Parameters with the solver's defaults filled in, validated (STYLE rule 7)."""
-        if getattr(self, "engine", "local") not in ("local", "spark"):
-            raise InvalidParameterError(
-                f"MatrixFactorization(engine={self.engine!r}): must be 'local' or 'spark'")
-        if self.solver not in _SOLVERS:
-            raise InvalidParameterError(
-                f"MatrixFactorization(solver={self.solver!r}): must be one of {list(_SOLVERS)}"
-            )
-        p = dict(SOLVER_DEFAULTS[self.solver])
-        for name in ("factors", "reg", "reg_bias", "epochs", "lr", "lr_decay", "init_scale"):
-            if getattr(self, name) is not None:
-                p[name] = getattr(self, name)
-
-        def bad(name: str, rule: str) -> InvalidParameterError:
-            return InvalidParameterError(
-                f"MatrixFactorization({name}={p.get(name, getattr(self, name, None))!r}): {rule}"
-            )
-
-        for name in ("factors", "epochs"):
-            v = p[name]
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise bad(name, "must be an int >= 1")
-        for name in ("reg", "reg_bias", "init_scale") + (("lr",) if self.solver == "sgd" else ()):
-            v = p[name]
-            if not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v) \
-                    or v < 0:
-                raise bad(name, "must be a finite number >= 0")
-        if self.solver == "als" and p["reg"] <= 0:
-            raise bad("reg", "ALS needs reg > 0 (a user with fewer ratings than factors would "
-                             "give a singular system); try 1e-6 for a nearly exact fit")
-        if self.solver == "sgd":
-            if not 0 < p["lr_decay"] <= 1:
-                raise bad("lr_decay", "must be in (0, 1]")
-            if p["lr"] <= 0:
-                raise bad("lr", "must be > 0")
-        if self.reg_weighting not in _WEIGHTINGS:
-            raise bad("reg_weighting", f"must be one of {list(_WEIGHTINGS)}")
-        if not isinstance(self.patience, (int, np.integer)) or self.patience < 1:
-            raise bad("patience", "must be an int >= 1")
-        try:
-            p["dtype"] = np.dtype(self.dtype)
-        except TypeError:
-            raise bad("dtype", "must be 'float32' or 'float64'") from None
-        if p["dtype"] not in (np.float32, np.float64):
-            raise bad("dtype", "must be 'float32' or 'float64'")
-        if self.n_threads is not None and (not isinstance(self.n_threads, (int, np.integer))
-                                           or self.n_threads < 1):
-            raise bad("n_threads", "must be an int >= 1 or None")
-        p["n_threads"] = self.n_threads or 1
-        return p
+        return _config.resolve(self)
 
     # ----------------------------------------------------------------------------------- fit
-    def fit(self, ratings: Any, validation: Any = None, *, spark: Any = None
+    def fit(self, X: Any, y: Any = None, *, validation: Any = None, spark: Any = None
             ) -> MatrixFactorization:
         """Fit on the observed ratings.
 
         Parameters
         ----------
-        ratings : Ratings, DataFrame, scipy.sparse matrix (users, items), (users, items,
-            values) tuple or file path
-            Training ratings; see :func:`as_ratings`. Users and items without a rating are
-            dropped from the model's ID maps.
-        validation : same types, optional
+        X : ratings, or array/DataFrame of shape (pairs, 2)
+            Without ``y``: the training ratings, any :func:`as_ratings` input (Ratings,
+            DataFrame of user/item/rating, scipy.sparse (users, items), (users, items, values)
+            tuple or file path). With ``y``: the (user ID, item ID) of each rating, as
+            scikit-learn passes it.
+        y : array_like, shape (pairs,), optional
+            The ratings of the pairs in X.
+        validation : same types as a ratings X, optional
             Held-out ratings for early stopping (``patience``) and the validation RMSE of
             ``history_``; pairs with users or items unknown to training use the fallback.
         spark : SparkSession, optional
@@ -307,166 +249,129 @@ class MatrixFactorization(BaseEstimator):
 
         Notes
         -----
+        Users and items without a rating are dropped from the model's ID maps.
         ``history_[e]["train_rmse"]`` is the RMSE on the training ratings after epoch e for
-        ALS, and the RMSE of the errors met during the pass (before each update) for SGD, which
-        costs nothing extra. ``seconds`` times the solver's pass alone.
+        ALS, and the RMSE of the errors met during the pass (before each update) for SGD and
+        SVD++, which costs nothing extra. ``seconds`` times the solver's pass alone.
         """
         p = self._resolved()
         if self.engine == "spark":
+            if y is not None:
+                raise InvalidParameterError("engine='spark' fits a ratings input: fit(ratings)")
             from ._spark import fit_spark
 
-            fit_spark(self, ratings, validation, spark=spark)
+            fit_spark(self, X, validation, spark=spark)
             return self
         dtype = p["dtype"]
-        train = as_ratings(ratings, "ratings", dtype=dtype).compact()
+        if y is None:
+            train = as_ratings(X, "ratings", dtype=dtype)
+        else:
+            train = ratings_from_xy(X, y, dtype=dtype)
+        train = train.compact()
         if len(train) == 0:
             raise DataError("fit() needs at least one rating, got none")
-        val = None if validation is None else as_ratings(validation, "validation")
-        self._set_ids(train.user_map, train.item_map)
-        n_users, n_items, k = train.n_users, train.n_items, p["factors"]
-        rng = np.random.default_rng(self.seed)
-        mu = float(np.mean(train.values, dtype=np.float64)) if self.biases else 0.0
-        vals = train.values.astype(dtype, copy=False)
-        P = (rng.standard_normal((n_users, k)) * p["init_scale"]).astype(dtype)
-        Q = (rng.standard_normal((n_items, k)) * p["init_scale"]).astype(dtype)
-        bu = np.zeros(n_users, dtype=dtype)
-        bi = np.zeros(n_items, dtype=dtype)
-        self.rating_range_ = (float(train.values.min()), float(train.values.max()))
-        self.global_mean_ = dtype.type(mu)
-        params = (P, Q, bu, bi)
-        if self.solver == "als":
-            step = self._als_stepper(train, vals, mu, p)
-            blas = _als.blas_single_thread()  # many small GEMMs and solves: see _als notes
-        else:
-            step = self._sgd_stepper(train, vals, mu, p, rng)
-            blas = contextlib.nullcontext()
-        with blas:
-            history, best, best_epoch = self._run_epochs(step, params, train, vals, val, mu, p)
-        if best is not None:
-            params = best
-        for arr in params:
-            arr.flags.writeable = False
-        self.user_factors_, self.item_factors_, self.user_bias_, self.item_bias_ = params
-        self.history_ = history
-        self.n_epochs_ = len(history)
-        self.best_epoch_ = best_epoch if best is not None else len(history)
-        self.seen_ = sp.csr_matrix(
-            (np.ones(len(train), dtype=bool), (train.users, train.items)),
-            shape=(n_users, n_items))
+        val = None
+        if validation is not None:
+            v = as_ratings(validation, "validation")
+            vu, vi = v.reindex(train.user_map, train.item_map)
+            val = (vu, vi, v.values)
+        rating_range = (float(train.values.min()), float(train.values.max()))
+        weighting = _config.objective_terms(self, p)[0]
+        res = _train.fit_local(train, val, solver=self.solver, p=p, biases=bool(self.biases),
+                               weighting=weighting, seed=self.seed, patience=self.patience,
+                               verbose=self.verbose, rating_range=rating_range)
+        seen, seen_ratings = _foldin.csr_of(train.users, train.items, train.values,
+                                            (train.n_users, train.n_items))
+        self._set_fitted(dtype.type(res.mu), res.bu, res.bi, res.P, res.Q, train.user_map,
+                         train.item_map, seen=seen, rating_range=rating_range,
+                         seen_ratings=seen_ratings, implicit=res.Y)
+        self.history_ = res.history
+        self.n_epochs_ = len(res.history)
+        self.best_epoch_ = res.best_epoch
         return self
 
-    def _run_epochs(self, step: Any, params: tuple, train: Ratings, vals: np.ndarray,
-                    val: Ratings | None, mu: float, p: dict) -> tuple[list, tuple | None, int]:
-        """The epoch loop: progress bar, history, early stopping; the best epoch's copy."""
-        P, Q, bu, bi = params
-        if val is not None:
-            vu, vi = val.reindex(self.user_map_, self.item_map_)
-        history: list[dict[str, Any]] = []
-        best_rmse, best_epoch, best = np.inf, 0, None
-        bar = progress(range(p["epochs"]), desc=f"{self.solver} k={p['factors']}",
-                       verbose=self.verbose, unit="epoch")
-        for epoch in bar:
-            start = time.perf_counter()
-            train_sq = step(epoch, P, Q, bu, bi)
-            seconds = time.perf_counter() - start
-            if train_sq is None:
-                pred = _als.predict_indices(mu, bu, bi, P, Q, train.users, train.items)
-                train_rmse = rmse(vals, pred)
-            else:
-                train_rmse = float(np.sqrt(train_sq / len(train)))
-            if not np.isfinite(train_rmse):
-                bar.close()
-                raise DataError(
-                    f"{self.solver} diverged at epoch {epoch + 1} (train RMSE {train_rmse}): "
-                    f"lower lr (now {p.get('lr')}) or raise reg (now {p['reg']})"
-                )
-            record: dict[str, Any] = {"epoch": epoch + 1, "train_rmse": train_rmse,
-                                      "val_rmse": None, "seconds": seconds}
-            history.append(record)
-            if val is None:
-                bar.set_postfix(train=f"{train_rmse:.4f}")
-                continue
-            record["val_rmse"] = rmse(val.values, self._predict_idx(vu, vi, P, Q, bu, bi))
-            bar.set_postfix(train=f"{train_rmse:.4f}", val=f"{record['val_rmse']:.4f}")
-            if record["val_rmse"] < best_rmse - 1e-4:
-                best_rmse, best_epoch = record["val_rmse"], epoch + 1
-                best = (P.copy(), Q.copy(), bu.copy(), bi.copy())
-            elif epoch + 1 - best_epoch >= self.patience:
-                break
-        bar.close()
-        return history, best, best_epoch
+    # ------------------------------------------------------------------ fold-in, partial fit
+    def fold_in(self, ratings: Any, *, side: str = "users", update: bool = True) -> FoldIn:
+        r"""Factors and biases of users (or items) absent from the model, the other side fixed.
 
-    def _als_stepper(self, train: Ratings, vals: np.ndarray, mu: float, p: dict) -> Any:
-        k = p["factors"]
-        unknowns = k + bool(self.biases)
-        users = _als.build_side(train.users, train.items, vals, train.n_users, train.n_items,
-                                factors=unknowns)
-        items = _als.build_side(train.items, train.users, vals, train.n_items, train.n_users,
-                                factors=unknowns)
+        Exactly one ALS step of the objective the model was fitted with (see
+        :mod:`matfit.recommend._foldin`): each new user's ridge problem over the items it
+        rated, with the item factors and biases held fixed. No refit; cost O(ratings x
+        factors² + users x factors³).
 
-        reg_bias = p["reg_bias"] if self.biases else None
-        lam_u = _als.penalties(users.counts, self.reg_weighting, p["reg"], reg_bias, k)
-        lam_i = _als.penalties(items.counts, self.reg_weighting, p["reg"], reg_bias, k)
-        biases = self.biases
+        Parameters
+        ----------
+        ratings : any :func:`as_ratings` input
+            Ratings of the new users (``side="users"``) or new items (``side="items"``).
+            Ratings of items (users) the model does not know cannot be used: they are
+            skipped, with an :class:`UnknownIdWarning`.
+        side : {"users", "items"}
+        update : bool
+            Also add the new rows to the model (predict, recommend and save then know them).
 
-        def step(epoch: int, P, Q, bu, bi) -> None:
-            # fit() runs this inside blas_single_thread(): many small GEMMs and solves
-            _als.als_half_step(users, Q, bi if biases else None, mu, lam_u, P,
-                               bu if biases else None, n_threads=p["n_threads"])
-            _als.als_half_step(items, P, bu if biases else None, mu, lam_i, Q,
-                               bi if biases else None, n_threads=p["n_threads"])
-            return None
+        Returns
+        -------
+        FoldIn
+            ``ids``, ``bias``, ``factors`` of the new rows, and ``ignored`` (ratings skipped).
 
-        return step
+        Raises
+        ------
+        DataError
+            If some of the users (items) are already in the model: use :meth:`partial_fit`.
+        """
+        return _foldin.fold_in(self, ratings, side=side, update=update)
 
-    def _sgd_stepper(self, train: Ratings, vals: np.ndarray, mu: float, p: dict,
-                     rng: np.random.Generator) -> Any:
-        users, items = train.users, train.items
+    def partial_fit(self, ratings: Any, *, epochs: int = 2) -> MatrixFactorization:
+        """Update the model with new ratings, re-solving only the users and items they touch.
 
-        def step(epoch: int, P, Q, bu, bi) -> float:
-            order = rng.permutation(len(vals))
-            lr = p["lr"] * p["lr_decay"] ** epoch
-            return _sgd.sgd_epoch(users, items, vals, order, P, Q, bu, bi, mu, lr=lr,
-                                  reg=p["reg"], lr_bias=lr, reg_bias=p["reg_bias"],
-                                  biases=bool(self.biases), batch=batch)
+        The new ratings join the training ratings (a pair rated again takes the new rating;
+        new users and items are added). Then ``epochs`` times: every affected user is solved
+        exactly with the items fixed, then every affected item with the users fixed, on all
+        their ratings, old and new (the objective of :func:`_config.objective_terms`). Other
+        rows keep their values bit for bit; μ stays fixed. ALS and SGD models only (an SVD++
+        model's implicit factors move every user: refit it, or fold in new users).
 
-        # the NumPy fallback's mini-batch: big enough to amortise Python, small next to the data
-        batch = int(np.clip(len(vals) // 1000, 256, 8192))
+        Parameters
+        ----------
+        ratings : any :func:`as_ratings` input
+        epochs : int
+            Alternations of the affected users' and items' solves.
 
-        return step
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            If the model does not keep its training ratings (built by ``from_factors``, by the
+            Spark engine or loaded from a file saved without them).
+        """
+        return _foldin.partial_fit(self, ratings, epochs=epochs)
 
     def _set_ids(self, user_map: IdMap, item_map: IdMap) -> None:
         self.user_map_, self.item_map_ = user_map, item_map
         self.user_ids_, self.item_ids_ = user_map.ids, item_map.ids
 
     # ------------------------------------------------------------------------------- predict
-    def _predict_idx(self, u: np.ndarray, i: np.ndarray, P=None, Q=None, bu=None, bi=None, *,
-                     clip: bool = True) -> np.ndarray:
+    def _predict_idx(self, u: np.ndarray, i: np.ndarray, *, clip: bool = True) -> np.ndarray:
         """r̂ at model indices; -1 (unknown) falls back to μ + the known biases."""
-        P = self.user_factors_ if P is None else P
-        Q = self.item_factors_ if Q is None else Q
-        bu = self.user_bias_ if bu is None else bu
-        bi = self.item_bias_ if bi is None else bi
-        mu = self.global_mean_
-        ku, ki = u >= 0, i >= 0
-        both = ku & ki
-        out = np.full(len(u), mu, dtype=P.dtype)
-        out[both] = _als.predict_indices(mu, bu, bi, P, Q, u[both], i[both])
-        only_u = ku & ~ki
-        out[only_u] += bu[u[only_u]]
-        only_i = ki & ~ku
-        out[only_i] += bi[i[only_i]]
+        out = _train.predict_known(self.global_mean_, self.user_bias_, self.item_bias_,
+                                   self.user_factors_, self.item_factors_, u, i)
         if clip:
             lo, hi = self.rating_range_
             np.clip(out, lo, hi, out=out)
         return out
 
-    def predict(self, users: Any, items: Any, *, clip: bool = True) -> np.ndarray:
+    def predict(self, X: Any, items: Any = None, *, clip: bool = True) -> np.ndarray:
         """Predicted ratings of (user, item) pairs given by ID.
 
         Parameters
         ----------
-        users, items : sequence of IDs, shape (pairs,), or one ID each
+        X : array or DataFrame, shape (pairs, 2); or the users, with ``items``
+            ``predict(X)``: column 0 the user ID, column 1 the item ID (scikit-learn's form).
+            ``predict(users, items)``: sequences of IDs, shape (pairs,), or one ID each.
+        items : sequence of IDs, shape (pairs,), optional
         clip : bool
             Clip to the training ratings' range ``rating_range_``.
 
@@ -477,6 +382,7 @@ class MatrixFactorization(BaseEstimator):
             pairs are counted in one :class:`UnknownIdWarning`.
         """
         check_is_fitted(self, "user_factors_")
+        users, items = pairs_from_X(X) if items is None else (X, items)
         u = self.user_map_.lookup(users)
         i = self.item_map_.lookup(items)
         check(users=(u, "pairs"), items=(i, "pairs"))
@@ -488,6 +394,26 @@ class MatrixFactorization(BaseEstimator):
                 f"mean plus the known bias",
                 UnknownIdWarning, stacklevel=2)
         return self._predict_idx(u, i, clip=clip)
+
+    def score(self, X: Any, y: Any) -> float:
+        """**Negative** RMSE of the clipped predictions of pairs X against ratings y.
+
+        Greater is better, as scikit-learn's model selection wants (``cross_validate``,
+        ``GridSearchCV`` call this by default); ``-score`` is the RMSE. Pairs with an unknown
+        user or item use the fallback of :meth:`predict`, without a warning (as
+        :meth:`evaluate`).
+
+        Parameters
+        ----------
+        X : array or DataFrame, shape (pairs, 2) of (user ID, item ID)
+        y : array_like, shape (pairs,)
+        """
+        check_is_fitted(self, "user_factors_")
+        users, items = pairs_from_X(X)
+        values = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y, dtype=np.float64)
+        u, i = self.user_map_.lookup(users), self.item_map_.lookup(items)
+        check(X=(u, "pairs"), y=(values.reshape(-1), "pairs"))
+        return -rmse(values.reshape(-1), self._predict_idx(u, i))
 
     def predict_ratings(self, ratings: Any, *, clip: bool = True) -> tuple[np.ndarray, dict]:
         """Predictions for every rating of ``ratings`` (any :func:`as_ratings` input).
@@ -621,21 +547,22 @@ class MatrixFactorization(BaseEstimator):
         """The ALS objective J (see ``_als``) of the fitted parameters on ``ratings``.
 
         The weights w come from the counts in ``ratings``, so this is the quantity ALS
-        minimises when ``ratings`` is the training set.
+        minimises when ``ratings`` is the training set (for SGD models, with the "count"
+        weighting their per-rating penalties amount to).
         """
         check_is_fitted(self, "user_factors_")
         p = self._resolved()
+        weighting, reg, reg_bias = _config.objective_terms(self, p)
         r = as_ratings(ratings)
         u = self.user_map_.lookup(r.user_ids)[r.users]
         i = self.item_map_.lookup(r.item_ids)[r.items]
         if (u < 0).any() or (i < 0).any():
             raise DataError("objective() needs ratings of known users and items only")
-        reg_bias = p["reg_bias"] if self.biases else None
         k = self.user_factors_.shape[1]
-        lam_u = _als.penalties(np.bincount(u, minlength=len(self.user_ids_)),
-                               self.reg_weighting, p["reg"], reg_bias, k)
-        lam_i = _als.penalties(np.bincount(i, minlength=len(self.item_ids_)),
-                               self.reg_weighting, p["reg"], reg_bias, k)
+        lam_u = _als.penalties(np.bincount(u, minlength=len(self.user_ids_)), weighting, reg,
+                               reg_bias, k)
+        lam_i = _als.penalties(np.bincount(i, minlength=len(self.item_ids_)), weighting, reg,
+                               reg_bias, k)
         biases = (self.user_bias_, self.item_bias_) if self.biases else (None, None)
         return _als.objective(r.values, u, i, self.global_mean_, *biases, self.user_factors_,
                               self.item_factors_, lam_u, lam_i)
@@ -645,6 +572,7 @@ class MatrixFactorization(BaseEstimator):
         """Write the model to ``path`` (.npz + JSON metadata, never pickle).
 
         IDs must be ints or strings (object IDs such as tuples cannot be saved without pickle).
+        The training pairs and their ratings are saved too (``partial_fit`` needs them).
 
         Returns
         -------
@@ -652,31 +580,7 @@ class MatrixFactorization(BaseEstimator):
             The file written (``.npz`` appended if missing).
         """
         check_is_fitted(self, "user_factors_")
-        for side, ids in (("user", self.user_ids_), ("item", self.item_ids_)):
-            if ids.dtype.kind not in "iuU":
-                raise DataError(
-                    f"{side} IDs of dtype {ids.dtype} cannot be saved without pickle: use int "
-                    f"or string IDs (e.g. map them with str())"
-                )
-        arrays = {
-            "global_mean": np.asarray(self.global_mean_),
-            "user_bias": self.user_bias_, "item_bias": self.item_bias_,
-            "user_factors": self.user_factors_, "item_factors": self.item_factors_,
-            "user_ids": self.user_ids_, "item_ids": self.item_ids_,
-        }
-        if self.seen_ is not None:
-            arrays["seen_indptr"] = self.seen_.indptr
-            arrays["seen_indices"] = self.seen_.indices
-        params = self.get_params()
-        params["dtype"] = str(np.dtype(params["dtype"]))
-        meta = {
-            "params": params,
-            "rating_range": list(self.rating_range_),
-            "n_epochs": getattr(self, "n_epochs_", 0),
-            "best_epoch": getattr(self, "best_epoch_", 0),
-            "history": getattr(self, "history_", []),
-        }
-        return save_model(path, arrays, meta, kind=FORMAT_KIND, version=FORMAT_VERSION)
+        return _persist.write(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> MatrixFactorization:
@@ -687,23 +591,14 @@ class MatrixFactorization(BaseEstimator):
         FileNotFoundError, DataError
             No file; not a matfit ratings model; another format version.
         """
-        arrays, meta = load_model(path, kind=FORMAT_KIND, versions=(FORMAT_VERSION,))
-        need = {"global_mean", "user_bias", "item_bias", "user_factors", "item_factors",
-                "user_ids", "item_ids"}
-        missing = need - set(arrays)
-        if missing:
-            raise DataError(f"{path} lacks the arrays {sorted(missing)}: the file is damaged")
+        state, meta = _persist.read(path)
         model = cls(**meta.get("params", {}))
-        seen = None
-        if "seen_indptr" in arrays:
-            seen = sp.csr_matrix(
-                (np.ones(len(arrays["seen_indices"]), dtype=bool), arrays["seen_indices"],
-                 arrays["seen_indptr"]),
-                shape=(len(arrays["user_ids"]), len(arrays["item_ids"])))
-        model._set_fitted(arrays["global_mean"][()], arrays["user_bias"], arrays["item_bias"],
-                          arrays["user_factors"], arrays["item_factors"], arrays["user_ids"],
-                          arrays["item_ids"], seen=seen,
-                          rating_range=tuple(meta.get("rating_range", (-np.inf, np.inf))))
+        model._set_fitted(state["global_mean"], state["user_bias"], state["item_bias"],
+                          state["user_factors"], state["item_factors"], state["user_ids"],
+                          state["item_ids"], seen=state["seen"],
+                          rating_range=tuple(meta.get("rating_range", (-np.inf, np.inf))),
+                          seen_ratings=state["seen_ratings"],
+                          implicit=state["implicit_factors"])
         model.history_ = meta.get("history", [])
         model.n_epochs_ = meta.get("n_epochs", 0)
         model.best_epoch_ = meta.get("best_epoch", 0)
@@ -773,18 +668,27 @@ class MatrixFactorization(BaseEstimator):
         model.history_, model.n_epochs_, model.best_epoch_ = [], 0, 0
         return model
 
-    def _set_fitted(self, mu, bu, bi, P, Q, user_ids, item_ids, *, seen, rating_range) -> None:
+    def _set_fitted(self, mu, bu, bi, P, Q, user_ids, item_ids, *, seen, rating_range,
+                    seen_ratings=None, implicit=None) -> None:
         user_map = user_ids if isinstance(user_ids, IdMap) else IdMap(user_ids)
         item_map = item_ids if isinstance(item_ids, IdMap) else IdMap(item_ids)
         check(user_factors=(P, "users factors"), item_factors=(Q, "items factors"),
               user_ids=(user_map.ids, "users"), item_ids=(item_map.ids, "items"))
+        if seen_ratings is not None and (seen is None or len(seen_ratings) != seen.nnz):
+            raise DataError("seen_ratings must hold one rating per stored pair of seen")
+        if implicit is not None:
+            check(implicit_factors=(implicit, "items factors"),
+                  item_factors=(Q, "items factors"))
         self._set_ids(user_map, item_map)
-        for arr in (P, Q, bu, bi):
-            arr.flags.writeable = False
+        for arr in (P, Q, bu, bi, seen_ratings, implicit):
+            if arr is not None:
+                arr.flags.writeable = False
         self.global_mean_ = mu
         self.user_bias_, self.item_bias_ = bu, bi
         self.user_factors_, self.item_factors_ = P, Q
         self.seen_ = seen
+        self.seen_ratings_ = seen_ratings
+        self.implicit_factors_ = implicit
         self.rating_range_ = (float(rating_range[0]), float(rating_range[1]))
 
 
@@ -801,4 +705,3 @@ def _top(scores: np.ndarray, k: int, ids: np.ndarray) -> tuple[np.ndarray, np.nd
     part = valid[np.argpartition(-scores[valid], k - 1)[:k]]
     best = part[np.argsort(-scores[part], kind="stable")]
     return ids[best], scores[best]
-
