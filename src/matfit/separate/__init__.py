@@ -19,7 +19,7 @@ the metrics (:mod:`matfit.separate.metrics`) are here too; ``matfit separate`` i
 
 from __future__ import annotations
 
-from ._audio import read_wav, resample, write_wav
+from ._audio import read_wav, read_wav_channels, resample, write_wav
 from ._plot import plot_separation
 from ._stft import STFT, default_n_fft
 from .dictionary import Dictionary, learn_dictionary
@@ -36,6 +36,7 @@ __all__ = [
     "learn_dictionary",
     "plot_separation",
     "read_wav",
+    "read_wav_channels",
     "resample",
     "si_sdr",
     "snr",

@@ -89,7 +89,11 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help="Wiener-like mask exponent on magnitudes: 2 = Wiener (default), "
                         "1 = magnitude ratio")
     p.add_argument("--residual", action="store_true",
-                   help="also write residual.wav: what no source's atoms explain")
+                   help="also write residual.wav: the part of the mixture no source's atoms "
+                        "explain (a diagnostic; the other outputs are the same without it)")
+    p.add_argument("--channel", type=int, default=None, metavar="C",
+                   help="separate channel C (0-based) of a multi-channel mixture (default: "
+                        "the mean of its channels, with a note)")
     p.add_argument("--reference", action="append", type=_source, default=[],
                    metavar="NAME=CLEAN.wav",
                    help="the true source, to report SI-SDR/SDR improvements; repeat")
@@ -105,7 +109,7 @@ def _note(text: str, verbose: int) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
-def _span(text: str, sr: int, name: str) -> tuple[int, int]:
+def _span(text: str, sr: int, name: str, n_samples: int | None = None) -> tuple[int, int]:
     from .._errors import InvalidParameterError
 
     def one(part: str) -> int:
@@ -124,6 +128,11 @@ def _span(text: str, sr: int, name: str) -> tuple[int, int]:
     if not 0 <= lo < hi:
         raise InvalidParameterError(
             f"--exclude {name}={text}: need 0 <= START < END, got {lo} and {hi}")
+    if n_samples is not None and hi > n_samples:
+        raise InvalidParameterError(
+            f"--exclude {name}={text}: END is sample {hi} but the training file for {name!r} "
+            f"has {n_samples} samples ({n_samples / sr:.3f} s at {sr} Hz): give a span inside "
+            f"the file")
     return lo, hi
 
 
@@ -150,6 +159,12 @@ def _check_names(args: argparse.Namespace) -> None:
             if name not in seen and not (flag == "--reference" and name == "residual"):
                 raise InvalidParameterError(
                     f"{flag} {name}=...: there is no source {name!r}; sources: {list(seen)}")
+    for name, text in args.exclude:
+        if seen.get(name) == "--unknown":
+            raise InvalidParameterError(
+                f"--exclude {name}={text}: {name!r} is an --unknown source, learned from the "
+                f"mixture, so it has no training file to leave a span out of (--exclude "
+                f"applies to --source NAME=TRAIN.wav)")
     refs = [n for n, _ in args.reference]
     if len(set(refs)) != len(refs):
         raise InvalidParameterError("--reference names a source twice")
@@ -157,15 +172,33 @@ def _check_names(args: argparse.Namespace) -> None:
         raise InvalidParameterError("--residual adds a source 'residual': rename yours")
 
 
+def _read(path: str, what: str, verbose: int, channel: int | None = None):
+    """A WAV file as mono, with a note when its channels are mixed down (or one is picked)."""
+    from ._audio import mono, read_wav_channels
+
+    data, sr = read_wav_channels(path, what=what)
+    n_channels = data.shape[1]
+    if channel is not None:
+        x = mono(data, channel, what=f"{what} {path!r} (--channel)")
+        if n_channels > 1:
+            _note(f"{path}: {n_channels} channels, separating channel {channel}", verbose)
+        return x, sr
+    if n_channels > 1:
+        _note(f"{path}: {n_channels} channels, mixed down to mono by their mean (NMF separation "
+              f"here is single-channel" + ("; --channel C picks one)" if what == "mixture"
+                                             else ")"), verbose)
+    return mono(data, None, what=what), sr
+
+
 def _training_audio(name: str, path: str, sr: int, spans: list[str], verbose: int):
     """The training signal at the mixture's rate, as segments around the excluded spans."""
     import numpy as np
 
     from .._errors import DataError
-    from ._audio import read_wav, resample
+    from ._audio import resample
 
-    x, sr_file = read_wav(path, what=f"training file for {name!r}")
-    cuts = sorted(_span(s, sr_file, name) for s in spans)
+    x, sr_file = _read(path, f"training file for {name!r}", verbose)
+    cuts = sorted(_span(s, sr_file, name, x.size) for s in spans)
     segments, pos = [], 0
     for lo, hi in cuts:
         if lo > pos:
@@ -189,7 +222,7 @@ def run(args: argparse.Namespace) -> dict:
 
     from .._errors import DataError, InvalidParameterError
     from ..numerics import resolve_beta
-    from ._audio import read_wav, resample, write_wav
+    from ._audio import resample, write_wav
     from ._stft import STFT
     from .dictionary import Dictionary, learn_dictionary, training_spectrogram
     from .metrics import bss_eval, si_sdr
@@ -210,7 +243,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.sparsity is not None and not args.sparsity >= 0:
         raise InvalidParameterError(f"--sparsity must be >= 0, got {args.sparsity}")
     start = time.perf_counter()
-    mixture, sr = read_wav(args.mixture, what="mixture")
+    mixture, sr = _read(args.mixture, "mixture", verbose, getattr(args, "channel", None))
     if not np.any(mixture):
         raise DataError(
             f"the mixture {args.mixture!r} is silent (all samples are zero): nothing to separate")
@@ -226,6 +259,10 @@ def run(args: argparse.Namespace) -> dict:
     training: dict[str, Any] = {}
     for name, path in args.source:
         if path.endswith(".npz"):
+            if name in excludes:
+                raise InvalidParameterError(
+                    f"--exclude {name}=...: the source {name!r} is a saved dictionary ({path}), "
+                    f"not training audio, so there is no span to leave out")
             d = Dictionary.load(path)
             if d.stft.sr != sr:
                 raise InvalidParameterError(
@@ -238,7 +275,7 @@ def run(args: argparse.Namespace) -> dict:
             training[name] = (signal, seconds)
     references = {}
     for name, path in args.reference:
-        ref, sr_ref = read_wav(path, what=f"reference for {name!r}")
+        ref, sr_ref = _read(path, f"reference for {name!r}", verbose)
         if sr_ref != sr:
             _note(f"resampling reference {path} from {sr_ref} Hz to {sr} Hz", verbose)
             ref = resample(ref, sr_ref, sr)

@@ -18,10 +18,15 @@ Implementation notes
   the fixed dictionaries explain; the default is 0.3 there and 0 on sources with dictionaries.
 * Masks. Source s's model spectrum is ``S_s = W_s @ H_s``; the Wiener-like mask is
   ``S_s**p / sum_j S_j**p`` with ``p = mask_power`` (2: ratio of powers, the Wiener gain; 1: ratio
-  of magnitudes). With ``residual=True`` a residual source takes
-  ``R = max(|X|**p - sum_j S_j**p, 0)`` into the denominator and gets the mask ``R / (...)``:
-  what the dictionaries cannot explain. ``mask="binary"`` gives each bin to the loudest source.
-  The masks sum to one, so the separated signals add up to the mixture (to rounding).
+  of magnitudes). ``mask="binary"`` gives each bin to the loudest source. The masks sum to
+  one, so the separated signals add up to the mixture (to rounding).
+* ``residual=True`` adds a diagnostic signal ``"residual"``: in each bin, the part of the
+  mixture's magnitude the model leaves unexplained, ``max(|X| - sum_j S_j, 0)``, with the
+  mixture's phase. It is computed after the masks and takes nothing from them, so the other
+  sources are bit for bit the same with and without it (an earlier version put the residual
+  into the masks' denominator, which changed every estimate: supervised speech SI-SDR 10.7 dB
+  without it, 5.5 dB with it). It is not part of the partition: the sources alone add up to
+  the mixture.
 * The factorisation runs in float32 (its result only shapes masks); STFT, masking and
   resynthesis in float64.
 """
@@ -117,7 +122,9 @@ class Separator:
         L1 weight on each source's activations (see the module notes). None: 0.3 on unknown
         sources, 0 on the others. A float applies to every source.
     residual : bool
-        Add a source ``"residual"``: what the model does not explain.
+        Also return ``"residual"``: the part of the mixture's magnitude the model does not
+        explain (see the module notes). It never changes the other sources, and is not part
+        of the sum: the sources without it add up to the mixture.
     max_iter : int
         Multiplicative-update iterations.
     tol : float
@@ -266,7 +273,8 @@ class Separator:
         Returns
         -------
         dict of str -> ndarray, shape (n_samples,)
-            One signal per source (see :attr:`source_names`); they add up to the mixture.
+            One signal per source (see :attr:`source_names`); they add up to the mixture
+            (``"residual"``, if asked for, is a diagnostic outside that sum).
         """
         return self.decompose(mixture, sr).signals
 
@@ -385,23 +393,23 @@ class Separator:
             stack = np.stack(list(models.values()))
             winner = np.argmax(stack, axis=0)
             masks = {name: (winner == i).astype(np.float64) for i, name in enumerate(models)}
-            if self.residual:
-                masks["residual"] = np.zeros_like(V)
-            return masks
-        p = float(self.mask_power)
-        tiny = np.finfo(np.float64).tiny
-        powered = {name: np.power(S, p) for name, S in models.items()}
-        total = sum(powered.values())
+        else:
+            p = float(self.mask_power)
+            tiny = np.finfo(np.float64).tiny
+            powered = {name: np.power(S, p) for name, S in models.items()}
+            total = sum(powered.values())
+            n = len(powered)
+            empty = total <= tiny
+            inv = 1.0 / np.where(empty, 1.0, total)
+            masks = {}
+            for name, P in powered.items():
+                M = P * inv
+                if empty.any():  # nothing modelled there: share the bin equally
+                    M[empty] = 1.0 / n
+                masks[name] = M
         if self.residual:
-            powered["residual"] = np.maximum(np.power(V, p) - total, 0.0)
-            total = total + powered["residual"]
-        n = len(powered)
-        empty = total <= tiny
-        inv = 1.0 / np.where(empty, 1.0, total)
-        masks = {}
-        for name, P in powered.items():
-            M = P * inv
-            if empty.any():  # nothing modelled there: share the bin equally
-                M[empty] = 1.0 / n
-            masks[name] = M
+            # after the masks and apart from them: asking for it must not change the sources
+            explained = sum(models.values())
+            with np.errstate(divide="ignore", invalid="ignore"):
+                masks["residual"] = np.where(V > 0, np.clip(1.0 - explained / V, 0.0, 1.0), 0.0)
         return masks
