@@ -110,26 +110,30 @@ def test_dictionary_errors(tmp_path, signals):
 
 
 # ---- the separator --------------------------------------------------------------------------
-def _naive_fit(V, W, H, lam, n_free, n_iter):
-    """KL multiplicative updates with a per-row L1 weight, written out in float64."""
+def _naive_fit(V, W, H, lam, n_free, n_iter, beta=1.0):
+    """Beta-divergence (1 <= beta <= 2) multiplicative updates with a per-row L1 weight,
+    written out in float64 (Fevotte & Idier 2011: the MM exponent is 1 on that range)."""
     W, H = W.copy(), H.copy()
     k = W.shape[1]
     for _ in range(n_iter):
-        H *= (W.T @ (V / (W @ H))) / (W.sum(axis=0)[:, None] + lam[:, None])
+        Y = W @ H
+        H *= (W.T @ (V * Y ** (beta - 2))) / (W.T @ Y ** (beta - 1) + lam[:, None])
         if n_free:
             f = slice(k - n_free, k)
-            W[:, f] *= ((V / (W @ H)) @ H[f].T) / H[f].sum(axis=1)
+            Y = W @ H
+            W[:, f] *= ((V * Y ** (beta - 2)) @ H[f].T) / (Y ** (beta - 1) @ H[f].T)
             s = W[:, f].sum(axis=0)
             W[:, f] /= s
             H[f] *= s[:, None]
     return W, H
 
 
-def test_fit_matches_a_naive_kl_loop_with_per_source_sparsity(signals, dicts):
+@pytest.mark.parametrize("beta", [1.0, None])   # None: 1.5, the semi-supervised default
+def test_fit_matches_a_naive_loop_with_per_source_sparsity(signals, dicts, beta):
     s, n = signals[2], signals[3]
     x = s + n
     sep = Separator({"noise": dicts[1]}, unknown={"speech": 6}, sparsity={"speech": 0.4},
-                    max_iter=30, seed=3)
+                    max_iter=30, seed=3, beta=beta)
     res = sep.decompose(x, SR)
     # replay the same start in float64
     Z = res.stft.stft(x)
@@ -141,7 +145,7 @@ def test_fit_matches_a_naive_kl_loop_with_per_source_sparsity(signals, dicts):
     W0 = np.hstack([dicts[1].W, (Wu / Wu.sum(axis=0)).astype(np.float64)])
     H0 = np.tile(Vn.astype(np.float32).sum(axis=0) / 16 + np.float32(1e-3), (16, 1))
     lam = np.r_[np.zeros(10), np.full(6, 0.4)]
-    W, H = _naive_fit(Vn, W0, H0.astype(np.float64), lam, 6, 30)
+    W, H = _naive_fit(Vn, W0, H0.astype(np.float64), lam, 6, 30, beta or 1.5)
     assert_allclose(res.W, W, rtol=2e-3, atol=1e-6)
     assert_allclose(res.H, H * scale, rtol=2e-3, atol=1e-5 * scale)
     assert np.array_equal(res.W[:, :10], dicts[1].W.astype(np.float32))  # fixed bitwise

@@ -15,11 +15,22 @@ Implementation notes
   and unit-sum atoms an EQUAL weight on every row of H only rescales H (the KL optimum keeps
   sum(W H) = sum(V)), which is why :func:`matfit.factorize.nmf`'s single ``alpha_H`` cannot
   express it. A weight on the unknown source alone stops its free atoms from soaking up what
-  the fixed dictionaries explain; the default is 0.3 there and 0 on sources with dictionaries.
+  the fixed dictionaries explain; the default is 0.5 there and 0 on sources with dictionaries.
 * Masks. Source s's model spectrum is ``S_s = W_s @ H_s``; the Wiener-like mask is
   ``S_s**p / sum_j S_j**p`` with ``p = mask_power`` (2: ratio of powers, the Wiener gain; 1: ratio
   of magnitudes). ``mask="binary"`` gives each bin to the loudest source. The masks sum to
   one, so the separated signals add up to the mixture (to rounding).
+* Temporal smoothing (``smoothing``): before the masks, a stationary source's model spectrum
+  is averaged over 9 neighbouring frames (a moving average along time). NMF fits each frame's
+  activations on its own, so a stationary noise's model follows the speech that shares the
+  frame; its local average is a better estimate. Which sources are stationary is read from
+  their training audio (:attr:`Dictionary.stationary`); speech is never smoothed. This is
+  the temporal-context lever that paid: stacking 3, 5 or 7 neighbouring frames into each
+  atom (exemplars and free atoms alike) lowered the semi-supervised figure (7.77 -> 7.37,
+  7.66, 7.56 dB).
+* Phase (``phase_iterations``): a few MISI rounds give each supervised estimate a phase
+  consistent with its own magnitude (see the parameter); the final projection keeps the sum
+  equal to the mixture.
 * ``residual=True`` adds a diagnostic signal ``"residual"``: in each bin, the part of the
   mixture's magnitude the model leaves unexplained, ``max(|X| - sum_j S_j, 0)``, with the
   mixture's phase. It is computed after the masks and takes nothing from them, so the other
@@ -52,7 +63,10 @@ from .dictionary import Dictionary
 __all__ = ["Separation", "Separator"]
 
 Mask = Literal["wiener", "binary"]
-DEFAULT_UNKNOWN_SPARSITY = 0.3
+DEFAULT_UNKNOWN_SPARSITY = 0.5
+SEMI_SUPERVISED_BETA = 1.5
+STATIONARY_SMOOTHING = 9
+SUPERVISED_PHASE_ITERATIONS = 3
 
 
 @dataclass
@@ -111,16 +125,42 @@ class Separator:
         ``"unknown"`` with K atoms. 20 to 40 atoms suit speech. Pair it with an exemplar
         dictionary for the known source (``learn_dictionary(noise, sr, kind="exemplar")``):
         learned atoms are flexible enough to fit the unknown source too.
-    beta : float or {"kl", "frobenius", "is"}
-        Divergence of the fit (default generalised Kullback-Leibler).
+    beta : float, {"kl", "frobenius", "is"} or None
+        Divergence of the fit. None (default): generalised Kullback-Leibler (1) when every
+        source has a dictionary, 1.5 when a source is learned from the mixture. Measured:
+        semi-supervised speech SI-SDR improvement on the real 8 kHz set +7.2 dB with KL,
+        +7.6 with 1.5 (1.25: 7.3, 1.75: 7.5, 2: 7.4); supervised on the 16 kHz set KL is best
+        (10.74 dB, 1.5: 10.65).
     mask : {"wiener", "binary"}
         Soft Wiener-like ratio mask, or each time-frequency bin to its loudest source.
     mask_power : float
         Exponent p of the ratio mask on the magnitude estimates: 2 (default) is the Wiener gain
         (ratio of powers), 1 the ratio of magnitudes.
     sparsity : float, mapping of str -> float, or None
-        L1 weight on each source's activations (see the module notes). None: 0.3 on unknown
-        sources, 0 on the others. A float applies to every source.
+        L1 weight on each source's activations (see the module notes). None: 0.5 on unknown
+        sources, 0 on the others (with beta 1.5 on the real 8 kHz set, 0.3: +7.6 dB, 0.5:
+        +7.8, 0.8: +7.6; 0 lets the free atoms take the noise, +4.9). A float applies to
+        every source.
+    smoothing : int, mapping of str -> int, or None
+        Frames of a moving average along time applied to a source's model spectrum before
+        the masks are built (1 or 0: none). A stationary source's model from one frame's
+        activations is noisy; its average over neighbouring frames is a better estimate of
+        its spectrum there. None (default): 9 frames for every source whose dictionary is
+        :attr:`~matfit.separate.Dictionary.stationary` (frame level std below 6 dB over its
+        training audio: noise, not speech), none for the others. Measured, speech SI-SDR
+        improvement: supervised 16 kHz set 10.74 -> 11.18 dB (3 frames 10.90, 15: 11.24,
+        31: 11.23); semi-supervised real 8 kHz set 7.88 -> 8.12 dB (5: 8.04, 15: 8.12).
+    phase_iterations : int or None
+        Rounds of MISI phase refinement (multiple input spectrogram inversion, Gunawan & Sen
+        2010) after masking: each source keeps its masked magnitude and takes the phase of its
+        own consistent STFT plus an equal share of the mixture error; the sources are then
+        shifted by equal shares to add up to the mixture again. 0: every source keeps the
+        mixture's phase. None (default): 3 when every source has a dictionary, 0 otherwise.
+        Measured, speech SI-SDR improvement: supervised 16 kHz set 11.18 -> 11.45 (2 rounds),
+        11.48 (3), 11.50 dB (5), each round two STFT/ISTFT pairs per source (about 0.03 s
+        per 5 s of 16 kHz audio); semi-supervised real 8 kHz set 8.01 -> 7.78 (2), 7.74 dB
+        (5): MISI trusts the magnitudes, and those learned from the mixture alone are too
+        rough.
     residual : bool
         Also return ``"residual"``: the part of the mixture's magnitude the model does not
         explain (see the module notes). It never changes the other sources, and is not part
@@ -153,10 +193,12 @@ class Separator:
         sources: Mapping[str, Dictionary],
         *,
         unknown: int | Mapping[str, int] = 0,
-        beta: float | str = "kl",
+        beta: float | str | None = None,
         mask: Mask = "wiener",
         mask_power: float = 2.0,
         sparsity: float | Mapping[str, float] | None = None,
+        smoothing: int | Mapping[str, int] | None = None,
+        phase_iterations: int | None = None,
         residual: bool = False,
         max_iter: int = 100,
         tol: float = 0.0,
@@ -173,6 +215,8 @@ class Separator:
         self.mask = mask
         self.mask_power = mask_power
         self.sparsity = sparsity
+        self.smoothing = smoothing
+        self.phase_iterations = phase_iterations
         self.residual = residual
         self.max_iter = max_iter
         self.tol = tol
@@ -228,7 +272,8 @@ class Separator:
                     f"n_fft={first.n_fft}, hop={first.hop} but {name!r} has sr={s.sr}, "
                     f"n_fft={s.n_fft}, hop={s.hop}. Learn them with the same settings.")
         self._stft = first
-        self._beta = resolve_beta(self.beta)
+        self._beta = resolve_beta(
+            (SEMI_SUPERVISED_BETA if self._unknown else 1.0) if self.beta is None else self.beta)
         if self.mask not in ("wiener", "binary"):
             raise InvalidParameterError(
                 f"mask must be 'wiener' or 'binary', got {self.mask!r}")
@@ -248,10 +293,37 @@ class Separator:
         else:
             lam = dict.fromkeys(names, nonnegative_number(self.sparsity, "sparsity"))
         self._lambda = lam
+        self._smoothing = self._check_smoothing(names)
+        pi = self.phase_iterations
+        if pi is None:
+            pi = 0 if self._unknown else SUPERVISED_PHASE_ITERATIONS
+        elif isinstance(pi, bool) or not isinstance(pi, (int, np.integer)) or pi < 0:
+            raise InvalidParameterError(
+                f"phase_iterations must be an integer >= 0 (0: the mixture's phase), got {pi!r}")
+        self._phase_iterations = int(pi)
         if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, (int, np.integer)) \
                 or self.max_iter < 1:
             raise InvalidParameterError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
         nonnegative_number(self.tol, "tol")
+
+    def _check_smoothing(self, names: list[str]) -> dict[str, int]:
+        def frames(value, what):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise InvalidParameterError(
+                    f"{what} must be a number of frames >= 0 (0 or 1: no smoothing), got "
+                    f"{value!r}")
+            return int(value)
+
+        if self.smoothing is None:
+            return {n: (STATIONARY_SMOOTHING if n in self.sources and self.sources[n].stationary
+                        else 0) for n in names}
+        if isinstance(self.smoothing, Mapping):
+            extra = set(self.smoothing) - set(names)
+            if extra:
+                raise InvalidParameterError(
+                    f"smoothing names {sorted(extra)}, which are not sources; sources: {names}")
+            return {n: frames(self.smoothing.get(n, 0), f"smoothing[{n!r}]") for n in names}
+        return dict.fromkeys(names, frames(self.smoothing, "smoothing"))
 
     @property
     def source_names(self) -> list[str]:
@@ -292,15 +364,47 @@ class Separator:
             # produces; V is ours, not the user's, so floor it rather than fail after the fit
             np.maximum(V, np.finfo(np.float32).tiny, out=V)
         W, H, atoms, free, lam = self._initial_factors(V)
+        # everything under one BLAS thread: a threaded product may round differently from one
+        # call to the next, and --residual promises the other outputs bit for bit
         with one_blas_thread():
             obj, nit, hist = self._fit(V, W, H, free, lam)
-        H *= scale
-        masks = self._masks(V64, W, H, atoms)
-        signals = {name: stft.istft(M * Z, x.size) for name, M in masks.items()}
+            H *= scale
+            masks, explained = self._masks(V64, W, H, atoms)
+            signals = self._resynthesize(Z, masks, stft, x.size)
+            if self.residual:
+                # last and apart from the rest: asking for it must not change the sources
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    masks["residual"] = np.where(
+                        V64 > 0, np.clip(1.0 - explained / V64, 0.0, 1.0), 0.0)
+                signals["residual"] = stft.istft(masks["residual"] * Z, x.size)
         return Separation(signals=signals, masks=masks, W=W.astype(np.float64),
                           H=H.astype(np.float64), atoms=atoms, stft=stft, mixture_stft=Z,
                           objective=obj, nit=nit, seconds=time.perf_counter() - start,
                           history=hist)
+
+    def _resynthesize(self, Z: np.ndarray, masks: dict[str, np.ndarray], stft: STFT,
+                      n: int) -> dict[str, np.ndarray]:
+        """Masked mixture STFTs back to signals, with ``phase_iterations`` rounds of MISI."""
+        names = list(masks)
+        signals = {k: stft.istft(masks[k] * Z, n) for k in names}
+        if self._phase_iterations and len(names) > 1:
+            # MISI (Gunawan & Sen 2010): keep each source's magnitude |M_j X|, take the phase of
+            # its consistent STFT plus an equal share of the mixture error, and repeat
+            mags = [masks[k] * np.abs(Z) for k in names]
+            J = len(names)
+            ys = list(signals.values())
+            tiny = np.finfo(np.float64).tiny
+            for _ in range(self._phase_iterations):
+                Zs = [stft.stft(y) for y in ys]
+                E = (Z - sum(Zs)) / J
+                ys = []
+                for A, Zj in zip(mags, Zs, strict=True):
+                    U = Zj + E          # A * U / |U|: the magnitude A with U's phase
+                    ys.append(stft.istft(U * (A / np.maximum(np.abs(U), tiny)), n))
+            # mixture consistency: the sources add up to the mixture again
+            share = (stft.istft(Z, n) - sum(ys)) / J
+            signals = {k: y + share for k, y in zip(names, ys, strict=True)}
+        return signals
 
     def _check_mixture(self, mixture: Any, sr: int) -> np.ndarray:
         if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
@@ -388,7 +492,8 @@ class Separator:
 
     def _masks(self, V: np.ndarray, W: np.ndarray, H: np.ndarray, atoms: dict[str, slice]):
         W64, H64 = W.astype(np.float64), H.astype(np.float64)
-        models = {name: W64[:, sl] @ H64[sl] for name, sl in atoms.items()}
+        fitted = {name: W64[:, sl] @ H64[sl] for name, sl in atoms.items()}
+        models = {name: _smooth(S, self._smoothing[name]) for name, S in fitted.items()}
         if self.mask == "binary":
             stack = np.stack(list(models.values()))
             winner = np.argmax(stack, axis=0)
@@ -407,9 +512,13 @@ class Separator:
                 if empty.any():  # nothing modelled there: share the bin equally
                     M[empty] = 1.0 / n
                 masks[name] = M
-        if self.residual:
-            # after the masks and apart from them: asking for it must not change the sources
-            explained = sum(models.values())
-            with np.errstate(divide="ignore", invalid="ignore"):
-                masks["residual"] = np.where(V > 0, np.clip(1.0 - explained / V, 0.0, 1.0), 0.0)
-        return masks
+        return masks, sum(fitted.values())
+
+
+def _smooth(S: np.ndarray, frames: int) -> np.ndarray:
+    """Centred moving average over ``frames`` frames along time (axis 1), edges held."""
+    if frames <= 1 or S.shape[1] < 2:
+        return S
+    from scipy.ndimage import uniform_filter1d
+
+    return uniform_filter1d(S, frames, axis=1, mode="nearest")
