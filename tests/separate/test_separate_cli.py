@@ -162,7 +162,8 @@ def test_cli_semi_supervised_on_the_real_recording(shared_data, tmp_path, capsys
     assert code == 0, cap.err
     summary = _json(cap.out)
     assert summary["atoms"]["speech"] == 30
-    assert summary["metrics"]["speech"]["si_sdr_improvement"] >= 6.0
+    # seed 0 measured 8.36 dB (the library floor test covers seeds 0-2)
+    assert summary["metrics"]["speech"]["si_sdr_improvement"] >= 7.8
 
 
 def test_residual_leaves_every_other_output_bit_for_bit_the_same(wavs, tmp_path, capsys):
@@ -175,8 +176,10 @@ def test_residual_leaves_every_other_output_bit_for_bit_the_same(wavs, tmp_path,
     capsys.readouterr()
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["noise.wav", "residual.wav",
                                                                   "speech.wav"]
-    for name in ("speech.wav", "noise.wav"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    for name in ("speech.wav", "noise.wav"):   # samples, not bytes: the PEAK chunk has a clock
+        a, _ = sf.read(tmp_path / "a" / name, dtype="float32")
+        b, _ = sf.read(tmp_path / "b" / name, dtype="float32")
+        assert a.tobytes() == b.tobytes(), name
 
 
 def test_exclude_spans_are_checked_against_the_file_and_the_source(wavs, tmp_path, capsys):
@@ -220,3 +223,28 @@ def test_a_stereo_mixture_gets_a_note_or_a_chosen_channel(wavs, tmp_path, capsys
     assert_allclose(left, mix, atol=1e-6)          # channel 0 is the mono mixture itself
     _fails([*args[1:], "--channel", "2", "--out-dir", str(tmp_path / "x")], capsys,
            "has 2 channel(s), numbered 0 to 1")
+
+
+def test_reference_output_reports_stoi(wavs, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("pystoi")
+    from matfit.separate import stoi
+
+    args = ["separate", str(wavs / "mix.wav"), "--source", f"speech={wavs / 'speech_train.wav'}",
+            "--source", f"noise={wavs / 'noise_train_16k.wav'}", "--components", "8",
+            "--iterations", "20", "--reference", f"speech={wavs / 'speech.wav'}", "--json"]
+    assert main([*args, "--out-dir", str(tmp_path / "a")]) == 0
+    cap = capsys.readouterr()
+    m = _json(cap.out)["metrics"]["speech"]
+    speech, _ = read_wav(wavs / "speech.wav")
+    est, _ = read_wav(tmp_path / "a" / "speech.wav")
+    assert m["stoi"] == pytest.approx(stoi(est, speech, SR), abs=2e-3)
+    assert m["stoi_mixture"] < m["stoi"] <= 1 and "STOI est" in cap.out
+    # without pystoi: the same run, STOI null, one note
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pystoi", None)
+    assert main([*args, "--out-dir", str(tmp_path / "b")]) == 0
+    cap = capsys.readouterr()
+    m = _json(cap.out)["metrics"]["speech"]
+    assert m["stoi"] is None and m["si_sdr_improvement"] is not None
+    assert "STOI left out: it needs pystoi (pip install pystoi)" in cap.err

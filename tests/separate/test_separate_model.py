@@ -320,3 +320,95 @@ def test_plot_needs_matplotlib(monkeypatch, tmp_path, signals, dicts):
     with pytest.raises(MatfitError, match=r"pip install 'matfit\[plot\]'"):
         plot_separation(res, tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+# ---- temporal smoothing, phase refinement, saved-file compatibility ------------------------
+def test_level_spread_tells_noise_from_speech(dicts):
+    d_speech, d_noise = dicts
+    assert d_speech.info["level_spread_db"] > 6 > d_noise.info["level_spread_db"]
+    assert d_speech.stationary is False and d_noise.stationary is True
+    assert Dictionary(d_noise.W, d_noise.stft).stationary is None      # built by hand
+
+
+def test_default_smoothing_is_9_frames_on_stationary_sources_only(signals, dicts):
+    from scipy.ndimage import uniform_filter1d
+
+    x = signals[2] + signals[3]
+    src = {"speech": dicts[0], "noise": dicts[1]}
+    kw = {"max_iter": 20, "phase_iterations": 0}
+    auto = Separator(src, **kw).decompose(x, SR)
+    explicit = Separator(src, smoothing={"noise": 9}, **kw).decompose(x, SR)
+    none = Separator(src, smoothing=0, **kw).decompose(x, SR)
+    assert np.array_equal(auto.signals["speech"], explicit.signals["speech"])
+    assert not np.allclose(auto.signals["speech"], none.signals["speech"], atol=1e-6)
+    assert np.array_equal(none.H, auto.H)              # smoothing acts after the fit only
+    # the masks from a plain moving average of the noise model (scipy's filter, 9 frames)
+    W, H, a = auto.W, auto.H, auto.atoms
+    S = W[:, a["speech"]] @ H[a["speech"]]
+    N = uniform_filter1d(W[:, a["noise"]] @ H[a["noise"]], 9, axis=1, mode="nearest")
+    assert_allclose(auto.masks["speech"], S**2 / (S**2 + N**2), rtol=1e-9, atol=1e-12)
+    with pytest.raises(InvalidParameterError, match="smoothing names"):
+        Separator(src, smoothing={"music": 3})
+    with pytest.raises(InvalidParameterError, match="number of frames >= 0"):
+        Separator(src, smoothing=-1)
+
+
+def _naive_misi(Z, mags, stft, n, rounds):
+    """MISI as written in Gunawan & Sen (2010), with the final mixture-consistency step."""
+    J = len(mags)
+    Y = [A * np.exp(1j * np.angle(Z)) for A in mags]
+    for _ in range(rounds):
+        Zs = [stft.stft(stft.istft(Yj, n)) for Yj in Y]
+        E = Z - sum(Zs)
+        Y = [A * np.exp(1j * np.angle(Zj + E / J)) for A, Zj in zip(mags, Zs, strict=True)]
+    ys = [stft.istft(Yj, n) for Yj in Y]
+    return [y + (stft.istft(Z, n) - sum(ys)) / J for y in ys]
+
+
+def test_phase_iterations_match_a_naive_misi_and_add_up(signals, dicts):
+    x = signals[2] + signals[3]
+    src = {"speech": dicts[0], "noise": dicts[1]}
+    plain = Separator(src, max_iter=20, phase_iterations=0).decompose(x, SR)
+    misi = Separator(src, max_iter=20, phase_iterations=3).decompose(x, SR)
+    assert Separator(src, max_iter=20).decompose(x, SR).signals["speech"].tobytes() == \
+        misi.signals["speech"].tobytes()                    # 3 rounds: the supervised default
+    Z = plain.mixture_stft
+    for name in src:      # 0 rounds: the masked mixture, mixture phase
+        assert_allclose(plain.signals[name], plain.stft.istft(plain.masks[name] * Z, x.size),
+                        atol=1e-12)
+    ref = _naive_misi(Z, [plain.masks[k] * np.abs(Z) for k in src], plain.stft, x.size, 3)
+    for name, y in zip(src, ref, strict=True):
+        assert_allclose(misi.signals[name], y, atol=1e-9)
+    assert_allclose(misi.signals["speech"] + misi.signals["noise"], x, atol=1e-10)
+    assert not np.allclose(misi.signals["speech"], plain.signals["speech"], atol=1e-6)
+    # semi-supervised default: no rounds
+    semi = Separator({"noise": dicts[1]}, unknown={"speech": 5}, max_iter=10).decompose(x, SR)
+    assert_allclose(semi.signals["speech"], semi.stft.istft(semi.masks["speech"] * Z, x.size),
+                    atol=1e-12)
+    with pytest.raises(InvalidParameterError, match="phase_iterations must be an integer"):
+        Separator(src, phase_iterations=-2)
+
+
+def test_a_dictionary_saved_before_level_spread_still_loads(tmp_path, dicts):
+    """A format-1 file as matfit wrote it before ``level_spread_db`` existed, written by hand."""
+    import json
+
+    d = dicts[1]
+    record = {"kind": "matfit.separate.Dictionary", "format_version": 1,
+              "stft": {"sr": SR, "n_fft": 512, "hop": 128, "window": "hann"},
+              "dictionary_kind": "nmf", "beta": 1.0,
+              "info": {"training_seconds": 4.0, "training_frames": 254, "nit": 100,
+                       "divergence": 1.5}}
+    path = tmp_path / "old.npz"
+    np.savez(path, W=d.W, __matfit__=np.str_(json.dumps(record)))
+    old = Dictionary.load(path)
+    assert np.array_equal(old.W, d.W) and old.stft == d.stft and old.stationary is None
+    assert old.info["nit"] == 100
+    # no level record: no smoothing by default, as before
+    x = np.random.default_rng(0).standard_normal(4000)
+    a = Separator({"speech": dicts[0], "noise": old}, max_iter=5).decompose(x, SR)
+    b = Separator({"speech": dicts[0], "noise": old}, max_iter=5, smoothing=0).decompose(x, SR)
+    assert np.array_equal(a.signals["speech"], b.signals["speech"])
+    # and a new save keeps the record
+    again = Dictionary.load(d.save(tmp_path / "new.npz"))
+    assert again.info["level_spread_db"] == d.info["level_spread_db"] and again.stationary

@@ -23,7 +23,7 @@ from ._audio import read_wav, read_wav_channels, resample, write_wav
 from ._plot import plot_separation
 from ._stft import STFT, default_n_fft
 from .dictionary import Dictionary, learn_dictionary
-from .metrics import bss_eval, si_sdr, snr
+from .metrics import bss_eval, si_sdr, snr, stoi
 from .separator import Separation, Separator
 
 __all__ = [
@@ -40,5 +40,6 @@ __all__ = [
     "resample",
     "si_sdr",
     "snr",
+    "stoi",
     "write_wav",
 ]

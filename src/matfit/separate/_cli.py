@@ -73,8 +73,9 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--dictionary", choices=("auto", "nmf", "exemplar"), default="auto",
                    help="learned NMF atoms or training frames as atoms (default auto: nmf "
                         "when every source has training audio, exemplar otherwise)")
-    p.add_argument("--beta", default="kl",
-                   help="divergence: kl (default), frobenius, is, or a number")
+    p.add_argument("--beta", default=None,
+                   help="divergence: kl, frobenius, is, or a number (default: kl, and 1.5 "
+                        "for separating when a source is --unknown)")
     p.add_argument("--n-fft", type=int, default=None, metavar="N",
                    help="frame length in samples (default: the power of two nearest 128 ms "
                         "for nmf dictionaries, 2048 at 16 kHz; 64 ms for exemplars, 512 at "
@@ -84,7 +85,7 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--iterations", type=int, default=100, metavar="N",
                    help="NMF iterations, for learning and for separating (default 100)")
     p.add_argument("--sparsity", type=float, default=None, metavar="L",
-                   help="L1 weight on the unknown sources' activations (default 0.3)")
+                   help="L1 weight on the unknown sources' activations (default 0.5)")
     p.add_argument("--mask-power", type=float, default=2.0, metavar="P",
                    help="Wiener-like mask exponent on magnitudes: 2 = Wiener (default), "
                         "1 = magnitude ratio")
@@ -96,7 +97,7 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                         "the mean of its channels, with a note)")
     p.add_argument("--reference", action="append", type=_source, default=[],
                    metavar="NAME=CLEAN.wav",
-                   help="the true source, to report SI-SDR/SDR improvements; repeat")
+                   help="the true source, to report SI-SDR/SDR/STOI improvements; repeat")
     p.add_argument("--out-dir", required=True, metavar="DIR", help="where NAME.wav are written")
     p.add_argument("--plot", action="store_true",
                    help="write DIR/separation.png (spectrograms and activations; matplotlib)")
@@ -225,7 +226,7 @@ def run(args: argparse.Namespace) -> dict:
     from ._audio import resample, write_wav
     from ._stft import STFT
     from .dictionary import Dictionary, learn_dictionary, training_spectrogram
-    from .metrics import bss_eval, si_sdr
+    from .metrics import bss_eval, si_sdr, stoi
     from .separator import Separator
 
     verbose = getattr(args, "verbose", 1)
@@ -234,10 +235,12 @@ def run(args: argparse.Namespace) -> dict:
                         ("--hop", args.hop), ("--components", args.components)):
         if value is not None and value < 1:
             raise InvalidParameterError(f"{flag} must be >= 1, got {value}")
-    try:
-        beta = resolve_beta(float(args.beta))
-    except ValueError:
-        beta = resolve_beta(args.beta)
+    beta = None
+    if args.beta is not None:
+        try:
+            beta = resolve_beta(float(args.beta))
+        except ValueError:
+            beta = resolve_beta(args.beta)
     if not args.mask_power > 0:
         raise InvalidParameterError(f"--mask-power must be > 0, got {args.mask_power}")
     if args.sparsity is not None and not args.sparsity >= 0:
@@ -296,7 +299,8 @@ def run(args: argparse.Namespace) -> dict:
             what = (f"{args.components or 40} NMF atoms" if kind == "nmf" else
                     "exemplar atoms (training frames)")
             _note(f"learning {what} for {name!r} from {path} ({seconds:.2f} s)", verbose)
-            d = learn_dictionary(signal, sr, args.components, kind=kind, beta=beta,
+            d = learn_dictionary(signal, sr, args.components, kind=kind,
+                                 beta="kl" if beta is None else beta,
                                  n_fft=stft.n_fft, hop=stft.hop, max_iter=args.iterations,
                                  seed=args.seed, verbose=verbose, name=name)
         dictionaries[name] = d
@@ -337,20 +341,31 @@ def run(args: argparse.Namespace) -> dict:
         mix = np.broadcast_to(mixture[:n], refs.shape)
         bss_est = bss_eval(refs, ests, compute_permutation=False)
         bss_mix = bss_eval(refs, mix, compute_permutation=False)
+        try:
+            import pystoi  # noqa: F401
+            has_stoi = True
+        except ImportError:
+            has_stoi = False
+            _note("STOI left out: it needs pystoi (pip install pystoi)", verbose)
         print(f"  {'source':<10} {'SI-SDR mix':>10} {'SI-SDR est':>10} {'improve':>8} "
-              f"{'SDR mix':>8} {'SDR est':>8} {'improve':>8} {'SIR':>6} {'SAR':>6}")
+              f"{'SDR mix':>8} {'SDR est':>8} {'improve':>8} {'SIR':>6} {'SAR':>6} "
+              f"{'STOI mix':>8} {'STOI est':>8}")
         for i, name in enumerate(names):
             a, b = si_sdr(mixture[:n], refs[i]), si_sdr(ests[i], refs[i])
             m = {"si_sdr_mixture": a, "si_sdr": b, "si_sdr_improvement": b - a,
                  "sdr_mixture": float(bss_mix.sdr[i]), "sdr": float(bss_est.sdr[i]),
                  "sdr_improvement": float(bss_est.sdr[i] - bss_mix.sdr[i]),
-                 "sir": float(bss_est.sir[i]), "sar": float(bss_est.sar[i])}
-            # with one reference there is no interference: SIR is +inf, reported as null
+                 "sir": float(bss_est.sir[i]), "sar": float(bss_est.sar[i]),
+                 "stoi_mixture": stoi(mixture[:n], refs[i], sr) if has_stoi else np.nan,
+                 "stoi": stoi(ests[i], refs[i], sr) if has_stoi else np.nan}
+            m["stoi_improvement"] = m["stoi"] - m["stoi_mixture"]
+            # with one reference there is no interference: SIR is +inf, reported as null;
+            # STOI is null without pystoi or for under ~0.4 s of audio
             metrics[name] = {k: round(float(v), 3) if np.isfinite(v) else None
                              for k, v in m.items()}
             print(f"  {name:<10} {a:>10.2f} {b:>10.2f} {b - a:>+8.2f} {m['sdr_mixture']:>8.2f} "
                   f"{m['sdr']:>8.2f} {m['sdr_improvement']:>+8.2f} {m['sir']:>6.2f} "
-                  f"{m['sar']:>6.2f}")
+                  f"{m['sar']:>6.2f} {m['stoi_mixture']:>8.3f} {m['stoi']:>8.3f}")
     total = time.perf_counter() - start
     return {
         "outputs": outputs,
