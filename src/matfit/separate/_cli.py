@@ -82,13 +82,14 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                         "8 kHz)")
     p.add_argument("--hop", type=int, default=None, metavar="H",
                    help="samples between frames (default n_fft / 4)")
-    p.add_argument("--iterations", type=int, default=100, metavar="N",
-                   help="NMF iterations, for learning and for separating (default 100)")
+    p.add_argument("--iterations", type=int, default=None, metavar="N",
+                   help="NMF iterations, for learning and for separating (default 100; 200 "
+                        "for separating when a source is --unknown)")
     p.add_argument("--sparsity", type=float, default=None, metavar="L",
                    help="L1 weight on the unknown sources' activations (default 0.5)")
-    p.add_argument("--mask-power", type=float, default=2.0, metavar="P",
-                   help="Wiener-like mask exponent on magnitudes: 2 = Wiener (default), "
-                        "1 = magnitude ratio")
+    p.add_argument("--mask-power", type=float, default=None, metavar="P",
+                   help="Wiener-like mask exponent on magnitudes: 2 = Wiener (the default), "
+                        "1 = magnitude ratio; 1.5 by default when a source is --unknown")
     p.add_argument("--residual", action="store_true",
                    help="also write residual.wav: the part of the mixture no source's atoms "
                         "explain (a diagnostic; the other outputs are the same without it)")
@@ -241,7 +242,7 @@ def run(args: argparse.Namespace) -> dict:
             beta = resolve_beta(float(args.beta))
         except ValueError:
             beta = resolve_beta(args.beta)
-    if not args.mask_power > 0:
+    if args.mask_power is not None and not args.mask_power > 0:
         raise InvalidParameterError(f"--mask-power must be > 0, got {args.mask_power}")
     if args.sparsity is not None and not args.sparsity >= 0:
         raise InvalidParameterError(f"--sparsity must be >= 0, got {args.sparsity}")
@@ -301,7 +302,8 @@ def run(args: argparse.Namespace) -> dict:
             _note(f"learning {what} for {name!r} from {path} ({seconds:.2f} s)", verbose)
             d = learn_dictionary(signal, sr, args.components, kind=kind,
                                  beta="kl" if beta is None else beta,
-                                 n_fft=stft.n_fft, hop=stft.hop, max_iter=args.iterations,
+                                 n_fft=stft.n_fft, hop=stft.hop,
+                                 max_iter=args.iterations or 100,
                                  seed=args.seed, verbose=verbose, name=name)
         dictionaries[name] = d
         learn_seconds += time.perf_counter() - t0

@@ -13,7 +13,8 @@ Implementation notes
   in the training audio, which matters when a source with no training data is learned from the
   mixture beside them: learned noise atoms also fit speech, exemplar noise atoms much less
   (semi-supervised speech SI-SDR improvement on the real 8 kHz set: about +3 to +4.7 dB with
-  learned noise atoms, above +6 dB with exemplars; see ``tests/separate``).
+  learned noise atoms, +8 dB with exemplars and the Separator's defaults; see
+  ``tests/separate`` and ``benchmarks/separation.py``).
 * The training signal may be a list of segments (e.g. the parts of a noise recording around a
   stretch that must not be used): each is transformed on its own and the frames are pooled, so
   no frame straddles a cut.
