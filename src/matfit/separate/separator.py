@@ -68,6 +68,7 @@ SEMI_SUPERVISED_BETA = 1.5
 STATIONARY_SMOOTHING = 15
 SUPERVISED_ITER, SEMI_SUPERVISED_ITER = 100, 200
 SEMI_SUPERVISED_MASK_POWER = 1.5
+SEMI_SUPERVISED_STARTS = 2
 SUPERVISED_PHASE_ITERATIONS = 3
 
 
@@ -168,6 +169,15 @@ class Separator:
         per 5 s of 16 kHz audio); semi-supervised real 8 kHz set 8.01 -> 7.78 (2), 7.74 dB
         (5): MISI trusts the magnitudes, and those learned from the mixture alone are too
         rough.
+    n_starts : int or None
+        Random starts of the atoms learned from the mixture; the masks are the mean of the
+        starts' masks (``W``, ``H`` and ``objective`` are the first start's). Mean speech
+        SI-SDR improvement over the five semi-supervised benchmark cases (seeds 0-2): one
+        start 8.11 dB, two 8.20 (higher on every case, by 0.03 to 0.26 dB), three 8.27, at
+        one fit's cost per start. With ``mask="binary"`` the mean is the share of starts that
+        gave the bin to the source. None (default): 2 when a source is learned from the
+        mixture, 1 otherwise (a supervised fit starts from a flat H: nothing random to
+        average).
     residual : bool
         Also return ``"residual"``: the part of the mixture's magnitude the model does not
         explain (see the module notes). It never changes the other sources, and is not part
@@ -209,6 +219,7 @@ class Separator:
         sparsity: float | Mapping[str, float] | None = None,
         smoothing: int | Mapping[str, int] | None = None,
         phase_iterations: int | None = None,
+        n_starts: int | None = None,
         residual: bool = False,
         max_iter: int | None = None,
         tol: float = 0.0,
@@ -227,6 +238,7 @@ class Separator:
         self.sparsity = sparsity
         self.smoothing = smoothing
         self.phase_iterations = phase_iterations
+        self.n_starts = n_starts
         self.residual = residual
         self.max_iter = max_iter
         self.tol = tol
@@ -313,6 +325,12 @@ class Separator:
             raise InvalidParameterError(
                 f"phase_iterations must be an integer >= 0 (0: the mixture's phase), got {pi!r}")
         self._phase_iterations = int(pi)
+        ns = self.n_starts
+        if ns is None:
+            ns = SEMI_SUPERVISED_STARTS if self._unknown else 1
+        elif isinstance(ns, bool) or not isinstance(ns, (int, np.integer)) or ns < 1:
+            raise InvalidParameterError(f"n_starts must be an integer >= 1, got {ns!r}")
+        self._n_starts = int(ns)
         n_iter = (SEMI_SUPERVISED_ITER if self._unknown else SUPERVISED_ITER) \
             if self.max_iter is None else self.max_iter
         if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
@@ -377,13 +395,26 @@ class Separator:
             # beta <= 0 (Itakura-Saito) is undefined at exactly-zero bins, which digital silence
             # produces; V is ours, not the user's, so floor it rather than fail after the fit
             np.maximum(V, np.finfo(np.float32).tiny, out=V)
-        W, H, atoms, free, lam = self._initial_factors(V)
+        rng = np.random.default_rng(self.seed)
         # everything under one BLAS thread: a threaded product may round differently from one
         # call to the next, and --residual promises the other outputs bit for bit
         with one_blas_thread():
-            obj, nit, hist = self._fit(V, W, H, free, lam)
-            H *= scale
-            masks, explained = self._masks(V64, W, H, atoms)
+            for start_no in range(self._n_starts):
+                Wj, Hj, atoms, free, lam = self._initial_factors(V, rng)
+                fit = self._fit(V, Wj, Hj, free, lam)
+                Hj *= scale
+                masks_j, explained_j = self._masks(V64, Wj, Hj, atoms)
+                if start_no == 0:
+                    W, H, (obj, nit, hist) = Wj, Hj, fit
+                    masks, explained = masks_j, explained_j
+                else:       # several random starts: the mean of their masks
+                    for name, M in masks_j.items():
+                        masks[name] += M
+                    explained += explained_j
+            if self._n_starts > 1:
+                for M in masks.values():
+                    M /= self._n_starts
+                explained /= self._n_starts
             signals = self._resynthesize(Z, masks, stft, x.size)
             if self.residual:
                 # last and apart from the rest: asking for it must not change the sources
@@ -435,7 +466,7 @@ class Separator:
             raise DataError("the mixture is silent (all samples are zero): nothing to separate")
         return x
 
-    def _initial_factors(self, V: np.ndarray):
+    def _initial_factors(self, V: np.ndarray, rng: np.random.Generator):
         n_bins, n_frames = V.shape
         blocks, atoms, lam_rows = [], {}, []
         col = 0
@@ -447,7 +478,6 @@ class Separator:
             lam_rows.append(np.full(d.n_components, self._lambda[name], np.float32))
             col += d.n_components
         n_fixed = col
-        rng = np.random.default_rng(self.seed)
         for name, k in self._unknown.items():
             Wu = rng.random((n_bins, k)).astype(np.float32) + np.float32(0.1)
             blocks.append(Wu / Wu.sum(axis=0))
