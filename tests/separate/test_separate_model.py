@@ -217,7 +217,8 @@ def test_every_parameter_changes_the_result(signals, dicts):
     base_kw = {"unknown": {"speech": 6}, "max_iter": 30}
     base = Separator({"noise": dicts[1]}, **base_kw).separate(x, SR)["speech"]
     changes = {"beta": 0.5, "mask": "binary", "mask_power": 1.0, "sparsity": {"speech": 0.0},
-               "max_iter": 10, "seed": 5, "unknown": {"speech": 8}}
+               "max_iter": 10, "seed": 5, "unknown": {"speech": 8}, "smoothing": 0,
+               "phase_iterations": 2, "n_starts": 1}
     for key, value in changes.items():
         kw = {**base_kw, key: value}
         other = Separator({"noise": dicts[1]}, **kw).separate(x, SR)["speech"]
@@ -414,3 +415,19 @@ def test_a_dictionary_saved_before_level_spread_still_loads(tmp_path, dicts):
     # and a new save keeps the record
     again = Dictionary.load(d.save(tmp_path / "new.npz"))
     assert again.info["level_spread_db"] == d.info["level_spread_db"] and again.stationary
+
+
+def test_several_starts_average_the_masks_of_the_first_and_more(signals, dicts):
+    x = signals[2] + signals[3]
+    kw = {"unknown": {"speech": 6}, "max_iter": 20}
+    one = Separator({"noise": dicts[1]}, n_starts=1, **kw).decompose(x, SR)
+    two = Separator({"noise": dicts[1]}, **kw).decompose(x, SR)          # default: 2 starts
+    assert np.array_equal(one.W, two.W) and np.array_equal(one.H, two.H)  # first start kept
+    assert not np.allclose(one.masks["speech"], two.masks["speech"], atol=1e-6)
+    assert_allclose(two.masks["speech"] + two.masks["noise"], 1.0, atol=1e-12)
+    assert_allclose(two.signals["speech"] + two.signals["noise"], x, atol=1e-10)
+    # the second start's mask, recovered from the mean, is a mask of its own
+    second = 2 * two.masks["speech"] - one.masks["speech"]
+    assert second.min() > -1e-12 and second.max() < 1 + 1e-12
+    with pytest.raises(InvalidParameterError, match="n_starts must be an integer >= 1"):
+        Separator({"noise": dicts[1]}, n_starts=0, **kw)
