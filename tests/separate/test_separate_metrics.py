@@ -129,3 +129,25 @@ def test_bss_eval_invariants():
     leaky = filtered + 0.3 * refs[::-1]
     res2 = bss_eval(refs, leaky)
     assert np.all(res2.sir < 15) and np.all(res2.sar > 40)
+
+
+def test_stoi_orders_estimates_and_needs_pystoi(monkeypatch):
+    pytest.importorskip("pystoi")
+    import sys
+
+    from matfit import MatfitError
+    from matfit.separate import stoi
+    from matfit.separate._synth import noise_like, speech_like
+
+    s = speech_like(3, 8000, seed=1)
+    n = noise_like(3, 8000, seed=2)
+    n *= np.linalg.norm(s) / np.linalg.norm(n)
+    scores = [stoi(s + g * n, s, 8000) for g in (0.0, 0.3, 1.0, 3.0)]
+    assert scores[0] == pytest.approx(1.0, abs=1e-6)
+    assert np.all(np.diff(scores) < 0)                            # more noise, lower STOI
+    assert np.isnan(stoi(s[:2000], s[:2000], 8000))               # 0.25 s: too short
+    with pytest.raises(ShapeError, match="must match"):
+        stoi(s[:100], s, 8000)
+    monkeypatch.setitem(sys.modules, "pystoi", None)
+    with pytest.raises(MatfitError, match="pip install pystoi"):
+        stoi(s, s, 8000)

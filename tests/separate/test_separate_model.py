@@ -110,26 +110,30 @@ def test_dictionary_errors(tmp_path, signals):
 
 
 # ---- the separator --------------------------------------------------------------------------
-def _naive_fit(V, W, H, lam, n_free, n_iter):
-    """KL multiplicative updates with a per-row L1 weight, written out in float64."""
+def _naive_fit(V, W, H, lam, n_free, n_iter, beta=1.0):
+    """Beta-divergence (1 <= beta <= 2) multiplicative updates with a per-row L1 weight,
+    written out in float64 (Fevotte & Idier 2011: the MM exponent is 1 on that range)."""
     W, H = W.copy(), H.copy()
     k = W.shape[1]
     for _ in range(n_iter):
-        H *= (W.T @ (V / (W @ H))) / (W.sum(axis=0)[:, None] + lam[:, None])
+        Y = W @ H
+        H *= (W.T @ (V * Y ** (beta - 2))) / (W.T @ Y ** (beta - 1) + lam[:, None])
         if n_free:
             f = slice(k - n_free, k)
-            W[:, f] *= ((V / (W @ H)) @ H[f].T) / H[f].sum(axis=1)
+            Y = W @ H
+            W[:, f] *= ((V * Y ** (beta - 2)) @ H[f].T) / (Y ** (beta - 1) @ H[f].T)
             s = W[:, f].sum(axis=0)
             W[:, f] /= s
             H[f] *= s[:, None]
     return W, H
 
 
-def test_fit_matches_a_naive_kl_loop_with_per_source_sparsity(signals, dicts):
+@pytest.mark.parametrize("beta", [1.0, None])   # None: 1.5, the semi-supervised default
+def test_fit_matches_a_naive_loop_with_per_source_sparsity(signals, dicts, beta):
     s, n = signals[2], signals[3]
     x = s + n
     sep = Separator({"noise": dicts[1]}, unknown={"speech": 6}, sparsity={"speech": 0.4},
-                    max_iter=30, seed=3)
+                    max_iter=30, seed=3, beta=beta)
     res = sep.decompose(x, SR)
     # replay the same start in float64
     Z = res.stft.stft(x)
@@ -141,7 +145,7 @@ def test_fit_matches_a_naive_kl_loop_with_per_source_sparsity(signals, dicts):
     W0 = np.hstack([dicts[1].W, (Wu / Wu.sum(axis=0)).astype(np.float64)])
     H0 = np.tile(Vn.astype(np.float32).sum(axis=0) / 16 + np.float32(1e-3), (16, 1))
     lam = np.r_[np.zeros(10), np.full(6, 0.4)]
-    W, H = _naive_fit(Vn, W0, H0.astype(np.float64), lam, 6, 30)
+    W, H = _naive_fit(Vn, W0, H0.astype(np.float64), lam, 6, 30, beta or 1.5)
     assert_allclose(res.W, W, rtol=2e-3, atol=1e-6)
     assert_allclose(res.H, H * scale, rtol=2e-3, atol=1e-5 * scale)
     assert np.array_equal(res.W[:, :10], dicts[1].W.astype(np.float32))  # fixed bitwise
@@ -169,7 +173,29 @@ def test_signals_add_up_to_the_mixture(signals, dicts):
     for kw in ({}, {"residual": True}, {"mask": "binary"}, {"mask_power": 1.0}):
         out = Separator({"speech": dicts[0], "noise": dicts[1]}, max_iter=20, **kw).separate(x, SR)
         assert all(v.shape == x.shape for v in out.values())
-        assert_allclose(sum(out.values()), x, atol=1e-10)
+        assert_allclose(out["speech"] + out["noise"], x, atol=1e-10)   # residual: outside
+
+
+@pytest.mark.parametrize("kw", [{}, {"mask": "binary"}, {"unknown": {"speech": 6}}])
+def test_residual_never_changes_the_other_sources(signals, dicts, kw):
+    """Issue 13: --residual took 5 dB off the supervised speech estimate; now bit for bit."""
+    x = signals[2] + signals[3]
+    src = {"noise": dicts[1]} if "unknown" in kw else {"speech": dicts[0], "noise": dicts[1]}
+    plain = Separator(src, max_iter=20, **kw).decompose(x, SR)
+    extra = Separator(src, max_iter=20, residual=True, **kw).decompose(x, SR)
+    assert list(extra.signals) == [*plain.signals, "residual"]
+    for name, signal in plain.signals.items():
+        assert np.array_equal(extra.signals[name], signal), name
+        assert np.array_equal(extra.masks[name], plain.masks[name]), name
+    # the residual is the unexplained part of each bin's magnitude, by a plain formula (with
+    # two starts it uses both starts' models, and W, H hold the first start's only)
+    one_start = Separator(src, max_iter=20, residual=True, **{"n_starts": 1, **kw}).decompose(
+        x, SR)
+    V = np.abs(one_start.mixture_stft)
+    explained = sum(one_start.W[:, sl] @ one_start.H[sl] for sl in one_start.atoms.values())
+    expected = np.clip(1 - explained / V, 0, 1)
+    assert_allclose(one_start.masks["residual"], expected, atol=1e-12)
+    assert 0 < expected.mean() < 1
 
 
 def test_supervised_separation_of_generated_speech(signals, dicts):
@@ -194,7 +220,8 @@ def test_every_parameter_changes_the_result(signals, dicts):
     base_kw = {"unknown": {"speech": 6}, "max_iter": 30}
     base = Separator({"noise": dicts[1]}, **base_kw).separate(x, SR)["speech"]
     changes = {"beta": 0.5, "mask": "binary", "mask_power": 1.0, "sparsity": {"speech": 0.0},
-               "max_iter": 10, "seed": 5, "unknown": {"speech": 8}, "residual": True}
+               "max_iter": 10, "seed": 5, "unknown": {"speech": 8}, "smoothing": 0,
+               "phase_iterations": 2, "n_starts": 1}
     for key, value in changes.items():
         kw = {**base_kw, key: value}
         other = Separator({"noise": dicts[1]}, **kw).separate(x, SR)["speech"]
@@ -263,10 +290,12 @@ def test_five_seconds_at_16k_separate_in_under_a_second():
     sep = Separator({"speech": d_s, "noise": d_n})
     best = np.inf
     for _ in range(3):
-        t0 = time.perf_counter()
+        # CPU seconds, not wall: on the shared 2-core machine the load average reaches 20+,
+        # and the separation runs on one thread, so its CPU time is what it costs
+        t0 = time.process_time()
         sep.separate(x, sr)
-        best = min(best, time.perf_counter() - t0)
-    assert best < 1.0, f"best of 3: {best:.3f} s"
+        best = min(best, time.process_time() - t0)
+    assert best < 1.0, f"best of 3: {best:.3f} CPU s"
 
 
 @given(n=st.integers(1, 4000), seed=st.integers(0, 2**16), k=st.integers(1, 4),
@@ -281,7 +310,8 @@ def test_any_signal_separates_into_parts_that_add_up(n, seed, k, unknown, residu
     out = sep.separate(x, SR)
     assert list(out) == sep.source_names
     assert all(np.isfinite(v).all() and v.shape == (n,) for v in out.values())
-    assert_allclose(sum(out.values()), x, atol=1e-9 * max(1.0, np.abs(x).max()))
+    parts = sum(v for name, v in out.items() if name != "residual")
+    assert_allclose(parts, x, atol=1e-9 * max(1.0, np.abs(x).max()))
 
 
 def test_plot_needs_matplotlib(monkeypatch, tmp_path, signals, dicts):
@@ -296,3 +326,111 @@ def test_plot_needs_matplotlib(monkeypatch, tmp_path, signals, dicts):
     with pytest.raises(MatfitError, match=r"pip install 'matfit\[plot\]'"):
         plot_separation(res, tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+# ---- temporal smoothing, phase refinement, saved-file compatibility ------------------------
+def test_level_spread_tells_noise_from_speech(dicts):
+    d_speech, d_noise = dicts
+    assert d_speech.info["level_spread_db"] > 6 > d_noise.info["level_spread_db"]
+    assert d_speech.stationary is False and d_noise.stationary is True
+    assert Dictionary(d_noise.W, d_noise.stft).stationary is None      # built by hand
+
+
+def test_default_smoothing_is_15_frames_on_stationary_sources_only(signals, dicts):
+    x = signals[2] + signals[3]
+    src = {"speech": dicts[0], "noise": dicts[1]}
+    kw = {"max_iter": 20, "phase_iterations": 0}
+    auto = Separator(src, **kw).decompose(x, SR)
+    explicit = Separator(src, smoothing={"noise": 15}, **kw).decompose(x, SR)
+    none = Separator(src, smoothing=0, **kw).decompose(x, SR)
+    assert np.array_equal(auto.signals["speech"], explicit.signals["speech"])
+    assert not np.allclose(auto.signals["speech"], none.signals["speech"], atol=1e-6)
+    assert np.array_equal(none.H, auto.H)              # smoothing acts after the fit only
+    # the masks from a plain centred moving average of the noise model, edges repeated
+    W, H, a = auto.W, auto.H, auto.atoms
+    S = W[:, a["speech"]] @ H[a["speech"]]
+    N0 = W[:, a["noise"]] @ H[a["noise"]]
+    P = np.pad(N0, ((0, 0), (7, 7)), mode="edge")
+    N = sum(P[:, i:i + N0.shape[1]] for i in range(15)) / 15
+    assert_allclose(auto.masks["speech"], S**2 / (S**2 + N**2), rtol=1e-7, atol=1e-12)
+    with pytest.raises(InvalidParameterError, match="smoothing names"):
+        Separator(src, smoothing={"music": 3})
+    with pytest.raises(InvalidParameterError, match="number of frames >= 0"):
+        Separator(src, smoothing=-1)
+
+
+def _naive_misi(Z, mags, stft, n, rounds):
+    """MISI as written in Gunawan & Sen (2010), with the final mixture-consistency step."""
+    J = len(mags)
+    Y = [A * np.exp(1j * np.angle(Z)) for A in mags]
+    for _ in range(rounds):
+        Zs = [stft.stft(stft.istft(Yj, n)) for Yj in Y]
+        E = Z - sum(Zs)
+        Y = [A * np.exp(1j * np.angle(Zj + E / J)) for A, Zj in zip(mags, Zs, strict=True)]
+    ys = [stft.istft(Yj, n) for Yj in Y]
+    return [y + (stft.istft(Z, n) - sum(ys)) / J for y in ys]
+
+
+def test_phase_iterations_match_a_naive_misi_and_add_up(signals, dicts):
+    x = signals[2] + signals[3]
+    src = {"speech": dicts[0], "noise": dicts[1]}
+    plain = Separator(src, max_iter=20, phase_iterations=0).decompose(x, SR)
+    misi = Separator(src, max_iter=20, phase_iterations=3).decompose(x, SR)
+    assert Separator(src, max_iter=20).decompose(x, SR).signals["speech"].tobytes() == \
+        misi.signals["speech"].tobytes()                    # 3 rounds: the supervised default
+    Z = plain.mixture_stft
+    for name in src:      # 0 rounds: the masked mixture, mixture phase
+        assert_allclose(plain.signals[name], plain.stft.istft(plain.masks[name] * Z, x.size),
+                        atol=1e-12)
+    ref = _naive_misi(Z, [plain.masks[k] * np.abs(Z) for k in src], plain.stft, x.size, 3)
+    for name, y in zip(src, ref, strict=True):
+        assert_allclose(misi.signals[name], y, atol=1e-9)
+    assert_allclose(misi.signals["speech"] + misi.signals["noise"], x, atol=1e-10)
+    assert not np.allclose(misi.signals["speech"], plain.signals["speech"], atol=1e-6)
+    # semi-supervised default: no rounds
+    semi = Separator({"noise": dicts[1]}, unknown={"speech": 5}, max_iter=10).decompose(x, SR)
+    assert_allclose(semi.signals["speech"], semi.stft.istft(semi.masks["speech"] * Z, x.size),
+                    atol=1e-12)
+    with pytest.raises(InvalidParameterError, match="phase_iterations must be an integer"):
+        Separator(src, phase_iterations=-2)
+
+
+def test_a_dictionary_saved_before_level_spread_still_loads(tmp_path, dicts):
+    """A format-1 file as matfit wrote it before ``level_spread_db`` existed, written by hand."""
+    import json
+
+    d = dicts[1]
+    record = {"kind": "matfit.separate.Dictionary", "format_version": 1,
+              "stft": {"sr": SR, "n_fft": 512, "hop": 128, "window": "hann"},
+              "dictionary_kind": "nmf", "beta": 1.0,
+              "info": {"training_seconds": 4.0, "training_frames": 254, "nit": 100,
+                       "divergence": 1.5}}
+    path = tmp_path / "old.npz"
+    np.savez(path, W=d.W, __matfit__=np.str_(json.dumps(record)))
+    old = Dictionary.load(path)
+    assert np.array_equal(old.W, d.W) and old.stft == d.stft and old.stationary is None
+    assert old.info["nit"] == 100
+    # no level record: no smoothing by default, as before
+    x = np.random.default_rng(0).standard_normal(4000)
+    a = Separator({"speech": dicts[0], "noise": old}, max_iter=5).decompose(x, SR)
+    b = Separator({"speech": dicts[0], "noise": old}, max_iter=5, smoothing=0).decompose(x, SR)
+    assert np.array_equal(a.signals["speech"], b.signals["speech"])
+    # and a new save keeps the record
+    again = Dictionary.load(d.save(tmp_path / "new.npz"))
+    assert again.info["level_spread_db"] == d.info["level_spread_db"] and again.stationary
+
+
+def test_several_starts_average_the_masks_of_the_first_and_more(signals, dicts):
+    x = signals[2] + signals[3]
+    kw = {"unknown": {"speech": 6}, "max_iter": 20}
+    one = Separator({"noise": dicts[1]}, n_starts=1, **kw).decompose(x, SR)
+    two = Separator({"noise": dicts[1]}, **kw).decompose(x, SR)          # default: 2 starts
+    assert np.array_equal(one.W, two.W) and np.array_equal(one.H, two.H)  # first start kept
+    assert not np.allclose(one.masks["speech"], two.masks["speech"], atol=1e-6)
+    assert_allclose(two.masks["speech"] + two.masks["noise"], 1.0, atol=1e-12)
+    assert_allclose(two.signals["speech"] + two.signals["noise"], x, atol=1e-10)
+    # the second start's mask, recovered from the mean, is a mask of its own
+    second = 2 * two.masks["speech"] - one.masks["speech"]
+    assert second.min() > -1e-12 and second.max() < 1 + 1e-12
+    with pytest.raises(InvalidParameterError, match="n_starts must be an integer >= 1"):
+        Separator({"noise": dicts[1]}, n_starts=0, **kw)

@@ -1,17 +1,25 @@
 """Acceptance figures on ../shared/data/audio (skipped when it is absent), with the defaults.
 
-* Supervised, 16 kHz: 40 NMF atoms per source learned from the training files, KL, n_fft 2048
-  (the default at 16 kHz), Wiener mask: speech SI-SDR improvement >= 10 dB.
+Regression floors, each the figure measured when the defaults were chosen (issue 18,
+benchmarks/separation.py) less a stated tolerance for BLAS/FFT rounding across machines:
+
+* Supervised, 16 kHz: 40 NMF atoms per source learned from the training files, KL, n_fft 2048,
+  15-frame smoothing of the (stationary) noise model, Wiener mask, 3 MISI rounds: speech SI-SDR
+  improvement measured 11.54 dB, floor 11.0 (tolerance 0.5); and within 1.5 dB of the oracle
+  ideal ratio mask on the same STFT (measured 0.78 dB below it: 12.32 dB).
 * Semi-supervised, real 8 kHz recording: noise exemplars from real_noise_8k outside the mixed
-  stretch [38549, 66249) only, 30 speech atoms learned from the mixture, sparsity 0.3 on them,
-  n_fft 512: speech SI-SDR improvement >= 6 dB.
+  stretch [38549, 66249) only, 30 speech atoms learned from the mixture (beta 1.5, sparsity
+  0.5, 200 iterations), n_fft 512, noise model smoothed, mask power 1.5: speech SI-SDR
+  improvement over seeds 0, 1, 2 measured mean 8.07 dB (8.27, 8.10, 7.83), floors mean 7.8
+  and min 7.5 (tolerance 0.27 and 0.33).
+  Before issue 18 the figure was 7.13 dB.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from matfit.separate import Separator, learn_dictionary, read_wav, si_sdr
+from matfit.separate import STFT, Separator, learn_dictionary, read_wav, si_sdr
 
 MIXED = (38549, 66249)   # the stretch of real_noise_8k that is in real_mixture_8k (README)
 
@@ -33,7 +41,15 @@ def test_the_data_is_what_the_readme_says(shared_data):
     assert np.max(np.abs(rmix - rspeech - 1.1713 * rnoise[MIXED[0]:MIXED[1]])) < 1e-4
 
 
-def test_supervised_16k_speech_improves_by_10_db(shared_data):
+def _oracle_irm_gain(mixture, speech, noise, stft):
+    """SI-SDR improvement of the ideal ratio mask |S|^2 / (|S|^2 + |N|^2), mixture phase."""
+    a, b = (np.abs(stft.stft(v)) ** 2 for v in (speech, noise))
+    Z = stft.stft(mixture)
+    est = stft.istft(a / (a + b) * Z, mixture.size)
+    return si_sdr(est, speech) - si_sdr(mixture, speech)
+
+
+def test_supervised_16k_speech_within_1_5_db_of_the_oracle_mask(shared_data):
     speech_train, sr = _read(shared_data, "speech_train_16k.wav")
     noise_train, _ = _read(shared_data, "noise_train_16k.wav")
     mixture, _ = _read(shared_data, "mixture_16k.wav")
@@ -41,13 +57,16 @@ def test_supervised_16k_speech_improves_by_10_db(shared_data):
     d_speech = learn_dictionary(speech_train, sr, 40)
     d_noise = learn_dictionary(noise_train, sr, 40)
     assert d_speech.W.shape == (1025, 40)
+    assert d_noise.stationary and not d_speech.stationary
     out = Separator({"speech": d_speech, "noise": d_noise}).separate(mixture, sr)
     gain = si_sdr(out["speech"], speech) - si_sdr(mixture, speech)
-    print(f"supervised 16 kHz: speech SI-SDR improvement {gain:.2f} dB")
-    assert gain >= 10.0, gain
+    oracle = _oracle_irm_gain(mixture, speech, mixture - speech, STFT.make(sr))
+    print(f"supervised 16 kHz: speech SI-SDR improvement {gain:.2f} dB, oracle {oracle:.2f}")
+    assert gain >= 11.0, gain
+    assert oracle - gain <= 1.5, (gain, oracle)
 
 
-def test_semi_supervised_real_8k_speech_improves_by_6_db(shared_data):
+def test_semi_supervised_real_8k_speech_improves_by_8_db(shared_data):
     mixture, sr = _read(shared_data, "real_mixture_8k.wav")
     speech, _ = _read(shared_data, "real_speech_8k.wav")
     noise, _ = _read(shared_data, "real_noise_8k.wav")
@@ -60,7 +79,7 @@ def test_semi_supervised_real_8k_speech_improves_by_6_db(shared_data):
             mixture, sr)
         gains.append(si_sdr(out["speech"], speech) - si_sdr(mixture, speech))
     print(f"semi-supervised real 8 kHz: speech SI-SDR improvement {np.round(gains, 2)} dB")
-    assert min(gains) >= 6.0, gains
+    assert np.mean(gains) >= 7.8 and min(gains) >= 7.5, gains
 
 
 def test_semi_supervised_with_learned_noise_atoms_is_worse(shared_data):

@@ -19,11 +19,11 @@ the metrics (:mod:`matfit.separate.metrics`) are here too; ``matfit separate`` i
 
 from __future__ import annotations
 
-from ._audio import read_wav, resample, write_wav
+from ._audio import read_wav, read_wav_channels, resample, write_wav
 from ._plot import plot_separation
 from ._stft import STFT, default_n_fft
 from .dictionary import Dictionary, learn_dictionary
-from .metrics import bss_eval, si_sdr, snr
+from .metrics import bss_eval, si_sdr, snr, stoi
 from .separator import Separation, Separator
 
 __all__ = [
@@ -36,8 +36,10 @@ __all__ = [
     "learn_dictionary",
     "plot_separation",
     "read_wav",
+    "read_wav_channels",
     "resample",
     "si_sdr",
     "snr",
+    "stoi",
     "write_wav",
 ]

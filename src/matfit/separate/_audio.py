@@ -6,7 +6,8 @@ Implementation notes
   to :func:`scipy.io.wavfile.read` for WAV files otherwise. Either way the result is float64 in
   [-1, 1]: integer PCM is divided by its full scale (2**15 for int16, 2**31 for int32, unsigned
   8-bit is centred on 128 first), float WAV is taken as is.
-* Several channels are mixed down to mono by their mean: NMF separation here is single-channel.
+* Several channels are mixed down to mono by their mean (NMF separation here is
+  single-channel), or one is picked with ``channel=``; :func:`read_wav_channels` keeps them all.
 * Writing goes to a temporary name in the target folder and is renamed into place
   (:func:`matfit._io.atomic_write`), so an interrupted run never leaves half a file. Output is
   32-bit float WAV: separated sources can exceed full scale slightly, and float keeps them
@@ -27,7 +28,7 @@ import numpy as np
 from .._errors import DataError, InvalidParameterError
 from .._io import atomic_write
 
-__all__ = ["read_wav", "resample", "write_wav"]
+__all__ = ["read_wav", "read_wav_channels", "resample", "write_wav"]
 
 
 def _soundfile():
@@ -51,28 +52,21 @@ def _to_float(data: np.ndarray, path: Path) -> np.ndarray:
                     f"(use 8-bit unsigned, 16/32-bit integer or float PCM)")
 
 
-def read_wav(path: str | os.PathLike, *, what: str = "audio file") -> tuple[np.ndarray, int]:
-    """Read a WAV (or any format soundfile reads) as mono float64.
-
-    Parameters
-    ----------
-    path : str or path-like
-    what : str
-        How to name the file in messages ("mixture", "training file for 'noise'", ...).
+def read_wav_channels(path: str | os.PathLike, *,
+                      what: str = "audio file") -> tuple[np.ndarray, int]:
+    """Read a WAV (or any format soundfile reads) as float64, every channel kept.
 
     Returns
     -------
-    signal : ndarray, shape (samples,)
-        Float64 in [-1, 1] (integer PCM scaled by its full scale); channels averaged.
+    signal : ndarray, shape (samples, channels)
+        Float64 in [-1, 1] (integer PCM scaled by its full scale).
     sr : int
         Sample rate in Hz.
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    DataError
-        If the file cannot be decoded, holds no samples, or holds NaN/inf.
+    FileNotFoundError, DataError
+        As :func:`read_wav`.
     """
     path = Path(path)
     if not path.exists():
@@ -97,13 +91,60 @@ def read_wav(path: str | os.PathLike, *, what: str = "audio file") -> tuple[np.n
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DataError(f"{what} {str(path)!r} is not a readable WAV file: {detail}") from None
     data = np.asarray(data, dtype=np.float64)
-    if data.ndim == 2:
-        data = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if data.ndim == 1:
+        data = data[:, None]
     if data.size == 0:
         raise DataError(f"{what} {str(path)!r} holds no audio samples (zero length)")
     if not np.isfinite(data).all():
         raise DataError(f"{what} {str(path)!r} holds NaN or infinite samples")
-    return np.ascontiguousarray(data), int(sr)
+    return data, int(sr)
+
+
+def read_wav(path: str | os.PathLike, *, what: str = "audio file",
+             channel: int | None = None) -> tuple[np.ndarray, int]:
+    """Read a WAV (or any format soundfile reads) as mono float64.
+
+    Parameters
+    ----------
+    path : str or path-like
+    what : str
+        How to name the file in messages ("mixture", "training file for 'noise'", ...).
+    channel : int, optional
+        Keep only this channel (0-based); default the mean of all channels.
+
+    Returns
+    -------
+    signal : ndarray, shape (samples,)
+        Float64 in [-1, 1] (integer PCM scaled by its full scale).
+    sr : int
+        Sample rate in Hz.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    DataError
+        If the file cannot be decoded, holds no samples, or holds NaN/inf.
+    InvalidParameterError
+        If ``channel`` is not one of the file's channels.
+    """
+    data, sr = read_wav_channels(path, what=what)
+    return mono(data, channel, what=f"{what} {str(path)!r}"), sr
+
+
+def mono(data: np.ndarray, channel: int | None, *, what: str) -> np.ndarray:
+    """One channel of ``data`` (samples, channels), or their mean when ``channel`` is None."""
+    n_channels = data.shape[1]
+    if channel is None:
+        out = data.mean(axis=1) if n_channels > 1 else data[:, 0]
+    elif isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) \
+            or not 0 <= channel < n_channels:
+        raise InvalidParameterError(
+            f"channel={channel!r}: {what} has {n_channels} channel(s), numbered 0 to "
+            f"{n_channels - 1}")
+    else:
+        out = data[:, int(channel)]
+    return np.ascontiguousarray(out)
 
 
 def write_wav(path: str | os.PathLike, signal: np.ndarray, sr: int) -> Path:

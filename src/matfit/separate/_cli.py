@@ -84,26 +84,32 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--dictionary", choices=("auto", "nmf", "exemplar"), default="auto",
                    help="learned NMF atoms or training frames as atoms (default auto: nmf "
                         "when every source has training audio, exemplar otherwise)")
-    p.add_argument("--beta", default="kl",
-                   help="divergence: kl (default), frobenius, is, or a number")
+    p.add_argument("--beta", default=None,
+                   help="divergence: kl, frobenius, is, or a number (default: kl, and 1.5 "
+                        "for separating when a source is --unknown)")
     p.add_argument("--n-fft", type=int, default=None, metavar="N",
                    help="frame length in samples (default: the power of two nearest 128 ms "
                         "for nmf dictionaries, 2048 at 16 kHz; 64 ms for exemplars, 512 at "
                         "8 kHz)")
     p.add_argument("--hop", type=int, default=None, metavar="H",
                    help="samples between frames (default n_fft / 4)")
-    p.add_argument("--iterations", type=int, default=100, metavar="N",
-                   help="NMF iterations, for learning and for separating (default 100)")
+    p.add_argument("--iterations", type=int, default=None, metavar="N",
+                   help="NMF iterations, for learning and for separating (default 100; 200 "
+                        "for separating when a source is --unknown)")
     p.add_argument("--sparsity", type=float, default=None, metavar="L",
-                   help="L1 weight on the unknown sources' activations (default 0.3)")
-    p.add_argument("--mask-power", type=float, default=2.0, metavar="P",
-                   help="Wiener-like mask exponent on magnitudes: 2 = Wiener (default), "
-                        "1 = magnitude ratio")
+                   help="L1 weight on the unknown sources' activations (default 0.5)")
+    p.add_argument("--mask-power", type=float, default=None, metavar="P",
+                   help="Wiener-like mask exponent on magnitudes: 2 = Wiener (the default), "
+                        "1 = magnitude ratio; 1.5 by default when a source is --unknown")
     p.add_argument("--residual", action="store_true",
-                   help="also write residual.wav: what no source's atoms explain")
+                   help="also write residual.wav: the part of the mixture no source's atoms "
+                        "explain (a diagnostic; the other outputs are the same without it)")
+    p.add_argument("--channel", type=int, default=None, metavar="C",
+                   help="separate channel C (0-based) of a multi-channel mixture (default: "
+                        "the mean of its channels, with a note)")
     p.add_argument("--reference", action="append", type=_source, default=[],
                    metavar="NAME=CLEAN.wav",
-                   help="the true source, to report SI-SDR/SDR improvements; repeat")
+                   help="the true source, to report SI-SDR/SDR/STOI improvements; repeat")
     p.add_argument("--out-dir", required=True, metavar="DIR",
                    help="where NAME.wav are written (created if missing; existing NAME.wav "
                    "files are replaced, but never an input)")
@@ -118,7 +124,7 @@ def _note(text: str, verbose: int) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
-def _span(text: str, sr: int, name: str) -> tuple[int, int]:
+def _span(text: str, sr: int, name: str, n_samples: int | None = None) -> tuple[int, int]:
     from .._errors import InvalidParameterError
 
     def one(part: str) -> int:
@@ -137,6 +143,11 @@ def _span(text: str, sr: int, name: str) -> tuple[int, int]:
     if not 0 <= lo < hi:
         raise InvalidParameterError(
             f"--exclude {name}={text}: need 0 <= START < END, got {lo} and {hi}")
+    if n_samples is not None and hi > n_samples:
+        raise InvalidParameterError(
+            f"--exclude {name}={text}: END is sample {hi} but the training file for {name!r} "
+            f"has {n_samples} samples ({n_samples / sr:.3f} s at {sr} Hz): give a span inside "
+            f"the file")
     return lo, hi
 
 
@@ -163,6 +174,12 @@ def _check_names(args: argparse.Namespace) -> None:
             if name not in seen and not (flag == "--reference" and name == "residual"):
                 raise InvalidParameterError(
                     f"{flag} {name}=...: there is no source {name!r}; sources: {list(seen)}")
+    for name, text in args.exclude:
+        if seen.get(name) == "--unknown":
+            raise InvalidParameterError(
+                f"--exclude {name}={text}: {name!r} is an --unknown source, learned from the "
+                f"mixture, so it has no training file to leave a span out of (--exclude "
+                f"applies to --source NAME=TRAIN.wav)")
     refs = [n for n, _ in args.reference]
     if len(set(refs)) != len(refs):
         raise InvalidParameterError("--reference names a source twice")
@@ -187,15 +204,33 @@ def _claim(args: argparse.Namespace) -> Any:
     return outputs
 
 
+def _read(path: str, what: str, verbose: int, channel: int | None = None):
+    """A WAV file as mono, with a note when its channels are mixed down (or one is picked)."""
+    from ._audio import mono, read_wav_channels
+
+    data, sr = read_wav_channels(path, what=what)
+    n_channels = data.shape[1]
+    if channel is not None:
+        x = mono(data, channel, what=f"{what} {path!r} (--channel)")
+        if n_channels > 1:
+            _note(f"{path}: {n_channels} channels, separating channel {channel}", verbose)
+        return x, sr
+    if n_channels > 1:
+        _note(f"{path}: {n_channels} channels, mixed down to mono by their mean (NMF separation "
+              f"here is single-channel" + ("; --channel C picks one)" if what == "mixture"
+                                             else ")"), verbose)
+    return mono(data, None, what=what), sr
+
+
 def _training_audio(name: str, path: str, sr: int, spans: list[str], verbose: int):
     """The training signal at the mixture's rate, as segments around the excluded spans."""
     import numpy as np
 
     from .._errors import DataError
-    from ._audio import read_wav, resample
+    from ._audio import resample
 
-    x, sr_file = read_wav(path, what=f"training file for {name!r}")
-    cuts = sorted(_span(s, sr_file, name) for s in spans)
+    x, sr_file = _read(path, f"training file for {name!r}", verbose)
+    cuts = sorted(_span(s, sr_file, name, x.size) for s in spans)
     segments, pos = [], 0
     for lo, hi in cuts:
         if lo > pos:
@@ -219,10 +254,10 @@ def run(args: argparse.Namespace) -> dict:
 
     from .._errors import DataError, InvalidParameterError
     from ..numerics import resolve_beta
-    from ._audio import read_wav, resample, write_wav
+    from ._audio import resample, write_wav
     from ._stft import STFT
     from .dictionary import Dictionary, learn_dictionary, training_spectrogram
-    from .metrics import bss_eval, si_sdr
+    from .metrics import bss_eval, si_sdr, stoi
     from .separator import Separator
 
     verbose = getattr(args, "verbose", 1)
@@ -231,17 +266,19 @@ def run(args: argparse.Namespace) -> dict:
                         ("--hop", args.hop), ("--components", args.components)):
         if value is not None and value < 1:
             raise InvalidParameterError(f"{flag} must be >= 1, got {value}")
-    try:
-        beta = resolve_beta(float(args.beta))
-    except ValueError:
-        beta = resolve_beta(args.beta)
-    if not args.mask_power > 0:
+    beta = None
+    if args.beta is not None:
+        try:
+            beta = resolve_beta(float(args.beta))
+        except ValueError:
+            beta = resolve_beta(args.beta)
+    if args.mask_power is not None and not args.mask_power > 0:
         raise InvalidParameterError(f"--mask-power must be > 0, got {args.mask_power}")
     if args.sparsity is not None and not args.sparsity >= 0:
         raise InvalidParameterError(f"--sparsity must be >= 0, got {args.sparsity}")
     claimed = _claim(args)
     start = time.perf_counter()
-    mixture, sr = read_wav(args.mixture, what="mixture")
+    mixture, sr = _read(args.mixture, "mixture", verbose, getattr(args, "channel", None))
     if not np.any(mixture):
         raise DataError(
             f"the mixture {args.mixture!r} is silent (all samples are zero): nothing to separate")
@@ -257,6 +294,10 @@ def run(args: argparse.Namespace) -> dict:
     training: dict[str, Any] = {}
     for name, path in args.source:
         if path.endswith(".npz"):
+            if name in excludes:
+                raise InvalidParameterError(
+                    f"--exclude {name}=...: the source {name!r} is a saved dictionary ({path}), "
+                    f"not training audio, so there is no span to leave out")
             from .._io import naming
 
             with naming(f"--source {name}"):
@@ -272,7 +313,7 @@ def run(args: argparse.Namespace) -> dict:
             training[name] = (signal, seconds)
     references = {}
     for name, path in args.reference:
-        ref, sr_ref = read_wav(path, what=f"reference for {name!r}")
+        ref, sr_ref = _read(path, f"reference for {name!r}", verbose)
         if sr_ref != sr:
             _note(f"resampling reference {path} from {sr_ref} Hz to {sr} Hz", verbose)
             ref = resample(ref, sr_ref, sr)
@@ -293,8 +334,10 @@ def run(args: argparse.Namespace) -> dict:
             what = (f"{args.components or 40} NMF atoms" if kind == "nmf" else
                     "exemplar atoms (training frames)")
             _note(f"learning {what} for {name!r} from {path} ({seconds:.2f} s)", verbose)
-            d = learn_dictionary(signal, sr, args.components, kind=kind, beta=beta,
-                                 n_fft=stft.n_fft, hop=stft.hop, max_iter=args.iterations,
+            d = learn_dictionary(signal, sr, args.components, kind=kind,
+                                 beta="kl" if beta is None else beta,
+                                 n_fft=stft.n_fft, hop=stft.hop,
+                                 max_iter=args.iterations or 100,
                                  seed=args.seed, verbose=verbose, name=name)
         dictionaries[name] = d
         learn_seconds += time.perf_counter() - t0
@@ -335,20 +378,31 @@ def run(args: argparse.Namespace) -> dict:
         mix = np.broadcast_to(mixture[:n], refs.shape)
         bss_est = bss_eval(refs, ests, compute_permutation=False)
         bss_mix = bss_eval(refs, mix, compute_permutation=False)
+        try:
+            import pystoi  # noqa: F401
+            has_stoi = True
+        except ImportError:
+            has_stoi = False
+            _note("STOI left out: it needs pystoi (pip install pystoi)", verbose)
         print(f"  {'source':<10} {'SI-SDR mix':>10} {'SI-SDR est':>10} {'improve':>8} "
-              f"{'SDR mix':>8} {'SDR est':>8} {'improve':>8} {'SIR':>6} {'SAR':>6}")
+              f"{'SDR mix':>8} {'SDR est':>8} {'improve':>8} {'SIR':>6} {'SAR':>6} "
+              f"{'STOI mix':>8} {'STOI est':>8}")
         for i, name in enumerate(names):
             a, b = si_sdr(mixture[:n], refs[i]), si_sdr(ests[i], refs[i])
             m = {"si_sdr_mixture": a, "si_sdr": b, "si_sdr_improvement": b - a,
                  "sdr_mixture": float(bss_mix.sdr[i]), "sdr": float(bss_est.sdr[i]),
                  "sdr_improvement": float(bss_est.sdr[i] - bss_mix.sdr[i]),
-                 "sir": float(bss_est.sir[i]), "sar": float(bss_est.sar[i])}
-            # with one reference there is no interference: SIR is +inf, reported as null
+                 "sir": float(bss_est.sir[i]), "sar": float(bss_est.sar[i]),
+                 "stoi_mixture": stoi(mixture[:n], refs[i], sr) if has_stoi else np.nan,
+                 "stoi": stoi(ests[i], refs[i], sr) if has_stoi else np.nan}
+            m["stoi_improvement"] = m["stoi"] - m["stoi_mixture"]
+            # with one reference there is no interference: SIR is +inf, reported as null;
+            # STOI is null without pystoi or for under ~0.4 s of audio
             metrics[name] = {k: round(float(v), 3) if np.isfinite(v) else None
                              for k, v in m.items()}
             print(f"  {name:<10} {a:>10.2f} {b:>10.2f} {b - a:>+8.2f} {m['sdr_mixture']:>8.2f} "
                   f"{m['sdr']:>8.2f} {m['sdr_improvement']:>+8.2f} {m['sir']:>6.2f} "
-                  f"{m['sar']:>6.2f}")
+                  f"{m['sar']:>6.2f} {m['stoi_mixture']:>8.3f} {m['stoi']:>8.3f}")
     total = time.perf_counter() - start
     return {
         "outputs": outputs,

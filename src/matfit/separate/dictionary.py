@@ -13,11 +13,19 @@ Implementation notes
   in the training audio, which matters when a source with no training data is learned from the
   mixture beside them: learned noise atoms also fit speech, exemplar noise atoms much less
   (semi-supervised speech SI-SDR improvement on the real 8 kHz set: about +3 to +4.7 dB with
-  learned noise atoms, above +6 dB with exemplars; see ``tests/separate``).
+  learned noise atoms, +8 dB with exemplars and the Separator's defaults; see
+  ``tests/separate`` and ``benchmarks/separation.py``).
 * The training signal may be a list of segments (e.g. the parts of a noise recording around a
   stretch that must not be used): each is transformed on its own and the frames are pooled, so
   no frame straddles a cut.
+* ``info["level_spread_db"]``: the standard deviation over the training frames of each frame's
+  level (10 log10 of its energy, in dB). It tells a stationary source (hum, fans, traffic, the
+  real noise in ../shared: 1 to 3.6 dB) from speech (16 to 23 dB on every speech recording
+  measured, at 8 and 16 kHz); :attr:`Dictionary.stationary` is ``spread < 6 dB``, and a
+  :class:`~matfit.separate.Separator` smooths a stationary source's model over time.
 * Saved as one ``.npz`` with a JSON metadata record (:func:`matfit._io.save_model`), never pickle.
+  Format version 1 throughout: ``level_spread_db`` is one more key in the free-form ``info``
+  record, so files written before it load unchanged (``stationary`` is then None: no smoothing).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ __all__ = ["Dictionary", "learn_dictionary"]
 
 _KIND = "matfit.separate.Dictionary"
 _VERSION = 1
+STATIONARY_SPREAD_DB = 6.0
 Kind = Literal["nmf", "exemplar"]
 
 
@@ -96,6 +105,15 @@ class Dictionary:
     def n_components(self) -> int:
         """Number of atoms."""
         return int(self.W.shape[1])
+
+    @property
+    def stationary(self) -> bool | None:
+        """Whether the training audio's frame level varied by less than 6 dB (std over frames).
+
+        None when unknown (a dictionary built by hand, or saved before matfit recorded it).
+        """
+        spread = self.info.get("level_spread_db")
+        return None if spread is None else bool(spread < STATIONARY_SPREAD_DB)
 
     @property
     def sr(self) -> int:
@@ -166,6 +184,16 @@ def training_spectrogram(signal: Any, stft: STFT, *, what: str = "signal") -> np
     if not V.any():
         raise DataError(f"{what} is silent (all samples are zero): nothing to learn from")
     return V
+
+
+def level_spread_db(V: np.ndarray) -> float:
+    """Standard deviation over frames of the frame level in dB (floored 100 dB below the peak).
+
+    ``V`` is a magnitude spectrogram, shape (features, samples).
+    """
+    energy = np.einsum("ft,ft->t", V, V)
+    level = 10.0 * np.log10(np.maximum(energy, 1e-10 * energy.max()))
+    return float(level.std())
 
 
 def learn_dictionary(
@@ -252,7 +280,8 @@ def learn_dictionary(
             f"n_components must be a positive integer, got {n_components!r}")
     V = training_spectrogram(signal, stft, what=name)
     seconds = sum(p.size for p in _segments(signal)) / stft.sr
-    info: dict[str, Any] = {"training_seconds": round(seconds, 4), "training_frames": V.shape[1]}
+    info: dict[str, Any] = {"training_seconds": round(seconds, 4), "training_frames": V.shape[1],
+                            "level_spread_db": round(level_spread_db(V), 3)}
     if kind == "exemplar":
         energy = V.sum(axis=0)
         V = V[:, energy > 1e-6 * energy.max()]

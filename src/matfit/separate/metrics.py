@@ -16,6 +16,9 @@ Implementation notes
   is block Toeplitz and is built once from FFT cross-correlations (zero-padded, so they are
   linear, not circular); each estimate then costs one solve. The permutation of estimates that
   maximises the mean SIR is chosen unless ``compute_permutation=False``.
+* STOI (Taal, Hendriks, Heusdens & Jensen, IEEE TASLP 19(7), 2011), the intelligibility score
+  speech people read next to SDR, comes from ``pystoi`` (optional: ``pip install pystoi``);
+  :func:`stoi` only checks the inputs and turns pystoi's too-short warning into NaN.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ import numpy as np
 import scipy.fft
 import scipy.linalg
 
-from .._errors import DataError, InvalidParameterError, ShapeError
+from .._errors import DataError, InvalidParameterError, MatfitError, ShapeError
 from ..shapes import as_float_array
 from ._threads import one_blas_thread
 
-__all__ = ["BSSEval", "bss_eval", "si_sdr", "snr"]
+__all__ = ["BSSEval", "bss_eval", "si_sdr", "snr", "stoi"]
 
 
 def _pair(estimate: Any, reference: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -109,6 +112,44 @@ def snr(estimate: Any, reference: Any) -> Any:
     out = _db(np.einsum("...t,...t->...", r, r),
               np.einsum("...t,...t->...", r - e, r - e))
     return float(out) if np.ndim(out) == 0 else out
+
+
+def stoi(estimate: Any, reference: Any, sr: int, *, extended: bool = False) -> float:
+    """Short-time objective intelligibility of a speech estimate, in [0, 1] (pystoi).
+
+    Parameters
+    ----------
+    estimate, reference : array_like, shape (n_samples,)
+    sr : int
+        Sample rate in Hz (pystoi resamples to 10 kHz).
+    extended : bool
+        Extended STOI (Jensen & Taal 2016) instead of the original.
+
+    Returns
+    -------
+    float
+        NaN when the signal is too short for STOI (under about 0.4 s of speech).
+
+    Raises
+    ------
+    MatfitError
+        If pystoi is not installed.
+    """
+    e, r = _pair(estimate, reference)
+    if e.ndim != 1:
+        raise ShapeError(f"stoi takes one signal, shape (n_samples,), got shape {e.shape}")
+    try:
+        from pystoi import stoi as _stoi
+    except ImportError:
+        raise MatfitError("STOI needs pystoi: pip install pystoi") from None
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = float(_stoi(r, e, int(sr), extended=bool(extended)))
+    if any("Not enough STFT frames" in str(w.message) for w in caught):
+        return float("nan")
+    return value
 
 
 class BSSEval(NamedTuple):
