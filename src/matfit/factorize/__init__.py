@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ._mu import apply_update, h_terms, mm_exponent, sparse_wh, w_terms
 from ._nmf import NMFResult, nmf
+from ._weighted import weighted_divergence, weighted_h_terms, weighted_w_terms
 from .estimator import NMF
 
 __all__ = [
@@ -22,4 +23,7 @@ __all__ = [
     "nmf",
     "sparse_wh",
     "w_terms",
+    "weighted_divergence",
+    "weighted_h_terms",
+    "weighted_w_terms",
 ]
