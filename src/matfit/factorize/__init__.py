@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from ._mu import apply_update, h_terms, mm_exponent, sparse_wh, w_terms
 from ._nmf import NMFResult, nmf
+from ._rank import RankResult, choose_rank
 from ._weighted import weighted_divergence, weighted_h_terms, weighted_w_terms
 from .estimator import NMF
 
 __all__ = [
     "NMF",
     "NMFResult",
+    "RankResult",
     "apply_update",
+    "choose_rank",
     "h_terms",
     "mm_exponent",
     "nmf",
