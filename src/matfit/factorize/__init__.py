@@ -14,9 +14,11 @@ from ._nmf import NMFResult, nmf
 from ._rank import RankResult, choose_rank
 from ._weighted import weighted_divergence, weighted_h_terms, weighted_w_terms
 from .estimator import NMF
+from .imputer import NMFImputer
 
 __all__ = [
     "NMF",
+    "NMFImputer",
     "NMFResult",
     "RankResult",
     "apply_update",

@@ -522,3 +522,14 @@ class WeightedFit(Fit):
             delta = new - F[r]
             F[r] = new
             update(o, delta)
+
+
+def nan_weights(X: Any) -> np.ndarray | None:
+    """Weights 1 where a dense X is observed and 0 at its NaN entries; None when it has none
+    (so the unweighted fit runs unchanged)."""
+    if sp.issparse(X) or X.dtype.kind != "f":
+        return None
+    missing = np.isnan(X)
+    if not missing.any():
+        return None
+    return (~missing).astype(X.dtype)

@@ -23,6 +23,7 @@ from .._estimator import (
 )
 from ..shapes import as_float_array
 from ._nmf import nmf
+from ._weighted import nan_weights
 
 __all__ = ["NMF"]
 
@@ -142,7 +143,8 @@ class NMF(TransformerMixin, BaseEstimator):
             # NumPy's TypeError, which names the offending value
             X = np.asarray(X, dtype=np.float64)
         X = as_float_array(X, "X", dims="samples features", sparse=("csr", "csc"),
-                           nonnegative=True, purpose="NMF needs X >= 0.")
+                           nonnegative=True, purpose="NMF needs X >= 0.",
+                           allow_nonfinite=True)  # NaN is missing; nmf() rejects inf
         validate_features(self, X, names, reset=reset)
         return X
 
@@ -164,12 +166,14 @@ class NMF(TransformerMixin, BaseEstimator):
         """
         alpha_nmf_W, alpha_nmf_H = self._alphas()
         W = self.components_.T
-        row_sums = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
+        V = nan_weights(X)  # NaN entries are missing
+        row_sums = np.asarray(X.sum(axis=1) if V is None else np.nansum(X, axis=1),
+                              dtype=np.float64).ravel()
         H0 = np.broadcast_to(row_sums / max(float(W.sum(dtype=np.float64)), 1e-300),
                              (W.shape[1], X.shape[0]))
         res = nmf(X.T, None, beta=self.beta_loss,
                   solver="hals" if self._beta == 2 else "mu",
-                  W=W, H=H0, update_W=False,
+                  W=W, H=H0, update_W=False, weights=None if V is None else V.T,
                   alpha_W=alpha_nmf_W, alpha_H=alpha_nmf_H, l1_ratio=self.l1_ratio,
                   max_iter=self.max_iter, tol=self.tol, verbose=0)
         return res.H.T
@@ -204,7 +208,9 @@ class NMF(TransformerMixin, BaseEstimator):
         k = self.n_components
         if k is None and W is None and H is None:
             k = min(Xv.shape)
+        V = nan_weights(Xv)  # NaN entries are missing
         res = nmf(Xv.T, k, beta=self.beta_loss, solver=self.solver, init=self.init,
+                  weights=None if V is None else V.T,
                   W=None if H is None else np.asarray(H).T,
                   H=None if W is None else np.asarray(W).T,
                   alpha_W=alpha_nmf_W, alpha_H=alpha_nmf_H, l1_ratio=self.l1_ratio,
@@ -249,5 +255,6 @@ class NMF(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True  # NaN entries are missing (weight 0)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
