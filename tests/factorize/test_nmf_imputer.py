@@ -39,7 +39,7 @@ def test_fills_hidden_entries_of_a_low_rank_matrix_and_keeps_observed_ones():
 
 
 def test_transform_of_new_samples_solves_their_activations_from_observed_features():
-    X, hidden, Xm, rng = _low_rank(1)
+    _X, _hidden, Xm, _rng = _low_rank(1)
     imp = NMFImputer(3, beta_loss="kl", max_iter=300, random_state=0).fit(Xm[:40])
     new = Xm[40:]
     out = imp.transform(new)
@@ -67,7 +67,7 @@ def test_numeric_missing_values_and_copy():
 
 
 def test_indicator_and_empty_features_follow_sklearn():
-    X, hidden, Xm, _ = _low_rank(3)
+    _X, _hidden, Xm, _ = _low_rank(3)
     Xm[:, 4] = np.nan  # a feature never observed
     imp = NMFImputer(3, add_indicator=True, random_state=0, max_iter=50).fit(Xm)
     out = imp.transform(Xm)
@@ -80,7 +80,7 @@ def test_indicator_and_empty_features_follow_sklearn():
 
 
 def test_errors_name_the_entry():
-    X, hidden, Xm, _ = _low_rank(4)
+    _X, _hidden, Xm, _ = _low_rank(4)
     Xm[0, 0], Xm[1, 1] = np.inf, -3.0
     with pytest.raises(DataError, match=r"infinite .* X\[0, 0\] = inf"):
         NMFImputer().fit(Xm)

@@ -168,7 +168,8 @@ class NMFImputer(TransformerMixin, BaseEstimator):
             raise DataError(
                 f"X has {int(bad.sum())} infinite (or NaN, with missing_values="
                 f"{self.missing_values!r}) entries, the first at X[{i}, {j}] = "
-                f"{float(X[i, j])!r}: NMFImputer treats only missing_values as missing; set those entries to it.")
+                f"{float(X[i, j])!r}: NMFImputer treats only missing_values as missing; set "
+                f"those entries to it.")
         neg = observed & (X < 0)
         if neg.any():
             i, j = np.argwhere(neg)[0]
