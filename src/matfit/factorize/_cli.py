@@ -15,8 +15,11 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "and the loss curve to an .npz model file.")
     p.add_argument("input", metavar="INPUT", help=f"the matrix: {_INPUTS}; rows are features, "
                    "columns samples (see --transpose)")
-    p.add_argument("--components", "-k", type=int, required=True, metavar="K",
-                   help="number of components")
+    from ._cli_missing import add_options, components
+
+    p.add_argument("--components", "-k", type=components, required=True, metavar="K",
+                   help="number of components, or 'auto' (chosen from held-out entries)")
+    add_options(p)
     p.add_argument("--beta", default="frobenius",
                    help="divergence: frobenius, kl, is, or a number (default frobenius)")
     p.add_argument("--solver", choices=("mu", "hals"), default="mu",
@@ -110,6 +113,11 @@ def run(args: argparse.Namespace) -> dict:
     if getattr(args, "dask", False):
         from ._dask import run_cli
 
+        if args.weights or args.components == "auto":
+            from .._errors import InvalidParameterError
+
+            raise InvalidParameterError("--weights and --components auto run in memory: "
+                                        "drop --dask")
         return run_cli(args)
     if getattr(args, "scheduler", None) or getattr(args, "h_out", None):
         from .._errors import InvalidParameterError
@@ -120,12 +128,17 @@ def run(args: argparse.Namespace) -> dict:
         X = X.T
     if args.float32:
         X = X.astype(np.float32)
+    from ._cli_missing import prepare
+
+    weights, args.components, missing, notes = prepare(args, X, load_matrix)
+    for line in notes:
+        print(line)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         res = nmf(X, args.components, beta=_beta(args.beta), solver=args.solver,
                   init=args.init, max_iter=args.max_iter, tol=args.tol, seed=args.seed,
-                  verbose=args.verbose)
+                  verbose=args.verbose, weights=weights)
     seconds = time.perf_counter() - start
     for w in caught:  # one line each, not Python's two-line warning format
         print(f"matfit nmf: warning: {w.message}", file=sys.stderr)
@@ -146,4 +159,4 @@ def run(args: argparse.Namespace) -> dict:
     return {"iterations": int(res.nit), "objective": float(res.fun), "seconds": seconds,
             "converged": res.status == 0, "status": int(res.status), "message": res.message,
             "shape": list(X.shape), "n_components": args.components, "beta": res.beta,
-            "solver": res.solver, "out": str(path)}
+            "solver": res.solver, "out": str(path), **missing}
