@@ -17,10 +17,12 @@ from matfit.factorize import mm_exponent, nmf, weighted_h_terms, weighted_w_term
 BETAS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
 
 
-def _problem(seed=0, m=14, n=19, k=3, missing=0.3):
+def _problem(seed=0, m=14, n=19, k=3, missing=0.3, binary=False):
     rng = np.random.default_rng(seed)
     X = rng.random((m, k)) @ rng.random((k, n)) + 0.05 * rng.random((m, n)) + 0.01
     V = rng.random((m, n)) * (rng.random((m, n)) > missing)
+    if binary:  # a 0/1 mask: with few zeros the kernels use its sparse complement
+        V = (V > 0).astype(float)
     W = rng.random((m, k)) + 0.2
     H = rng.random((k, n)) + 0.2
     return X, V, W, H
@@ -101,9 +103,9 @@ def test_the_callers_arrays_are_not_modified():
 # ---- the objective never rises; one MU step against a plain reference -------------------------
 @settings(max_examples=30, deadline=None)
 @given(beta=st.sampled_from(BETAS), seed=st.integers(0, 10_000),
-       missing=st.floats(0.0, 0.7), k=st.integers(1, 4))
-def test_weighted_mu_objective_never_rises(beta, seed, missing, k):
-    X, V, _, _ = _problem(seed, m=9, n=11, k=k, missing=missing)
+       missing=st.floats(0.0, 0.7), k=st.integers(1, 4), binary=st.booleans())
+def test_weighted_mu_objective_never_rises(beta, seed, missing, k, binary):
+    X, V, _, _ = _problem(seed, m=9, n=11, k=k, missing=missing, binary=binary)
     if not (V > 0).any():
         V[0, 0] = 1.0
     res = nmf(X, k, beta=beta, weights=V, max_iter=40, tol=0, check_every=1, seed=seed,
@@ -147,8 +149,10 @@ def _reference_mu_step(X, V, W, H, beta, l1w, l2w, l1h, l2h):
 
 @pytest.mark.parametrize("beta", BETAS)
 @pytest.mark.parametrize("alphas", [(0.0, 0.0, 0.0), (0.02, 0.05, 0.3)])
-def test_one_weighted_mu_step_equals_plain_reference(beta, alphas):
-    X, V, W, H = _problem(7, m=6, n=7, k=2, missing=0.4)
+@pytest.mark.parametrize("binary", [False, True])
+def test_one_weighted_mu_step_equals_plain_reference(beta, alphas, binary):
+    X, V, W, H = _problem(7, m=6, n=7, k=2, missing=0.2, binary=binary)
+    assert (V == 0).any() and (V == 0).mean() <= 0.3  # binary: the complement path
     alpha_W, alpha_H, l1_ratio = alphas
     m, n = X.shape
     res = nmf(X, W=W, H=H, beta=beta, weights=V, max_iter=1, tol=0, alpha_W=alpha_W,
@@ -166,8 +170,9 @@ def test_one_weighted_mu_step_equals_plain_reference(beta, alphas):
 
 
 @pytest.mark.parametrize("beta", [0.5, 1.0, 2.0, 3.0])
-def test_weighted_pieces_add_over_sample_chunks(beta):
-    X, V, W, H = _problem(8, m=8, n=21, k=3)
+@pytest.mark.parametrize("binary", [False, True])
+def test_weighted_pieces_add_over_sample_chunks(beta, binary):
+    X, V, W, H = _problem(8, m=8, n=21, k=3, missing=0.2, binary=binary)
     nh, dh = weighted_h_terms(X, V, W, H, beta)
     nw, dw = weighted_w_terms(X, V, W, H, beta)
     chunks = [slice(0, 5), slice(5, 14), slice(14, 21)]
@@ -225,8 +230,9 @@ def test_float32_stays_float32_with_weights(beta):
     assert_allclose(r32.W, r64.W, rtol=2e-3, atol=1e-5)
 
 
-def test_a_fully_missing_sample_gets_no_nan():
-    X, V, W, H = _problem(13)
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_fully_missing_sample_gets_no_nan(binary):
+    X, V, W, H = _problem(13, missing=0.1, binary=binary)
     V[:, 3] = 0
     X[:, 3] = np.nan
     res = nmf(X, W=W, H=H, beta=1, weights=V, max_iter=20, tol=0)
@@ -325,3 +331,20 @@ def test_observed_only_never_forms_a_dense_array():
     assert peak < budget, f"peak {peak / 2**20:.0f} MiB"
     assert res.history[-1] < res.history[0]
     assert res.W.shape == (m, k)
+
+
+@pytest.mark.parametrize("beta,solver", [(b, "mu") for b in BETAS] + [(2.0, "hals")])
+def test_complement_path_equals_the_generic_path(beta, solver, monkeypatch):
+    # a 0/1 mask with 20% zeros takes the sparse-complement kernels; a threshold of 0 forces
+    # the generic ones (two more GEMMs): the same fit to rounding
+    from matfit.factorize import _weighted
+
+    X, V, W, H = _problem(20, m=25, n=30, missing=0.2, binary=True)
+    X[V == 0] = np.nan
+    kw = dict(W=W, H=H, beta=beta, solver=solver, weights=V, max_iter=30, tol=0,
+              alpha_W=0.01, l1_ratio=0.5, fixed_W_columns=[1])
+    fast = nmf(X, **kw)
+    monkeypatch.setattr(_weighted.DenseData, "COMPLEMENT_SHARE", -1.0)
+    slow = nmf(X, **kw)
+    assert_allclose(fast.W, slow.W, rtol=1e-10, atol=1e-13)
+    assert_allclose(fast.history, slow.history, rtol=1e-10)

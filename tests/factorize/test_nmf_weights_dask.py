@@ -15,17 +15,20 @@ dask = pytest.importorskip("dask")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def _problem(seed=0, m=20, n=70, k=4, missing=0.3):
+def _problem(seed=0, m=20, n=70, k=4, missing=0.3, binary=False):
     rng = np.random.default_rng(seed)
     X = rng.random((m, k)) @ rng.random((k, n)) + 0.05 * rng.random((m, n)) + 0.01
     V = rng.random((m, n)) * (rng.random((m, n)) > missing)
+    if binary:
+        V = (V > 0).astype(float)
     X[V == 0] = np.nan
     return X, V, rng.random((m, k)) + 0.1, rng.random((k, n)) + 0.1
 
 
 @pytest.mark.parametrize("beta", [0.0, 1.0, 1.5, 2.0])
-def test_dask_weighted_iterates_equal_in_memory(beta):
-    X, V, W0, H0 = _problem(1)
+@pytest.mark.parametrize("binary", [False, True])
+def test_dask_weighted_iterates_equal_in_memory(beta, binary):
+    X, V, W0, H0 = _problem(1, missing=0.2, binary=binary)
     kw = dict(beta=beta, W=W0, H=H0, fixed_W_columns=[2], max_iter=20, tol=0, check_every=5,
               alpha_H=0.01, l1_ratio=0.5)
     ref = nmf(X, weights=V, **kw)

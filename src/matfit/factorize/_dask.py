@@ -233,15 +233,13 @@ def _weighted_step(x: Any, v: Any, h: np.ndarray, W: np.ndarray, cfg: dict) -> t
             div = d.divergence(Y, beta)
             penh = _penalty(h, cfg["pen"][2], cfg["pen"][3])
         if cfg["update_H"]:
-            R, P = d.terms(Y, beta, None, cfg["guard"])
-            _mu.apply_update(h, d.left(R, Wt), d.left(P, Wt), gamma=cfg["gamma"],
-                             l1=cfg["pen"][2], l2=cfg["pen"][3], floor=cfg["floor_H"])
+            numer, denom = d.h_pieces(Wt, h, Y, beta, None, cfg["guard"])
+            _mu.apply_update(h, numer, denom, gamma=cfg["gamma"], l1=cfg["pen"][2],
+                             l2=cfg["pen"][3], floor=cfg["floor_H"])
             Y = d.product(Wt, h, None)
         if len(learned):
-            R, P = d.terms(Y, beta, None, cfg["guard"])
-            Hl = h[learned]
-            wn = np.array(d.right(R, Hl), dtype=np.float64)
-            wd = np.array(d.right(P, Hl), dtype=np.float64)
+            wn, wd = d.w_pieces(Wt, h, h[learned], Y, beta, None, cfg["guard"])
+            wn, wd = np.array(wn, dtype=np.float64), np.array(wd, dtype=np.float64)
         else:
             wn = wd = np.zeros((0, 0))
     return h, (wn, wd, div, penh)

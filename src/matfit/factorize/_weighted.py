@@ -119,16 +119,101 @@ def _terms(XV: np.ndarray, V: np.ndarray, Y: np.ndarray, beta: float, work: np.n
 
 
 # ------------------------------------------------------------------------- data layouts
-class DenseData:
-    """X (filled where the weight is 0), V and V * X as dense (features, samples) arrays."""
+class _Pieces:
+    """The MU numerators and denominators from ``terms``, ``left`` and ``right``."""
+
+    needs_product = True  # must the caller pass W @ H to the pieces?
+
+    def h_pieces(self, Wt, H, Y, beta, work, guard, out=None):
+        """(W.T @ R, W.T @ P), shape (components, samples)."""
+        R, P = self.terms(Y, beta, work, guard)
+        return self.left(R, Wt, out=out), self.left(P, Wt)
+
+    def w_pieces(self, Wt, H, Hl, Y, beta, work, guard, out=None):
+        """(R @ Hl.T, P @ Hl.T), shape (features, rows of Hl)."""
+        R, P = self.terms(Y, beta, work, guard)
+        return self.right(R, Hl, out=out), self.right(P, Hl)
+
+
+class DenseData(_Pieces):
+    """X (filled where the weight is 0), V and V * X as dense (features, samples) arrays.
+
+    When V is 0/1 with at most :data:`COMPLEMENT_SHARE` of zeros, the denominators use the
+    complement ``C = 1 - V`` (a sparse matrix of the missing entries):
+    ``W.T (V * Q) = W.T Q - W.T (C * Q)``, so a weighted iteration costs the unweighted GEMMs
+    (including the column-sum and Gram shortcuts of beta = 1 and 2) plus O(missing * components)
+    instead of two more X-sized GEMMs.
+    """
 
     observed = False
+    COMPLEMENT_SHARE = 0.3
 
     def __init__(self, Xf: np.ndarray, V: np.ndarray) -> None:
         self.X, self.V = Xf, V
         self.XV = Xf * V
         self.shape, self.dtype = Xf.shape, Xf.dtype
         self._outer: np.ndarray | None = None
+        self.C = None
+        missing = V == 0
+        share = float(missing.mean())
+        if share <= self.COMPLEMENT_SHARE and ((V == 1) | missing).all():
+            self.C = sp.csr_matrix(missing.astype(Xf.dtype))
+            self.cidx = _mu._stored_indices(self.C)
+            self.needs_product = False  # beta = 2 gathers W @ H at the missing entries only
+
+    def _complement(self, data: np.ndarray | None) -> Any:
+        if data is None:
+            return self.C
+        return _mu._with_data(self.C, data)
+
+    def _comp_terms(self, Wt, H, Y, beta, work, guard):
+        """(R, Q, Q at the missing entries): R = V X Y^(beta-2) (into Y), Q = Y^(beta-1)."""
+        rows, cols = self.cidx
+        if beta == 2:
+            q = _mu.sparse_wh(self.C, Wt.T, H, index=self.cidx) if Y is None else Y[rows, cols]
+            return self.XV, None, q
+        if guard:
+            np.maximum(Y, np.finfo(Y.dtype).tiny, out=Y)
+        if beta == 1:
+            np.divide(self.XV, Y, out=Y)
+            return Y, None, None
+        Q = np.empty_like(Y) if work is None else work
+        if beta == 0:
+            np.reciprocal(Y, out=Q)
+            np.multiply(Q, Q, out=Y)
+        else:
+            np.power(Y, beta - 1.0, out=Q)
+            np.divide(Q, Y, out=Y)
+        np.multiply(Y, self.XV, out=Y)
+        return Y, Q, Q[rows, cols]
+
+    def h_pieces(self, Wt, H, Y, beta, work, guard, out=None):
+        if self.C is None:
+            return super().h_pieces(Wt, H, Y, beta, work, guard, out)
+        R, Q, q = self._comp_terms(Wt, H, Y, beta, work, guard)
+        numer = np.matmul(Wt, R, out=out)
+        if beta == 1:
+            base = Wt.sum(axis=1)[:, None]
+        elif beta == 2:
+            base = (Wt @ Wt.T) @ H
+        else:
+            base = Wt @ Q
+        denom = base - np.asarray(self._complement(q).T @ Wt.T).T
+        return numer, np.maximum(denom, 0, out=denom)  # rounding where all is missing
+
+    def w_pieces(self, Wt, H, Hl, Y, beta, work, guard, out=None):
+        if self.C is None:
+            return super().w_pieces(Wt, H, Hl, Y, beta, work, guard, out)
+        R, Q, q = self._comp_terms(Wt, H, Y, beta, work, guard)
+        numer = np.matmul(R, Hl.T, out=out)
+        if beta == 1:
+            base = Hl.sum(axis=1)[None, :]
+        elif beta == 2:
+            base = Wt.T @ (H @ Hl.T)
+        else:
+            base = Q @ Hl.T
+        denom = base - np.asarray(self._complement(q) @ Hl.T)
+        return numer, np.maximum(denom, 0, out=denom)
 
     def buffer(self) -> np.ndarray:
         return np.empty(self.shape, dtype=self.dtype)
@@ -174,7 +259,7 @@ class DenseData:
         E -= self._outer
 
 
-class ObservedData:
+class ObservedData(_Pieces):
     """Only the entries with a stored weight: coordinates, x, v and v * x, each of length nnz.
 
     Products with the factors go through a CSR matrix of V's pattern, so memory is
@@ -384,8 +469,7 @@ def weighted_h_terms(X: Any, V: Any, W: np.ndarray, H: np.ndarray, beta: float, 
     """
     d = make_data(X, V, beta) if data is None else data
     Wt = np.ascontiguousarray(W.T)
-    R, P = d.terms(d.product(Wt, H, None), float(beta), None, guard)
-    return d.left(R, Wt), d.left(P, Wt)
+    return d.h_pieces(Wt, H, d.product(Wt, H, None), float(beta), None, guard)
 
 
 def weighted_w_terms(X: Any, V: Any, W: np.ndarray, H: np.ndarray, beta: float, *,
@@ -395,8 +479,8 @@ def weighted_w_terms(X: Any, V: Any, W: np.ndarray, H: np.ndarray, beta: float, 
     pieces of blocks of samples add up to the whole. Returns (features, len(columns)) arrays."""
     d = make_data(X, V, beta) if data is None else data
     Hc = H if columns is None else H[columns]
-    R, P = d.terms(d.product(np.ascontiguousarray(W.T), H, None), float(beta), None, guard)
-    return d.right(R, Hc), d.right(P, Hc)
+    Wt = np.ascontiguousarray(W.T)
+    return d.w_pieces(Wt, H, Hc, d.product(Wt, H, None), float(beta), None, guard)
 
 
 def weighted_divergence(X: Any, V: Any, WH: Any, beta: float) -> float:
@@ -456,7 +540,8 @@ class WeightedFit(Fit):
 
     def _h_step(self, check: bool, nit: int) -> int | None:
         Wt, H, d = self.Wt, self.H, self.data
-        Y = d.product(Wt, H, self.Y)
+        lazy = not d.needs_product and self.beta == 2 and self.solver == "mu" and not check
+        Y = None if lazy else d.product(Wt, H, self.Y)
         if check and (status := self.record(self.objective(Y), nit)) is not None:
             return status
         if self.solver == "hals":
@@ -466,9 +551,7 @@ class WeightedFit(Fit):
                             d.vec_left, lambda w, delta: d.rank1(E, w, delta))
             self._residual_current = True
             return None
-        R, P = d.terms(Y, self.beta, self.work, self.guard)
-        numer = d.left(R, Wt, out=self.numH)
-        denom = d.left(P, Wt)
+        numer, denom = d.h_pieces(Wt, H, Y, self.beta, self.work, self.guard, out=self.numH)
         _mu.apply_update(H, numer, denom, gamma=self.gamma, l1=self.pen[2], l2=self.pen[3],
                          floor=self.floor_H, overwrite_denom=True)
         return None
@@ -489,12 +572,12 @@ class WeightedFit(Fit):
             self._hals_rows(Wt, H, E, D, range(kl), self.pen[0], self.pen[1],
                             d.vec_right, lambda w, delta: d.rank1(E, delta, w))
         else:
-            Y = d.product(Wt, H, self.Y)
+            lazy = not d.needs_product and self.beta == 2 and not check
+            Y = None if lazy else d.product(Wt, H, self.Y)
             if check and (status := self.record(self.objective(Y), nit)) is not None:
                 return status
-            R, P = d.terms(Y, self.beta, self.work, self.guard)
-            numer = d.right(R, Hl, out=self.numW)
-            denom = d.right(P, Hl)
+            numer, denom = d.w_pieces(Wt, H, Hl, Y, self.beta, self.work, self.guard,
+                                      out=self.numW)
             _mu.apply_update(Wt[:kl].T, numer, denom, gamma=self.gamma, l1=self.pen[0],
                              l2=self.pen[1], floor=self.floor_W, overwrite_denom=True)
         if self.norm_kind and self.update_H:
