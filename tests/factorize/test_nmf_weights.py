@@ -348,3 +348,28 @@ def test_complement_path_equals_the_generic_path(beta, solver, monkeypatch):
     slow = nmf(X, **kw)
     assert_allclose(fast.W, slow.W, rtol=1e-10, atol=1e-13)
     assert_allclose(fast.history, slow.history, rtol=1e-10)
+
+
+def test_no_weights_never_touches_the_weighted_code(monkeypatch):
+    from matfit.factorize import _weighted
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("weights=None must take the unweighted path")
+
+    monkeypatch.setattr(_weighted, "make_data", refuse)
+    monkeypatch.setattr(_weighted.WeightedFit, "__init__", refuse)
+    X, _, W, H = _problem(21)
+    for kw in (dict(beta=1), dict(beta=2, solver="hals"), dict(beta=0.5)):
+        assert nmf(X, 3, max_iter=5, tol=0, seed=0, **kw).nit == 5
+    with pytest.raises(AssertionError, match="unweighted path"):
+        nmf(X, 3, weights=np.ones_like(X))
+
+
+@pytest.mark.parametrize("module", ["_weighted", "_rank", "imputer"])
+def test_docstring_examples_of_the_missing_entry_modules_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"matfit.factorize.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0

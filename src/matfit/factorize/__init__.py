@@ -5,6 +5,11 @@ Frobenius objective, fixed and partly fixed dictionaries, sparse X); ``NMF`` is 
 scikit-learn-compatible estimator over it (in scikit-learn's (samples, features) orientation).
 The MU pieces in :mod:`matfit.factorize._mu` (``h_terms``, ``w_terms``, ``apply_update``) are
 public for chunked drivers.
+
+Missing entries: ``nmf(X, k, weights=V)`` fits sum(V * d_beta(X | W H)) (weight 0 = missing,
+NaN allowed there; sparse weights or ``weights="stored"`` fit observed entries only, see
+:mod:`matfit.factorize._weighted`); ``NMFImputer`` fills missing entries in scikit-learn's
+imputer API; ``choose_rank`` picks the number of components from held-out entries.
 """
 
 from __future__ import annotations

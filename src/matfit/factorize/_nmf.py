@@ -211,7 +211,8 @@ def nmf(
         X is not 2-D, or W/H disagree with X or with each other or with n_components.
     DataError
         X (or a given W/H) has negative, NaN or inf entries (the count and first position are
-        named); X is all zeros; beta <= 0 and X has zeros.
+        named; with ``weights``, only entries of positive weight count); X is all zeros;
+        beta <= 0 and X has zeros; the weights are negative, non-finite or all zero.
     DTypeError
         X is not numeric.
     InvalidParameterError

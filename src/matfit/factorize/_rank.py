@@ -57,8 +57,8 @@ class RankResult(OptimizeResult):
     """
 
 
-def _observed(X: Any, weights: Any) -> tuple[Any, np.ndarray, Any]:
-    """(X, V dense or sparse, coordinates-or-None) with NaN read as missing when weights=None."""
+def _observed(X: Any, weights: Any) -> tuple[Any, Any]:
+    """(X, weights), with NaN entries read as missing (weight 0) when ``weights`` is None."""
     if sp.issparse(X) and weights is None:
         raise InvalidParameterError(
             "choose_rank on a sparse X needs weights='stored' (hold out among the stored "
