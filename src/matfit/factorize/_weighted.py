@@ -122,8 +122,6 @@ def _terms(XV: np.ndarray, V: np.ndarray, Y: np.ndarray, beta: float, work: np.n
 class _Pieces:
     """The MU numerators and denominators from ``terms``, ``left`` and ``right``."""
 
-    needs_product = True  # must the caller pass W @ H to the pieces?
-
     def h_pieces(self, Wt, H, Y, beta, work, guard, out=None):
         """(W.T @ R, W.T @ P), shape (components, samples)."""
         R, P = self.terms(Y, beta, work, guard)
@@ -158,8 +156,11 @@ class DenseData(_Pieces):
         share = float(missing.mean())
         if share <= self.COMPLEMENT_SHARE and ((V == 1) | missing).all():
             self.C = sp.csr_matrix(missing.astype(Xf.dtype))
-            self.cidx = _mu._stored_indices(self.C)
-            self.needs_product = False  # beta = 2 gathers W @ H at the missing entries only
+            rows, cols = _mu._stored_indices(self.C)
+            # flat positions of the missing entries, in the order of C.data: one take() reads
+            # an X-shaped array there (a dense W @ H GEMM and this gather are far faster than
+            # forming W @ H at the missing entries row by row)
+            self.cflat = rows.astype(np.intp) * Xf.shape[1] + cols
 
     def _complement(self, data: np.ndarray | None) -> Any:
         if data is None:
@@ -168,10 +169,8 @@ class DenseData(_Pieces):
 
     def _comp_terms(self, Wt, H, Y, beta, work, guard):
         """(R, Q, Q at the missing entries): R = V X Y^(beta-2) (into Y), Q = Y^(beta-1)."""
-        rows, cols = self.cidx
         if beta == 2:
-            q = _mu.sparse_wh(self.C, Wt.T, H, index=self.cidx) if Y is None else Y[rows, cols]
-            return self.XV, None, q
+            return self.XV, None, Y.ravel().take(self.cflat)
         if guard:
             np.maximum(Y, np.finfo(Y.dtype).tiny, out=Y)
         if beta == 1:
@@ -185,7 +184,7 @@ class DenseData(_Pieces):
             np.power(Y, beta - 1.0, out=Q)
             np.divide(Q, Y, out=Y)
         np.multiply(Y, self.XV, out=Y)
-        return Y, Q, Q[rows, cols]
+        return Y, Q, Q.ravel().take(self.cflat)
 
     def h_pieces(self, Wt, H, Y, beta, work, guard, out=None):
         if self.C is None:
@@ -540,8 +539,7 @@ class WeightedFit(Fit):
 
     def _h_step(self, check: bool, nit: int) -> int | None:
         Wt, H, d = self.Wt, self.H, self.data
-        lazy = not d.needs_product and self.beta == 2 and self.solver == "mu" and not check
-        Y = None if lazy else d.product(Wt, H, self.Y)
+        Y = d.product(Wt, H, self.Y)
         if check and (status := self.record(self.objective(Y), nit)) is not None:
             return status
         if self.solver == "hals":
@@ -572,8 +570,7 @@ class WeightedFit(Fit):
             self._hals_rows(Wt, H, E, D, range(kl), self.pen[0], self.pen[1],
                             d.vec_right, lambda w, delta: d.rank1(E, delta, w))
         else:
-            lazy = not d.needs_product and self.beta == 2 and not check
-            Y = None if lazy else d.product(Wt, H, self.Y)
+            Y = d.product(Wt, H, self.Y)
             if check and (status := self.record(self.objective(Y), nit)) is not None:
                 return status
             numer, denom = d.w_pieces(Wt, H, Hl, Y, self.beta, self.work, self.guard,
