@@ -15,8 +15,11 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "and the loss curve to an .npz model file.")
     p.add_argument("input", metavar="INPUT", help=f"the matrix: {_INPUTS}; rows are features, "
                    "columns samples (see --transpose)")
-    p.add_argument("--components", "-k", type=int, required=True, metavar="K",
-                   help="number of components")
+    from ._cli_missing import add_options, components
+
+    p.add_argument("--components", "-k", type=components, required=True, metavar="K",
+                   help="number of components, or 'auto' (chosen from held-out entries)")
+    add_options(p)
     p.add_argument("--beta", default="frobenius",
                    help="divergence: frobenius, kl, is, or a number (default frobenius)")
     p.add_argument("--solver", choices=("mu", "hals"), default="mu",
@@ -117,8 +120,19 @@ def _claim(args: argparse.Namespace) -> Any:
     """Check every output path before any work (exit 2 if one cannot or must not be written)."""
     from .._io import Outputs
 
-    outputs = Outputs({"INPUT": args.input})
+    inputs = {"INPUT": args.input}
+    if getattr(args, "weights", None):
+        inputs["--weights"] = args.weights
+    outputs = Outputs(inputs)
     outputs.file("--out", args.out, suffix=".npz")
+    if getattr(args, "plot", None):
+        from pathlib import Path
+
+        from .._io import UsageError
+
+        outputs.file("--plot", args.plot)  # first: never over an input
+        if Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg"):
+            raise UsageError(f"--plot {args.plot}: use a .png, .pdf or .svg name")
     if getattr(args, "h_out", None):
         outputs.folder("--h-out", args.h_out, whole=True)
     return outputs
@@ -136,6 +150,11 @@ def run(args: argparse.Namespace) -> dict:
     from .._io import save_model
     from ._nmf import nmf
 
+    if getattr(args, "dask", False) and (args.weights or args.components == "auto"):
+        from .._errors import InvalidParameterError
+
+        raise InvalidParameterError("--weights and --components auto run in memory: "
+                                    "drop --dask")
     if not getattr(args, "dask", False) and (getattr(args, "scheduler", None)
                                              or getattr(args, "h_out", None)):
         from .._errors import InvalidParameterError
@@ -152,12 +171,17 @@ def run(args: argparse.Namespace) -> dict:
         X = X.T
     if args.float32:
         X = X.astype(np.float32)
+    from ._cli_missing import prepare
+
+    weights, args.components, missing, notes = prepare(args, X, load_matrix)
+    for line in notes:
+        print(line)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         res = nmf(X, args.components, beta=_beta(args.beta), solver=args.solver,
                   init=args.init, max_iter=args.max_iter, tol=args.tol, seed=args.seed,
-                  verbose=args.verbose)
+                  verbose=args.verbose, weights=weights)
     seconds = time.perf_counter() - start
     for w in caught:  # one line each, not Python's two-line warning format
         print(f"matfit nmf: warning: {w.message}", file=sys.stderr)
@@ -180,4 +204,4 @@ def run(args: argparse.Namespace) -> dict:
     return {"iterations": int(res.nit), "objective": float(res.fun), "seconds": seconds,
             "converged": res.status == 0, "status": int(res.status), "message": res.message,
             "shape": list(X.shape), "n_components": args.components, "beta": res.beta,
-            "solver": res.solver, "out": str(path)}
+            "solver": res.solver, "out": str(path), **missing}

@@ -185,6 +185,73 @@ def _h_summary(h: np.ndarray, learned: np.ndarray) -> tuple[np.ndarray, float]:
     return h.sum(axis=1, dtype=np.float64), float(sub.max(axis=0).min()) if sub.size else np.inf
 
 
+def _weighted_block_stats(x: Any, v: Any, offset: int, beta: float) -> tuple:
+    """(sum of v x, sum of v, missing entries, first bad entry or None, sum of observed x)."""
+    from ._weighted import _check_observed
+
+    x, v = _as_block(x), _as_block(v)
+    if sp.issparse(v):
+        v = v.toarray()
+    x = x.toarray() if sp.issparse(x) else np.asarray(x)
+    if v.shape != x.shape:
+        return 0.0, 0.0, 0, f"a weights block has shape {v.shape} but X's has {x.shape}", 0.0
+    if not np.isfinite(v).all() or (v < 0).any():
+        return 0.0, 0.0, 0, "weights must be finite and >= 0", 0.0
+    n = x.shape[1]
+    try:
+        with np.errstate(invalid="ignore"):
+            _check_observed(x, v, beta, lambda i: (i // n, offset + i % n))
+    except DataError as err:
+        return 0.0, 0.0, 0, str(err), 0.0
+    obs = v > 0
+    return (float(np.dot(v[obs].astype(np.float64), x[obs].astype(np.float64))),
+            float(v.sum(dtype=np.float64)), int((~obs).sum()), None,
+            float(x[obs].sum(dtype=np.float64)))
+
+
+def _block_data(x: Any, v: Any, fill: float) -> Any:
+    """The weighted data layout of one block (missing entries set to the fit's ``fill``)."""
+    from ._weighted import DenseData
+
+    x, v = _as_block(x), _as_block(v)
+    v = v.toarray() if sp.issparse(v) else np.asarray(v)
+    x = x.toarray() if sp.issparse(x) else np.asarray(x)
+    v = v.astype(x.dtype, copy=False)
+    return DenseData(np.where(v > 0, x, x.dtype.type(fill)), v)
+
+
+def _weighted_step(x: Any, v: Any, h: np.ndarray, W: np.ndarray, cfg: dict) -> tuple:
+    """:func:`_step` with weights: the arithmetic of ``_weighted.WeightedFit``."""
+    d = _block_data(x, v, cfg["fill"])
+    beta, learned = cfg["beta"], cfg["learned"]
+    h = h.copy()
+    Wt = np.ascontiguousarray(W.T)
+    div = penh = 0.0
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        Y = d.product(Wt, h, None)
+        if cfg["check"]:
+            div = d.divergence(Y, beta)
+            penh = _penalty(h, cfg["pen"][2], cfg["pen"][3])
+        if cfg["update_H"]:
+            numer, denom = d.h_pieces(Wt, h, Y, beta, None, cfg["guard"])
+            _mu.apply_update(h, numer, denom, gamma=cfg["gamma"], l1=cfg["pen"][2],
+                             l2=cfg["pen"][3], floor=cfg["floor_H"])
+            Y = d.product(Wt, h, None)
+        if len(learned):
+            wn, wd = d.w_pieces(Wt, h, h[learned], Y, beta, None, cfg["guard"])
+            wn, wd = np.array(wn, dtype=np.float64), np.array(wd, dtype=np.float64)
+        else:
+            wn = wd = np.zeros((0, 0))
+    return h, (wn, wd, div, penh)
+
+
+def _weighted_final(x: Any, v: Any, h: np.ndarray, W: np.ndarray, cfg: dict) -> tuple:
+    d = _block_data(x, v, cfg["fill"])
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        div = d.divergence(d.product(np.ascontiguousarray(W.T), h, None), cfg["beta"])
+    return (np.zeros((0, 0)), np.zeros((0, 0)), div, _penalty(h, cfg["pen"][2], cfg["pen"][3]))
+
+
 def _step(x: Any, h: np.ndarray, W: np.ndarray, cfg: dict) -> tuple:
     """One iteration on a block: [objective check], H update, W pieces with the new H."""
     x = _as_block(x)
@@ -274,6 +341,7 @@ def nmf_dask(
     check_every: int = 10,
     client: Any = None,
     h_store: Any = None,
+    weights: Any = None,
 ) -> Any:
     """:func:`matfit.factorize.nmf` for a ``dask.array`` X (features, samples) chunked by samples.
 
@@ -284,6 +352,12 @@ def nmf_dask(
     h_store : path, optional
         Write H block by block to this Zarr store (``.zarr``) or directory of ``.npy`` blocks
         and return it read lazily from there.
+    weights : dask array or ndarray, shape (features, samples), optional
+        Entry weights as in :func:`~matfit.factorize.nmf` (0 = missing, where X may hold NaN),
+        chunked like X (an ndarray, or a dask array chunked otherwise, is rechunked to X's
+        blocks). Each block is fitted with the kernels of
+        :class:`matfit.factorize._weighted.WeightedFit`, so the iterates are the in-memory
+        weighted ones.
 
     Returns
     -------
@@ -354,13 +428,47 @@ def nmf_dask(
     compute = (lambda *a: cl.compute(list(a), sync=True)) if cl else dask.compute
     persist = (lambda objs: cl.persist(objs)) if cl else (lambda objs: list(dask.persist(*objs)))
 
-    stats = compute(*[dask.delayed(_block_stats)(b) for b in xblocks])
+    vblocks = None
+    if weights is not None:  # validated per block at the weighted entries only
+        if isinstance(weights, str):
+            raise InvalidParameterError(
+                f"nmf(weights={weights!r}) on a dask array: pass a weights array chunked "
+                f"like X")
+        if tuple(weights.shape) != (m, n):
+            from .._errors import ShapeError
+
+            raise ShapeError(f"weights has shape {tuple(weights.shape)} but X has shape "
+                             f"{(m, n)}: pass one weight per entry of X")
+        Vd = weights if is_dask_array(weights) else da.from_array(np.asarray(weights),
+                                                                  chunks=X.chunks)
+        if Vd.chunks != X.chunks:
+            Vd = Vd.rechunk(X.chunks)
+        vblocks = list(Vd.to_delayed().ravel())
+        wstats = compute(*[dask.delayed(_weighted_block_stats)(b, v, int(offsets[i]), beta)
+                           for i, (b, v) in enumerate(zip(xblocks, vblocks, strict=True))])
+        for s_ in wstats:
+            if s_[3] is not None:
+                raise DataError(s_[3])
+        sum_vx, sum_v = sum(s_[0] for s_ in wstats), sum(s_[1] for s_ in wstats)
+        if sum_v == 0:
+            raise DataError("weights are all zero: no entry of X is observed, nothing to fit.")
+        if sum_vx == 0:
+            raise DataError("X is zero wherever the weight is positive: there is nothing to "
+                            "factorise.")
+        # the in-memory fit's fill value for missing entries (see _weighted.make_data)
+        fill = float(dtype.type(sum_vx / sum_v))
+        n_missing = sum(s_[2] for s_ in wstats)
+        stats = [(0.0, 0.0, True, True)]
+        total = sum(s_[4] for s_ in wstats) + fill * n_missing  # the sum of the filled X
+    else:
+        stats = compute(*[dask.delayed(_block_stats)(b) for b in xblocks])
     if not all(s[2] for s in stats):
         raise DataError("X has NaN or infinite entries; NMF needs finite X >= 0")
     if min(s[1] for s in stats) < 0:
         raise DataError(f"X has negative entries (min {min(s[1] for s in stats):g}); NMF "
                         f"needs X >= 0")
-    total = sum(s[0] for s in stats)
+    if vblocks is None:
+        total = sum(s[0] for s in stats)
     if total == 0:
         raise DataError("X is all zeros: there is nothing to factorise.")
     if beta <= 0 and not all(s[3] for s in stats):
@@ -445,7 +553,21 @@ def nmf_dask(
            alpha_H * l1_ratio * m, alpha_H * (1 - l1_ratio) * m)
     gamma = _mu.mm_exponent(beta)
     cfg = {"beta": beta, "learned": learned, "update_H": update_H, "guard": guard,
-           "gamma": gamma, "pen": pen, "floor_H": floor_H}
+           "gamma": gamma, "pen": pen, "floor_H": floor_H,
+           "fill": fill if vblocks is not None else 0.0}
+    if vblocks is not None:  # the same loop below, over (X, weights) block pairs
+        def final_task(x, h, W_, c_, v):
+            return dask.delayed(_weighted_final)(x, v, h, W_, c_)
+
+        def step_task(x, h, W_, c_, v):
+            return dask.delayed(_weighted_step, nout=2)(x, v, h, W_, c_)
+    else:
+        def final_task(x, h, W_, c_, v):
+            return dask.delayed(_final)(x, h, W_, c_)
+
+        def step_task(x, h, W_, c_, v):
+            return dask.delayed(_step, nout=2)(x, h, W_, c_)
+    vlist = vblocks if vblocks is not None else [None] * len(xblocks)
 
     # ---- the loop
     res = NMFResult(beta=beta, solver="mu", init="custom" if H is not None and init != "random"
@@ -472,8 +594,8 @@ def nmf_dask(
     it_seconds: list[float] = []
     try:
         if not update_H and not len(learned):
-            out = compute(_tree([dask.delayed(_final)(x, h, W, cfg)
-                                 for x, h in zip(xblocks, hblocks, strict=True)]))[0]
+            out = compute(_tree([final_task(x, h, W, cfg, v)
+                                 for x, h, v in zip(xblocks, hblocks, vlist, strict=True)]))[0]
             record(out[2], out[3], 0)
             status = 2
         for it in range(1, max_iter + 1) if status is None else ():
@@ -481,8 +603,8 @@ def nmf_dask(
             step_cfg = dict(cfg, check=check)
             t_it = time.perf_counter()
             Wc = W.copy()
-            pairs = [dask.delayed(_step, nout=2)(x, h, Wc, step_cfg)
-                     for x, h in zip(xblocks, hblocks, strict=True)]
+            pairs = [step_task(x, h, Wc, step_cfg, v)
+                     for x, h, v in zip(xblocks, hblocks, vlist, strict=True)]
             new_h = [p[0] for p in pairs]
             reduced = _tree([p[1] for p in pairs])
             persisted = persist([*new_h, reduced])
@@ -502,8 +624,9 @@ def nmf_dask(
             bar.update(1)
         else:
             if status is None:
-                out = compute(_tree([dask.delayed(_final)(x, h, W, cfg)
-                                     for x, h in zip(xblocks, hblocks, strict=True)]))[0]
+                out = compute(_tree([final_task(x, h, W, cfg, v)
+                                     for x, h, v in zip(xblocks, hblocks, vlist,
+                                                        strict=True)]))[0]
                 status = record(out[2], out[3], max_iter)
     finally:
         bar.close()

@@ -213,6 +213,7 @@ def nmf(
     check_every: int = 10,
     convergence: Literal["objective", "sklearn"] = "objective",
     shuffle: bool = False,
+    weights: Any = None,
     _voice: _Voice | None = None,
 ) -> NMFResult:
     """Non-negative matrix factorisation X ~ W @ H under a beta-divergence.
@@ -282,6 +283,14 @@ def nmf(
         HALS only: visit the components in a random order in every sweep (scikit-learn's
         ``shuffle``; an integer ``seed`` draws the same orders as scikit-learn's
         ``random_state``, from a legacy ``RandomState``).
+    weights : array_like (features, samples), scipy.sparse matrix, "stored" or None
+        Non-negative weight of each entry: the objective becomes sum(V * d_beta(X | W H)).
+        Weight 0 marks a missing entry, where X may hold NaN (or anything: it is ignored).
+        Dense weights keep X-sized arrays (a sparse X is densified). Sparse weights count only
+        their stored entries (the others are missing), in memory O(nnz + (features +
+        samples) components), for any beta; ``"stored"`` with a sparse X observes exactly its
+        stored entries (the ratings view: an unstored entry is unknown, not zero). None (the
+        default) is the unweighted fit, unchanged. See :mod:`matfit.factorize._weighted`.
 
     Returns
     -------
@@ -295,7 +304,8 @@ def nmf(
         X is not 2-D, or W/H disagree with X or with each other or with n_components.
     DataError
         X (or a given W/H) has negative, NaN or inf entries (the count and first position are
-        named); X is all zeros; beta <= 0 and X has zeros.
+        named; with ``weights``, only entries of positive weight count); X is all zeros;
+        beta <= 0 and X has zeros; the weights are negative, non-finite or all zero.
     DTypeError
         X is not numeric.
     InvalidParameterError
@@ -333,7 +343,7 @@ def nmf(
                         update_W=update_W, update_H=update_H, fixed_W_columns=fixed_W_columns,
                         alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio,
                         normalize_W=normalize_W, max_iter=max_iter, tol=tol, seed=seed,
-                        verbose=verbose, check_every=check_every)
+                        verbose=verbose, check_every=check_every, weights=weights)
     start = time.perf_counter()
     voice = _voice or _Voice()
     beta = resolve_beta(beta)
@@ -367,20 +377,27 @@ def nmf(
             f"normalize_W must be False, True, 'l1' or 'l2', got {normalize_W!r}")
     norm_kind = "l2" if normalize_W is True else (normalize_W or None)
 
-    X = as_float_array(X, "X", dims="features samples", sparse=("csr", "csc"),
-                       nonnegative=True, purpose="NMF needs X >= 0.")
+    data = None
+    if weights is not None:  # validated there; X becomes a finite stand-in for the checks
+        from . import _weighted
+
+        data = _weighted.make_data(X, weights, beta)
+        X = _weighted.init_standin(data)
+    else:
+        X = as_float_array(X, "X", dims="features samples", sparse=("csr", "csc"),
+                           nonnegative=True, purpose="NMF needs X >= 0.")
     sparse = sp.issparse(X)
     m, n = X.shape
     if m == 0 or n == 0:
         raise DataError(f"X has shape {X.shape}: it needs at least one feature and one sample.")
-    if sparse and beta not in (1.0, 2.0):
+    if sparse and beta not in (1.0, 2.0) and data is None:
         raise InvalidParameterError(
             f"sparse X is supported for beta in {{1, 2}} ('kl', 'frobenius'), got "
             f"beta={beta:g}: pass X.toarray() for other divergences."
         )
     if (X.nnz == 0) if sparse else not X.any():
         raise DataError("X is all zeros: there is nothing to factorise.")
-    if beta <= 0 and not sparse and not X.all():
+    if beta <= 0 and not sparse and data is None and not X.all():
         zero = X == 0
         count = int(zero.sum())
         first = voice.at(*(int(i) for i in np.argwhere(zero)[0]))
@@ -441,6 +458,7 @@ def nmf(
         )
 
     rng = np.random.default_rng(seed)
+    W_given, H_given = W, H
     if W is not None and H is not None:
         if init not in (None, "custom"):
             raise InvalidParameterError(
@@ -471,9 +489,12 @@ def nmf(
                 "only slowly from a tiny floor: try init='nndsvda' or 'nndsvdar' with "
                 "solver='mu'.", UserWarning, stacklevel=2)
         W, H = initialize(X, k, init_used, rng=rng)
+    if data is not None and data.observed and init_used != "custom":
+        _weighted.rescale(data, W, H, scale_W=W_given is None, scale_H=H_given is None)
 
     if beta <= 1 and (fixed.all() or not update_H):
-        _check_reachable(X, W, H, fixed.all(), not update_H, beta, voice)
+        _check_reachable(X if data is None else _weighted.reach_standin(data), W, H,
+                         fixed.all(), not update_H, beta, voice)
     if solver == "mu":
         for name, F, learned in (("W", W[:, ~fixed], not fixed.all()), ("H", H, update_H)):
             if learned and not F.any():
@@ -498,8 +519,13 @@ def nmf(
     if shuffle and solver == "hals":
         order_rng = (seed if isinstance(seed, (np.random.Generator, np.random.RandomState))
                      else np.random.RandomState(seed))
-    state = Fit(X, Wt, H, n_learned, update_H, beta, solver, pen, norm_kind, check_every,
-                rule=convergence, shuffle=order_rng)
+    if data is None:
+        state = Fit(X, Wt, H, n_learned, update_H, beta, solver, pen, norm_kind, check_every,
+                    rule=convergence, shuffle=order_rng)
+    else:
+        state = _weighted.WeightedFit(data, Wt, H, n_learned, update_H, beta, solver, pen,
+                                      norm_kind, check_every, rule=convergence,
+                                      shuffle=order_rng)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         state.run(res, max_iter, tol, verbose)
     learned = n_learned > 0 or update_H

@@ -32,6 +32,7 @@ from .._estimator import (
 from .._params import nonnegative_number
 from ..shapes import as_float_array
 from ._nmf import _Voice, nmf
+from ._weighted import nan_weights
 
 _ESTIMATOR = _Voice(estimator=True)
 _TRANSFORM = _Voice(estimator=True, names={"W": "components_"})  # the fixed factor
@@ -190,7 +191,8 @@ class NMF(TransformerMixin, BaseEstimator):
                     f"X.reshape(1, -1) if it is a single sample.")
         try:
             X = as_float_array(X, "X", dims="samples features", sparse=("csr", "csc"),
-                               nonnegative=True, purpose="NMF needs X >= 0.")
+                               nonnegative=True, purpose="NMF needs X >= 0.",
+                               allow_nonfinite=True)  # NaN is missing; nmf() rejects inf
         except DataError as err:
             if "negative" not in str(err):
                 raise
@@ -287,12 +289,14 @@ class NMF(TransformerMixin, BaseEstimator):
                 "full of zeros): the fit collapsed, so there are no activations to solve for. "
                 "Refit with smaller alpha_W/alpha_H (or another init).")
         W = self.components_[live].T
-        row_sums = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
+        V = nan_weights(X)  # NaN entries are missing
+        row_sums = np.asarray(X.sum(axis=1) if V is None else np.nansum(X, axis=1),
+                              dtype=np.float64).ravel()
         H0 = np.broadcast_to(row_sums / float(W.sum(dtype=np.float64)),
                              (W.shape[1], X.shape[0]))
         res = nmf(X.T, None, beta=self.beta_loss,
                   solver="hals" if self._beta == 2 else "mu",
-                  W=W, H=H0, update_W=False,
+                  W=W, H=H0, update_W=False, weights=None if V is None else V.T,
                   alpha_W=alpha_nmf_W, alpha_H=alpha_nmf_H, l1_ratio=self.l1_ratio,
                   max_iter=self.max_iter, tol=self.tol, verbose=0, convergence="sklearn",
                   _voice=_TRANSFORM)
@@ -339,7 +343,9 @@ class NMF(TransformerMixin, BaseEstimator):
             init = self.init
             if init is None and W is None and H is None and k > min(Xv.shape):
                 init = "random"
+            V = nan_weights(Xv)  # NaN entries are missing
             res = nmf(Xv.T, k, beta=self.beta_loss, solver=solver, init=init,
+                      weights=None if V is None else V.T,
                       W=_transpose(H), H=_transpose(W),
                       alpha_W=alpha_nmf_W, alpha_H=alpha_nmf_H, l1_ratio=self.l1_ratio,
                       normalize_W=self.normalize_components, max_iter=self.max_iter,
@@ -389,5 +395,6 @@ class NMF(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
         tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True  # NaN entries are missing (weight 0)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -1,0 +1,620 @@
+"""Weighted beta-NMF: fit only what was observed, ``sum V_ij d_beta(X_ij | (W H)_ij)``.
+
+Implementation notes
+--------------------
+* X (features, samples) ~ W (features, components) @ H (components, samples), as in
+  :mod:`._nmf`. ``V`` (X's shape) holds non-negative weights; an entry with weight 0 is
+  missing and X may hold anything there (NaN, inf, a stale value): it is replaced by a fixed
+  finite value before any arithmetic and multiplied by its zero weight, so the fit does not
+  depend on it, bit for bit.
+* MU (Févotte & Idier 2011; weights enter every entry's term): with
+  ``Y = W H``, ``R = V * X * Y^(beta-2)`` and ``P = V * Y^(beta-1)``,
+
+      H <- H * ((W.T R) / (W.T P + l1 + l2 H))^gamma(beta),   W <- W * ((R H.T) / (P H.T ...))^gamma
+
+  The auxiliary function of the unweighted proof is a sum over entries, and a non-negative
+  weight on each entry keeps every term a majoriser, so the same exponents gamma(beta) make the
+  weighted objective non-increasing. beta = 1 has ``P = V`` and beta = 2 ``R = V * X``: both
+  are constants of the fit.
+* HALS (beta = 2) with weights no longer has a (components x components) Gram matrix, so it
+  keeps the weighted residual ``E = V * (X - W H)`` and updates one row at a time (exact
+  coordinate minimisation of each row; Ho 2008, Gillis & Glineur 2012):
+
+      h_r <- max(0, h_r + (w_r.T E - l1 - l2 h_r) / ((w_r^2).T V + l2)),
+      E   <- E - V * outer(w_r, h_r_new - h_r_old)
+
+  where a column with zero weighted curvature is left as it is. A sweep costs a few passes over
+  X per component (matrix-vector work instead of GEMMs).
+* Two data layouts share one interface (``product``, ``terms``, ``left``, ``right`` and the
+  HALS row operations): :class:`DenseData` for dense weights (X-sized arrays), and
+  :class:`ObservedData` for sparse weights (or ``weights="stored"`` on a sparse X), which
+  keeps only the observed entries' coordinates and values: memory O(nnz + (features +
+  samples) components), never an X-sized array, for any beta (only observed entries enter the
+  objective, so the missing mass of ``W H`` that restricts unweighted sparse X to beta in
+  {1, 2} never appears).
+* The loop is :class:`matfit.factorize._loop.Fit`'s (checks, stopping, floors, guard,
+  ``normalize_W``): :class:`WeightedFit` overrides only the steps and the objective.
+
+References
+----------
+C. Févotte and J. Idier, "Algorithms for nonnegative matrix factorization with the
+beta-divergence", Neural Computation 23(9), 2011.
+N. Gillis and F. Glineur, "Accelerated multiplicative updates and hierarchical ALS algorithms
+for nonnegative matrix factorization", Neural Computation 24(4), 2012.
+N.-D. Ho, "Nonnegative matrix factorization algorithms and applications", PhD thesis, 2008.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._errors import DataError, InvalidParameterError, ShapeError
+from ..shapes import as_float_array
+from . import _mu
+from ._loop import Fit
+
+__all__ = ["DenseData", "ObservedData", "WeightedFit", "make_data",
+           "weighted_divergence", "weighted_h_terms", "weighted_w_terms"]
+
+
+# ------------------------------------------------------------------------- elementwise
+def _divergence_sum(x: np.ndarray, y: np.ndarray, v: np.ndarray, beta: float) -> float:
+    """sum(v * d_beta(x | y)) in float64, as a sum of non-negative terms."""
+    tiny = np.finfo(y.dtype).tiny
+    if beta == 2:
+        d = x - y
+        np.square(d, out=d)
+        d *= 0.5
+    else:
+        y = np.maximum(y, tiny)
+        if beta == 1:  # x log(x / y) - x + y; x = 0 gives y
+            d = x / y
+            d += tiny
+            np.log(d, out=d)
+            d *= x
+            d += y
+            d -= x
+        elif beta == 0:  # r - log r - 1, r = x / y (x > 0 where observed)
+            r = x / y
+            d = r - 1
+            np.log(r, out=r)
+            d -= r
+        else:
+            p = np.power(y, beta - 1)
+            d = np.power(x, beta)
+            d += (beta - 1) * p * y
+            p *= x
+            p *= beta
+            d -= p
+            d /= beta * (beta - 1)
+        np.maximum(d, 0, out=d)
+    return float(np.dot(v.ravel().astype(np.float64, copy=False),
+                        d.ravel().astype(np.float64, copy=False)))
+
+
+def _terms(XV: np.ndarray, V: np.ndarray, Y: np.ndarray, beta: float, work: np.ndarray | None,
+           guard: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(R, P) = (V X Y^(beta-2), V Y^(beta-1)); overwrites Y (and work) and may return XV or V."""
+    if beta == 2:
+        P = np.multiply(V, Y, out=Y)
+        return XV, P
+    if guard:
+        np.maximum(Y, np.finfo(Y.dtype).tiny, out=Y)
+    if beta == 1:
+        np.divide(XV, Y, out=Y)
+        return Y, V
+    P = np.empty_like(Y) if work is None else work
+    if beta == 0:
+        np.reciprocal(Y, out=P)           # Y^-1
+        np.multiply(P, P, out=Y)          # Y^-2
+    else:
+        np.power(Y, beta - 1.0, out=P)    # Y^(beta-1)
+        np.divide(P, Y, out=Y)            # Y^(beta-2)
+    np.multiply(Y, XV, out=Y)
+    np.multiply(P, V, out=P)
+    return Y, P
+
+
+# ------------------------------------------------------------------------- data layouts
+class _Pieces:
+    """The MU numerators and denominators from ``terms``, ``left`` and ``right``."""
+
+    def h_pieces(self, Wt, H, Y, beta, work, guard, out=None):
+        """(W.T @ R, W.T @ P), shape (components, samples)."""
+        R, P = self.terms(Y, beta, work, guard)
+        return self.left(R, Wt, out=out), self.left(P, Wt)
+
+    def w_pieces(self, Wt, H, Hl, Y, beta, work, guard, out=None):
+        """(R @ Hl.T, P @ Hl.T), shape (features, rows of Hl)."""
+        R, P = self.terms(Y, beta, work, guard)
+        return self.right(R, Hl, out=out), self.right(P, Hl)
+
+
+class DenseData(_Pieces):
+    """X (filled where the weight is 0), V and V * X as dense (features, samples) arrays.
+
+    When V is 0/1 with at most :data:`COMPLEMENT_SHARE` of zeros, the denominators use the
+    complement ``C = 1 - V`` (a sparse matrix of the missing entries):
+    ``W.T (V * Q) = W.T Q - W.T (C * Q)``, so a weighted iteration costs the unweighted GEMMs
+    (including the column-sum and Gram shortcuts of beta = 1 and 2) plus O(missing * components)
+    instead of two more X-sized GEMMs.
+    """
+
+    observed = False
+    COMPLEMENT_SHARE = 0.3
+
+    def __init__(self, Xf: np.ndarray, V: np.ndarray) -> None:
+        self.X, self.V = Xf, V
+        self.XV = Xf * V
+        self.shape, self.dtype = Xf.shape, Xf.dtype
+        self._outer: np.ndarray | None = None
+        self.C = None
+        missing = V == 0
+        share = float(missing.mean())
+        if share <= self.COMPLEMENT_SHARE and ((V == 1) | missing).all():
+            self.C = sp.csr_matrix(missing.astype(Xf.dtype))
+            rows, cols = _mu._stored_indices(self.C)
+            # flat positions of the missing entries, in the order of C.data: one take() reads
+            # an X-shaped array there (a dense W @ H GEMM and this gather are far faster than
+            # forming W @ H at the missing entries row by row)
+            self.cflat = rows.astype(np.intp) * Xf.shape[1] + cols
+
+    def _complement(self, data: np.ndarray | None) -> Any:
+        if data is None:
+            return self.C
+        return _mu._with_data(self.C, data)
+
+    def _comp_terms(self, Wt, H, Y, beta, work, guard):
+        """(R, Q, Q at the missing entries): R = V X Y^(beta-2) (into Y), Q = Y^(beta-1)."""
+        if beta == 2:
+            return self.XV, None, Y.ravel().take(self.cflat)
+        if guard:
+            np.maximum(Y, np.finfo(Y.dtype).tiny, out=Y)
+        if beta == 1:
+            np.divide(self.XV, Y, out=Y)
+            return Y, None, None
+        Q = np.empty_like(Y) if work is None else work
+        if beta == 0:
+            np.reciprocal(Y, out=Q)
+            np.multiply(Q, Q, out=Y)
+        else:
+            np.power(Y, beta - 1.0, out=Q)
+            np.divide(Q, Y, out=Y)
+        np.multiply(Y, self.XV, out=Y)
+        return Y, Q, Q.ravel().take(self.cflat)
+
+    def h_pieces(self, Wt, H, Y, beta, work, guard, out=None):
+        if self.C is None:
+            return super().h_pieces(Wt, H, Y, beta, work, guard, out)
+        R, Q, q = self._comp_terms(Wt, H, Y, beta, work, guard)
+        numer = np.matmul(Wt, R, out=out)
+        if beta == 1:
+            base = Wt.sum(axis=1)[:, None]
+        elif beta == 2:
+            base = (Wt @ Wt.T) @ H
+        else:
+            base = Wt @ Q
+        denom = base - np.asarray(self._complement(q).T @ Wt.T).T
+        return numer, np.maximum(denom, 0, out=denom)  # rounding where all is missing
+
+    def w_pieces(self, Wt, H, Hl, Y, beta, work, guard, out=None):
+        if self.C is None:
+            return super().w_pieces(Wt, H, Hl, Y, beta, work, guard, out)
+        R, Q, q = self._comp_terms(Wt, H, Y, beta, work, guard)
+        numer = np.matmul(R, Hl.T, out=out)
+        if beta == 1:
+            base = Hl.sum(axis=1)[None, :]
+        elif beta == 2:
+            base = Wt.T @ (H @ Hl.T)
+        else:
+            base = Q @ Hl.T
+        denom = base - np.asarray(self._complement(q) @ Hl.T)
+        return numer, np.maximum(denom, 0, out=denom)
+
+    def buffer(self) -> np.ndarray:
+        return np.empty(self.shape, dtype=self.dtype)
+
+    def product(self, Wt: np.ndarray, H: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+        return np.matmul(Wt.T, H, out=out)
+
+    def terms(self, Y, beta, work, guard):
+        return _terms(self.XV, self.V, Y, beta, work, guard)
+
+    def left(self, A: np.ndarray, Wt: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``W.T @ A``, shape (components, samples)."""
+        return np.matmul(Wt, A, out=out)
+
+    def right(self, A: np.ndarray, Hl: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``A @ H.T``, shape (features, rows of Hl)."""
+        return np.matmul(A, Hl.T, out=out)
+
+    def divergence(self, Y: np.ndarray, beta: float) -> float:
+        m, n = self.shape
+        rows = max(1, min(m, (1 << 18) // max(n, 1)))
+        return sum(_divergence_sum(self.X[lo:lo + rows], Y[lo:lo + rows],
+                                   self.V[lo:lo + rows], beta) for lo in range(0, m, rows))
+
+    # HALS row operations on the weighted residual E (X-shaped)
+    def residual(self, Y: np.ndarray) -> np.ndarray:
+        np.multiply(self.V, Y, out=Y)
+        np.subtract(self.XV, Y, out=Y)
+        return Y
+
+    def vec_left(self, E: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return w @ E
+
+    def vec_right(self, E: np.ndarray, h: np.ndarray) -> np.ndarray:
+        return E @ h
+
+    def rank1(self, E: np.ndarray, u: np.ndarray, z: np.ndarray) -> None:
+        """E -= V * outer(u, z)."""
+        if self._outer is None:
+            self._outer = self.buffer()
+        np.multiply.outer(u, z, out=self._outer)
+        self._outer *= self.V
+        E -= self._outer
+
+
+class ObservedData(_Pieces):
+    """Only the entries with a stored weight: coordinates, x, v and v * x, each of length nnz.
+
+    Products with the factors go through a CSR matrix of V's pattern, so memory is
+    O(nnz + (features + samples) components).
+    """
+
+    observed = True
+
+    def __init__(self, pattern: Any, x: np.ndarray, v: np.ndarray) -> None:
+        self.pattern = pattern                      # CSR, canonical, V's pattern
+        self.index = _mu._stored_indices(pattern)
+        self.x, self.V = x, v
+        self.XV = x * v
+        self.shape, self.dtype = pattern.shape, x.dtype
+
+    def buffer(self) -> np.ndarray:
+        return np.empty(len(self.x), dtype=self.dtype)
+
+    def _mat(self, data: np.ndarray) -> Any:
+        return _mu._with_data(self.pattern, data)
+
+    def product(self, Wt, H, out):
+        return _mu.sparse_wh(self.pattern, Wt.T, H, out=out, index=self.index)
+
+    def terms(self, Y, beta, work, guard):
+        return _terms(self.XV, self.V, Y, beta, work, guard)
+
+    def left(self, A, Wt, out=None):
+        value = np.ascontiguousarray((self._mat(A).T @ Wt.T).T)
+        if out is None:
+            return value
+        out[...] = value
+        return out
+
+    def right(self, A, Hl, out=None):
+        value = np.asarray(self._mat(A) @ Hl.T)
+        if out is None:
+            return value
+        out[...] = value
+        return out
+
+    def divergence(self, Y, beta):
+        chunk = 1 << 18
+        return sum(_divergence_sum(self.x[lo:lo + chunk], Y[lo:lo + chunk],
+                                   self.V[lo:lo + chunk], beta)
+                   for lo in range(0, len(self.x), chunk))
+
+    def residual(self, Y):
+        np.multiply(self.V, Y, out=Y)
+        np.subtract(self.XV, Y, out=Y)
+        return Y
+
+    def vec_left(self, E, w):
+        return np.asarray(self._mat(E).T @ w)
+
+    def vec_right(self, E, h):
+        return np.asarray(self._mat(E) @ h)
+
+    def rank1(self, E, u, z):
+        rows, cols = self.index
+        E -= self.V * u[rows] * z[cols]
+
+
+# ----------------------------------------------------------------------------- validation
+def _where(name: str, idx: tuple[int, int]) -> str:
+    return f"{name}[{idx[0]}, {idx[1]}]"
+
+
+def _check_observed(x: np.ndarray, v: np.ndarray, beta: float, coords: Any) -> None:
+    """Errors for non-finite or negative X where the weight is positive (count, first one)."""
+    checks = [
+        (~np.isfinite(x), "is not finite", "X may hold NaN (or inf) only where the weight is "
+         "0: set the weight there to 0 (missing) or give X a value"),
+        (x < 0, "is negative", "NMF needs X >= 0 where the weight is positive: clip with "
+         "np.maximum(X, 0) or give those entries weight 0"),
+    ]
+    if beta <= 0:
+        checks.append((x == 0, "is zero", f"beta={beta:g} <= 0 (e.g. Itakura-Saito) is "
+                       "undefined at a zero: add a small floor (X + 1e-10 * X.max()), give "
+                       "those entries weight 0, or use beta > 0 ('kl')"))
+    positive = v > 0
+    for bad, what, fix in checks:
+        bad &= positive
+        if bad.any():
+            count = int(bad.sum())
+            i = int(np.flatnonzero(bad.ravel())[0])
+            raise DataError(
+                f"X has {count} entr{'y' if count == 1 else 'ies'} with a positive weight where "
+                f"it {what}, the first at {_where('X', coords(i))} = {float(x.ravel()[i])!r} "
+                f"(weight {float(v.ravel()[i]):g}). {fix}."
+            )
+
+
+def make_data(X: Any, weights: Any, beta: float, *, dtype: Any = None) -> DenseData | ObservedData:
+    """Validate X and its weights and return the data layout the weighted kernels use.
+
+    Dense weights give :class:`DenseData` (a sparse X is densified: the weights are X-sized
+    anyway); sparse weights, or ``weights="stored"`` with a sparse X, give
+    :class:`ObservedData`. Raises ShapeError/DataError/InvalidParameterError naming the
+    argument.
+    """
+    if isinstance(weights, str):
+        if weights != "stored":
+            raise InvalidParameterError(
+                f"nmf(weights={weights!r}): weights must be an array of X's shape, a "
+                f"scipy.sparse matrix, or 'stored' (a sparse X's stored entries are observed).")
+        if not sp.issparse(X):
+            raise InvalidParameterError(
+                "nmf(weights='stored') counts the stored entries of a sparse X as observed, but "
+                "X is dense: pass weights=~np.isnan(X) (or any array of X's shape) instead.")
+        X = as_float_array(X, "X", dims="features samples", sparse=("csr",),
+                           allow_nonfinite=True, dtype=dtype)
+        weights = sp.csr_matrix((np.ones(X.nnz, dtype=X.dtype), X.indices, X.indptr),
+                                shape=X.shape)
+    X = as_float_array(X, "X", dims="features samples", sparse=("csr", "csc"),
+                       allow_nonfinite=True, dtype=dtype)
+    if getattr(weights, "ndim", 2) != 2 and not sp.issparse(weights):
+        weights = np.asarray(weights)
+    V = as_float_array(weights, "weights", dims="features samples", sparse=("csr",),
+                       nonnegative=True, dtype=X.dtype,
+                       purpose="Weights say how much each entry of X counts (0: missing).")
+    if V.shape != X.shape:
+        raise ShapeError(
+            f"weights has shape {V.shape} but X has shape {X.shape}: pass one weight per "
+            f"entry of X (features, samples).")
+    n = X.shape[1]
+    if sp.issparse(V):
+        pattern = V
+        rows, cols = _mu._stored_indices(pattern)
+        if sp.issparse(X):
+            x = np.asarray(X.tocsr()[rows, cols]).ravel().astype(X.dtype, copy=False)
+        else:
+            x = X[rows, cols]
+        v = np.array(V.data, copy=True)
+
+        def coords(i: int) -> tuple[int, int]:
+            return int(rows[i]), int(cols[i])
+    else:
+        x = X.toarray() if sp.issparse(X) else X
+        v = V
+
+        def coords(i: int) -> tuple[int, int]:
+            return divmod(i, n)
+    if not (v > 0).any():
+        raise DataError("weights are all zero: no entry of X is observed, nothing to fit.")
+    with np.errstate(invalid="ignore"):
+        _check_observed(x, v, beta, coords)
+    observed = v > 0
+    xo = x[observed]
+    if not (xo > 0).any():
+        raise DataError("X is zero wherever the weight is positive: there is nothing to "
+                        "factorise.")
+    fill = x.dtype.type(np.average(xo.astype(np.float64), weights=v[observed].astype(np.float64)))
+    xf = np.where(observed, x, fill)   # a fresh array: the caller's X is never modified
+    if sp.issparse(V):
+        return ObservedData(pattern, xf, v)
+    return DenseData(xf, v)
+
+
+def init_standin(data: DenseData | ObservedData) -> Any:
+    """What the initialisation and the shape checks see in place of X.
+
+    Dense: X with missing entries at the weighted mean of the observed ones. Observed: the
+    observed values as a sparse matrix (zeros elsewhere; the factors are rescaled afterwards
+    by :func:`rescale`, see there).
+    """
+    if data.observed:
+        return _mu._with_data(data.pattern, np.where(data.V > 0, data.x, 0).astype(data.dtype))
+    return data.X
+
+
+def reach_standin(data: DenseData | ObservedData) -> Any:
+    """V * X, for the fixed-factor reachability check (only weighted entries count)."""
+    if data.observed:
+        return _mu._with_data(data.pattern, data.XV)
+    return data.XV
+
+
+def rescale(data: ObservedData, W: np.ndarray, H: np.ndarray, *, scale_W: bool,
+            scale_H: bool) -> None:
+    """Scale the initial factors (in place) so that sum(v * W H) = sum(v * x) at the observed
+    entries: an initialisation from the zero-filled sparse X starts far too small."""
+    if not (scale_W or scale_H):
+        return
+    wh = data.product(np.ascontiguousarray(W.T), H, None)
+    current = float(np.dot(data.V.astype(np.float64), wh.astype(np.float64)))
+    target = float(data.XV.sum(dtype=np.float64))
+    if current <= 0 or target <= 0:
+        return
+    c = target / current
+    if scale_W and scale_H:
+        W *= W.dtype.type(np.sqrt(c))
+        H *= H.dtype.type(np.sqrt(c))
+    elif scale_W:
+        W *= W.dtype.type(c)
+    else:
+        H *= H.dtype.type(c)
+
+
+# --------------------------------------------------------------------- pure kernel pieces
+def weighted_h_terms(X: Any, V: Any, W: np.ndarray, H: np.ndarray, beta: float, *,
+                     guard: bool = True, data: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator and denominator of the weighted MU step for H (columns are independent).
+
+    ``X`` may hold anything where ``V`` is 0. Pass ``data`` (from :func:`make_data`) to skip
+    the validation. Returns two (components, samples) arrays.
+    """
+    d = make_data(X, V, beta) if data is None else data
+    Wt = np.ascontiguousarray(W.T)
+    return d.h_pieces(Wt, H, d.product(Wt, H, None), float(beta), None, guard)
+
+
+def weighted_w_terms(X: Any, V: Any, W: np.ndarray, H: np.ndarray, beta: float, *,
+                     columns: Any = None, guard: bool = True,
+                     data: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator and denominator of the weighted MU step for W: sums over samples, so the
+    pieces of blocks of samples add up to the whole. Returns (features, len(columns)) arrays."""
+    d = make_data(X, V, beta) if data is None else data
+    Hc = H if columns is None else H[columns]
+    Wt = np.ascontiguousarray(W.T)
+    return d.w_pieces(Wt, H, Hc, d.product(Wt, H, None), float(beta), None, guard)
+
+
+def weighted_divergence(X: Any, V: Any, WH: Any, beta: float) -> float:
+    """``sum(V * d_beta(X | WH))`` for dense X, V and WH (X may hold NaN where V = 0)."""
+    d = make_data(X, V, beta)
+    return d.divergence(np.array(WH, dtype=d.dtype), float(beta))
+
+
+# ------------------------------------------------------------------------------- the fit
+class WeightedFit(Fit):
+    """:class:`~matfit.factorize._loop.Fit` with weights: its loop, these steps."""
+
+    def __init__(self, data, Wt, H, n_learned, update_H, beta, solver, pen, norm_kind,
+                 check_every, rule="objective", shuffle=None) -> None:
+        self.data = data
+        # scikit-learn's rule ("sklearn") is applied to sqrt(2 * divergence) at every check: the
+        # weighted HALS sweep does not measure the projected gradient, and visits the components
+        # in order (``shuffle`` is accepted and not used)
+        self.rule, self.shuffle = rule, shuffle
+        self.measure, self.violation = False, 0.0
+        self.X = data.X if not data.observed else data.pattern  # dtype and shape for Fit's code
+        self.Wt, self.H = Wt, H
+        self.kl, self.update_H = n_learned, update_H
+        self.beta, self.solver, self.pen = beta, solver, pen
+        self.norm_kind, self.check_every = norm_kind, check_every
+        self.gamma = _mu.mm_exponent(beta)
+        self.sparse = data.observed
+        dtype = data.dtype
+        self.eps = float(np.finfo(dtype).eps)
+        k = Wt.shape[0]
+        m, n = data.shape
+        self.floor_W = self.floor_H = 0.0
+        if solver == "mu":  # as Fit: floors relative to the start keep MU's entries positive
+            if self.kl:
+                self.floor_W = self.eps * max(float(Wt[: self.kl].mean()), np.finfo(dtype).tiny)
+                np.maximum(Wt[: self.kl], self.floor_W, out=Wt[: self.kl])
+            if update_H:
+                self.floor_H = self.eps * max(float(H.mean()), np.finfo(dtype).tiny)
+                np.maximum(H, self.floor_H, out=H)
+        self.guard = not self._positive_product()
+        self.Y = data.buffer()
+        self.work = data.buffer() if beta not in (1.0, 2.0) and solver == "mu" else None
+        self.numH = np.empty((k, n), dtype=dtype)
+        self.numW = np.empty((m, self.kl), dtype=dtype)
+        self._residual_current = False
+        self.obj = self  # penalty() below, used by Fit's code paths
+
+    def penalty(self, Wt: np.ndarray, H: np.ndarray) -> float:
+        l1w, l2w, l1h, l2h = self.pen
+        total = 0.0
+        for F, l1, l2 in ((Wt, l1w, l2w), (H, l1h, l2h)):
+            if l1:
+                total += l1 * float(F.sum(dtype=np.float64))
+            if l2:
+                total += 0.5 * l2 * float(np.vdot(F, F))
+        return total
+
+    def objective(self, Y: np.ndarray | None) -> tuple[float, float]:
+        if Y is None:
+            Y = self.data.product(self.Wt, self.H, self.Y)
+        return self.data.divergence(Y, self.beta), self.penalty(self.Wt, self.H)
+
+    def _h_step(self, check: bool, nit: int) -> int | None:
+        Wt, H, d = self.Wt, self.H, self.data
+        Y = d.product(Wt, H, self.Y)
+        if check and (status := self.record(self.objective(Y), nit)) is not None:
+            return status
+        if self.solver == "hals":
+            E = d.residual(Y)
+            D = d.left(d.V, Wt * Wt)
+            self._hals_rows(H, Wt, E, D, range(H.shape[0]), self.pen[2], self.pen[3],
+                            d.vec_left, lambda w, delta: d.rank1(E, w, delta))
+            self._residual_current = True
+            return None
+        numer, denom = d.h_pieces(Wt, H, Y, self.beta, self.work, self.guard, out=self.numH)
+        _mu.apply_update(H, numer, denom, gamma=self.gamma, l1=self.pen[2], l2=self.pen[3],
+                         floor=self.floor_H, overwrite_denom=True)
+        return None
+
+    def _w_step(self, check: bool, nit: int) -> int | None:
+        Wt, H, d, kl = self.Wt, self.H, self.data, self.kl
+        Hl = H[:kl]
+        if self.solver == "hals":
+            if check or not self._residual_current:
+                Y = d.product(Wt, H, self.Y)
+                if check and (status := self.record(self.objective(Y), nit)) is not None:
+                    return status
+                E = d.residual(Y)
+            else:
+                E = self.Y
+            self._residual_current = False
+            D = d.right(d.V, Hl * Hl).T   # (learned, features)
+            self._hals_rows(Wt, H, E, D, range(kl), self.pen[0], self.pen[1],
+                            d.vec_right, lambda w, delta: d.rank1(E, delta, w))
+        else:
+            Y = d.product(Wt, H, self.Y)
+            if check and (status := self.record(self.objective(Y), nit)) is not None:
+                return status
+            numer, denom = d.w_pieces(Wt, H, Hl, Y, self.beta, self.work, self.guard,
+                                      out=self.numW)
+            _mu.apply_update(Wt[:kl].T, numer, denom, gamma=self.gamma, l1=self.pen[0],
+                             l2=self.pen[1], floor=self.floor_W, overwrite_denom=True)
+        if self.norm_kind and self.update_H:
+            self._normalize()
+        return None
+
+    @staticmethod
+    def _hals_rows(F, other, E, D, rows, l1, l2, project, update) -> None:
+        """One weighted HALS sweep over ``rows`` of F (H, or W.T); ``other`` is W.T or H.
+
+        ``project(E, o)`` is ``o @ E`` (for H) or ``E @ o`` (for W); ``update(o, delta)``
+        subtracts the change of the row from the weighted residual E.
+        """
+        for r in rows:
+            o = other[r]
+            hess = D[r] + l2
+            grad = project(E, o)        # -(gradient) of the row, without the penalties
+            if l1:
+                grad = grad - l1
+            if l2:
+                grad = grad - l2 * F[r]
+            ok = hess > 0
+            new = F[r] + np.divide(grad, hess, out=np.zeros_like(grad), where=ok)
+            np.maximum(new, 0, out=new)
+            delta = new - F[r]
+            F[r] = new
+            update(o, delta)
+
+
+def nan_weights(X: Any) -> np.ndarray | None:
+    """Weights 1 where a dense X is observed and 0 at its NaN entries; None when it has none
+    (so the unweighted fit runs unchanged)."""
+    if sp.issparse(X) or X.dtype.kind != "f":
+        return None
+    missing = np.isnan(X)
+    if not missing.any():
+        return None
+    return (~missing).astype(X.dtype)

@@ -1,0 +1,375 @@
+"""Weighted NMF and missing entries: against the unweighted fit, a plain reference, invariants."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose, assert_array_equal
+
+from matfit._errors import DataError, InvalidParameterError, ShapeError
+from matfit.factorize import mm_exponent, nmf, weighted_h_terms, weighted_w_terms
+
+BETAS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
+
+
+def _problem(seed=0, m=14, n=19, k=3, missing=0.3, binary=False):
+    rng = np.random.default_rng(seed)
+    X = rng.random((m, k)) @ rng.random((k, n)) + 0.05 * rng.random((m, n)) + 0.01
+    V = rng.random((m, n)) * (rng.random((m, n)) > missing)
+    if binary:  # a 0/1 mask: with few zeros the kernels use its sparse complement
+        V = (V > 0).astype(float)
+    W = rng.random((m, k)) + 0.2
+    H = rng.random((k, n)) + 0.2
+    return X, V, W, H
+
+
+def _divergence(X, Y, beta):
+    """Elementwise d_beta(X | Y), written plainly (Févotte & Idier 2011, eq. 2)."""
+    if beta == 0:
+        return X / Y - np.log(X / Y) - 1
+    if beta == 1:
+        return X * np.log(X / Y) - X + Y
+    return (X**beta + (beta - 1) * Y**beta - beta * X * Y ** (beta - 1)) / (beta * (beta - 1))
+
+
+# ---- weights = 1 is the unweighted fit -------------------------------------------------------
+@pytest.mark.parametrize("beta,solver", [(b, "mu") for b in BETAS] + [(2.0, "hals")])
+def test_all_ones_weights_equal_the_unweighted_fit(beta, solver):
+    X, _, W, H = _problem(1)
+    kw = dict(beta=beta, solver=solver, max_iter=40, tol=0, alpha_W=0.01, alpha_H=0.02,
+              l1_ratio=0.5)
+    plain = nmf(X, W=W, H=H, **kw)
+    ones = nmf(X, W=W, H=H, weights=np.ones_like(X), **kw)
+    assert_allclose(ones.W, plain.W, rtol=1e-12, atol=1e-14)
+    assert_allclose(ones.H, plain.H, rtol=1e-12, atol=1e-14)
+    assert_allclose(ones.history, plain.history, rtol=1e-12)
+    assert not np.allclose(plain.W, W)
+
+
+@pytest.mark.parametrize("init", [None, "random", "nndsvdar"])
+def test_all_ones_weights_equal_unweighted_from_every_init(init):
+    X, _, _, _ = _problem(2)
+    plain = nmf(X, 3, beta="kl", init=init, max_iter=20, tol=0, seed=4)
+    ones = nmf(X, 3, beta="kl", init=init, max_iter=20, tol=0, seed=4, weights=np.ones_like(X))
+    assert_allclose(ones.W, plain.W, rtol=1e-12, atol=1e-14)
+
+
+def test_scaled_weights_scale_the_objective_only():
+    # sum(c V d) has the same minimisers as sum(V d) when there are no penalties
+    X, V, W, H = _problem(3)
+    a = nmf(X, W=W, H=H, beta=1.5, weights=V, max_iter=30, tol=0)
+    b = nmf(X, W=W, H=H, beta=1.5, weights=4.0 * V, max_iter=30, tol=0)
+    assert_allclose(b.W, a.W, rtol=1e-11)
+    assert_allclose(b.fun, 4 * a.fun, rtol=1e-11)
+
+
+# ---- masked entries are irrelevant -----------------------------------------------------------
+@pytest.mark.parametrize("beta,solver", [(b, "mu") for b in BETAS] + [(2.0, "hals")])
+@pytest.mark.parametrize("init", ["custom", None])
+def test_masked_values_do_not_matter_bit_for_bit(beta, solver, init):
+    X, V, W, H = _problem(4)
+    kw = dict(beta=beta, solver=solver, max_iter=25, tol=0, weights=V)
+    if init == "custom":
+        kw.update(W=W, H=H)
+    else:
+        kw.update(n_components=3, seed=0)
+    a = nmf(X, **kw)
+    X2 = X.copy()
+    X2[V == 0] = np.nan
+    b = nmf(X2, **kw)
+    X3 = X.copy()
+    X3[V == 0] = np.random.default_rng(0).random(int((V == 0).sum())) * 1e6 - 5
+    c = nmf(X3, **kw)
+    for other in (b, c):
+        assert_array_equal(other.W, a.W)
+        assert_array_equal(other.H, a.H)
+        assert_array_equal(other.history, a.history)
+
+
+def test_the_callers_arrays_are_not_modified():
+    X, V, W, H = _problem(5)
+    X[V == 0] = np.nan
+    copies = [A.copy() for A in (X, V, W, H)]
+    nmf(X, W=W, H=H, beta=1, weights=V, max_iter=5, tol=0)
+    for A, A0 in zip((X, V, W, H), copies, strict=True):
+        assert_array_equal(A, A0)
+
+
+# ---- the objective never rises; one MU step against a plain reference -------------------------
+@settings(max_examples=30, deadline=None)
+@given(beta=st.sampled_from(BETAS), seed=st.integers(0, 10_000),
+       missing=st.floats(0.0, 0.7), k=st.integers(1, 4), binary=st.booleans())
+def test_weighted_mu_objective_never_rises(beta, seed, missing, k, binary):
+    X, V, _, _ = _problem(seed, m=9, n=11, k=k, missing=missing, binary=binary)
+    if not (V > 0).any():
+        V[0, 0] = 1.0
+    res = nmf(X, k, beta=beta, weights=V, max_iter=40, tol=0, check_every=1, seed=seed,
+              init="random")
+    h = res.history
+    assert np.all(np.diff(h) <= 1e-10 * np.abs(h[:-1]) + 1e-300), np.diff(h).max()
+
+
+@pytest.mark.parametrize("alphas", [(0.0, 0.0, 0.0), (0.05, 0.1, 0.4)])
+def test_weighted_hals_objective_never_rises(alphas):
+    X, V, W, H = _problem(6, missing=0.5)
+    aW, aH, l1 = alphas
+    res = nmf(X, W=W, H=H, solver="hals", weights=V, max_iter=60, tol=0, check_every=1,
+              alpha_W=aW, alpha_H=aH, l1_ratio=l1)
+    assert np.all(np.diff(res.history) <= 1e-12 * res.history[:-1])
+
+
+def _reference_mu_step(X, V, W, H, beta, l1w, l2w, l1h, l2h):
+    """One weighted MU iteration (H, then W), a loop per entry, no shortcuts."""
+    m, n = X.shape
+    k = W.shape[1]
+    g = mm_exponent(beta)
+    H = H.copy()
+    W = W.copy()
+    Y = W @ H
+    Hn = np.empty_like(H)
+    for r in range(k):
+        for j in range(n):
+            num = sum(V[i, j] * W[i, r] * X[i, j] * Y[i, j] ** (beta - 2) for i in range(m))
+            den = sum(V[i, j] * W[i, r] * Y[i, j] ** (beta - 1) for i in range(m))
+            Hn[r, j] = H[r, j] * (num / (den + l1h + l2h * H[r, j])) ** g
+    Y = W @ Hn
+    Wn = np.empty_like(W)
+    for i in range(m):
+        for r in range(k):
+            num = sum(V[i, j] * Hn[r, j] * X[i, j] * Y[i, j] ** (beta - 2) for j in range(n))
+            den = sum(V[i, j] * Hn[r, j] * Y[i, j] ** (beta - 1) for j in range(n))
+            Wn[i, r] = W[i, r] * (num / (den + l1w + l2w * W[i, r])) ** g
+    return Wn, Hn
+
+
+@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize("alphas", [(0.0, 0.0, 0.0), (0.02, 0.05, 0.3)])
+@pytest.mark.parametrize("binary", [False, True])
+def test_one_weighted_mu_step_equals_plain_reference(beta, alphas, binary):
+    X, V, W, H = _problem(7, m=6, n=7, k=2, missing=0.2, binary=binary)
+    assert (V == 0).any() and (V == 0).mean() <= 0.3  # binary: the complement path
+    alpha_W, alpha_H, l1_ratio = alphas
+    m, n = X.shape
+    res = nmf(X, W=W, H=H, beta=beta, weights=V, max_iter=1, tol=0, alpha_W=alpha_W,
+              alpha_H=alpha_H, l1_ratio=l1_ratio)
+    Wr, Hr = _reference_mu_step(X, V, W, H, beta, alpha_W * l1_ratio * n,
+                                alpha_W * (1 - l1_ratio) * n, alpha_H * l1_ratio * m,
+                                alpha_H * (1 - l1_ratio) * m)
+    assert_allclose(res.H, Hr, rtol=1e-11)
+    assert_allclose(res.W, Wr, rtol=1e-11)
+    # and the reported objective is the weighted divergence of the start plus the penalties
+    div = float(np.sum(V * (0.5 * (X - W @ H) ** 2 if beta == 2 else _divergence(X, W @ H, beta))))
+    pen = (alpha_W * n * (l1_ratio * W.sum() + (1 - l1_ratio) / 2 * (W**2).sum())
+           + alpha_H * m * (l1_ratio * H.sum() + (1 - l1_ratio) / 2 * (H**2).sum()))
+    assert_allclose(res.history[0], div + pen, rtol=1e-11)
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.0, 2.0, 3.0])
+@pytest.mark.parametrize("binary", [False, True])
+def test_weighted_pieces_add_over_sample_chunks(beta, binary):
+    X, V, W, H = _problem(8, m=8, n=21, k=3, missing=0.2, binary=binary)
+    nh, dh = weighted_h_terms(X, V, W, H, beta)
+    nw, dw = weighted_w_terms(X, V, W, H, beta)
+    chunks = [slice(0, 5), slice(5, 14), slice(14, 21)]
+    parts = [weighted_w_terms(X[:, c], V[:, c], W, H[:, c], beta) for c in chunks]
+    assert_allclose(sum(p[0] for p in parts), nw, rtol=1e-12)
+    assert_allclose(sum(p[1] for p in parts), dw, rtol=1e-12)
+    for c in chunks:
+        a, b = weighted_h_terms(X[:, c], V[:, c], W, H[:, c], beta)
+        assert_allclose(a, nh[:, c], rtol=1e-12)
+        assert_allclose(b, dh[:, c], rtol=1e-12)
+
+
+# ---- recovery, options ------------------------------------------------------------------------
+def test_exact_recovery_with_half_the_entries_hidden():
+    rng = np.random.default_rng(9)
+    k = 4
+    X = rng.random((40, k)) @ rng.random((k, 50))
+    hidden = rng.random(X.shape) < 0.5
+    Xn = np.where(hidden, np.nan, X)
+    res = nmf(Xn, k, solver="hals", weights=(~hidden).astype(float), max_iter=2000, tol=0,
+              seed=0)
+    Y = res.W @ res.H
+    err = np.linalg.norm((Y - X)[hidden]) / np.linalg.norm(X[hidden])
+    assert err < 1e-3, err
+
+
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+def test_fixed_and_partly_fixed_W_with_weights(solver):
+    X, V, W, H = _problem(10, k=4)
+    res = nmf(X, W=W, H=H, solver=solver, weights=V, fixed_W_columns=[0, 2], max_iter=30,
+              tol=0)
+    assert_array_equal(res.W[:, [0, 2]], W[:, [0, 2]])
+    assert not np.allclose(res.W[:, 1], W[:, 1])
+    sup = nmf(X, W=W, solver=solver, weights=V, update_W=False, max_iter=30, tol=0, seed=0)
+    assert_array_equal(sup.W, W)
+    assert sup.history[-1] < sup.history[0]
+
+
+def test_normalize_W_with_weights_keeps_the_product():
+    X, V, W, H = _problem(11)
+    a = nmf(X, W=W, H=H, beta=1, weights=V, max_iter=1, tol=0)
+    b = nmf(X, W=W, H=H, beta=1, weights=V, max_iter=1, tol=0, normalize_W="l1")
+    assert_allclose(b.W.sum(axis=0), 1.0, rtol=1e-12)
+    assert_allclose(b.W @ b.H, a.W @ a.H, rtol=1e-12)
+
+
+@pytest.mark.parametrize("beta", [1.0, 2.0, 0.5])
+def test_float32_stays_float32_with_weights(beta):
+    X, V, W, H = _problem(12)
+    X32 = X.astype(np.float32)
+    X32[V == 0] = np.nan
+    r32 = nmf(X32, W=W, H=H, beta=beta, weights=V, max_iter=20, tol=0)
+    r64 = nmf(X, W=W, H=H, beta=beta, weights=V, max_iter=20, tol=0)
+    assert r32.W.dtype == np.float32 and r32.H.dtype == np.float32
+    assert_allclose(r32.W, r64.W, rtol=2e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_fully_missing_sample_gets_no_nan(binary):
+    X, V, W, H = _problem(13, missing=0.1, binary=binary)
+    V[:, 3] = 0
+    X[:, 3] = np.nan
+    res = nmf(X, W=W, H=H, beta=1, weights=V, max_iter=20, tol=0)
+    assert np.isfinite(res.W).all() and np.isfinite(res.H).all()
+
+
+# ---- errors -----------------------------------------------------------------------------------
+def test_nan_where_the_weight_is_positive_names_the_first_position():
+    X, V, _, _ = _problem(14)
+    V[V == 0] = 0.5
+    X[2, 5] = np.nan
+    X[7, 1] = np.nan
+    with pytest.raises(DataError, match=r"2 entries with a positive weight where it is not "
+                                        r"finite, the first at X\[2, 5\] = nan"):
+        nmf(X, 3, weights=V)
+    with pytest.raises(DataError, match=r"X has 2 non-finite entries"):
+        nmf(X, 3)  # no weights: NaN is still an error
+
+
+@pytest.mark.parametrize("bad,match,err", [
+    (lambda V: V[:, :-1], r"weights has shape \(14, 18\) but X has shape \(14, 19\)",
+     ShapeError),
+    (lambda V: -V, r"weights has .* negative", DataError),
+    (lambda V: np.zeros_like(V), r"weights are all zero", DataError),
+    (lambda V: np.where(V > 0, np.nan, 0), r"weights has .* non-finite", DataError),
+])
+def test_bad_weights_are_named(bad, match, err):
+    X, V, _, _ = _problem(15)
+    with pytest.raises(err, match=match):
+        nmf(X, 3, weights=bad(V))
+
+
+def test_negative_or_zero_x_only_matters_where_observed():
+    X, V, _, _ = _problem(16)
+    X[V == 0] = -1.0
+    nmf(X, 3, weights=V, beta=0, max_iter=2, tol=0)  # masked negatives are fine, even for IS
+    X[0, 0], V[0, 0] = 0.0, 1.0
+    with pytest.raises(DataError, match=r"where it is zero, the first at X\[0, 0\]"):
+        nmf(X, 3, weights=V, beta=0)
+    X[0, 0] = -2.0
+    with pytest.raises(DataError, match=r"where it is negative, the first at X\[0, 0\]"):
+        nmf(X, 3, weights=V)
+
+
+def test_stored_weights_need_a_sparse_x():
+    X, _, _, _ = _problem(17)
+    with pytest.raises(InvalidParameterError, match=r"weights='stored'.*X is dense"):
+        nmf(X, 3, weights="stored")
+    with pytest.raises(InvalidParameterError, match=r"weights='observed'"):
+        nmf(sp.csr_matrix(X), 3, weights="observed")
+
+
+# ---- sparse, observed entries only ------------------------------------------------------------
+@pytest.mark.parametrize("beta,solver", [(1.0, "mu"), (2.0, "mu"), (2.0, "hals"), (0.5, "mu")])
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_observed_only_equals_the_dense_masked_fit(beta, solver, fmt):
+    rng = np.random.default_rng(18)
+    m, n, k = 30, 45, 3
+    X = sp.random(m, n, density=0.25, random_state=18, format=fmt,
+                  data_rvs=lambda s: rng.random(s) + 0.1)
+    W = rng.random((m, k)) + 0.1
+    H = rng.random((k, n)) + 0.1
+    dense = X.toarray()
+    mask = (X != 0).toarray().astype(float)
+    dense[mask == 0] = np.nan
+    kw = dict(W=W, H=H, beta=beta, solver=solver, max_iter=40, tol=0, alpha_H=0.01,
+              l1_ratio=0.3)
+    ref = nmf(dense, weights=mask, **kw)
+    obs = nmf(X, weights="stored", **kw)
+    assert_allclose(obs.W, ref.W, rtol=1e-10, atol=1e-12)
+    assert_allclose(obs.H, ref.H, rtol=1e-10, atol=1e-12)
+    assert_allclose(obs.history, ref.history, rtol=1e-10)
+    # general sparse weights on a dense X: the same fit
+    Vs = sp.csr_matrix(mask * 1.0)
+    assert_allclose(nmf(np.nan_to_num(dense), weights=Vs, **kw).W, ref.W, rtol=1e-10,
+                    atol=1e-12)
+
+
+def test_observed_only_never_forms_a_dense_array():
+    # 100k x 100k with 1M stored entries: dense float64 would be 80 GB
+    rng = np.random.default_rng(19)
+    m = n = 100_000
+    nnz = 1_000_000
+    rows = rng.integers(0, m, nnz)
+    cols = rng.integers(0, n, nnz)
+    X = sp.csr_matrix((rng.random(nnz) * 4 + 1, (rows, cols)), shape=(m, n))
+    k = 5
+    tracemalloc.start()
+    try:
+        res = nmf(X, k, beta="kl", weights="stored", init="random", max_iter=3, tol=0, seed=0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    stored = X.nnz
+    budget = 20 * stored * 8 + 20 * (m + n) * k * 8   # O(nnz + (features + samples) k)
+    assert peak < budget, f"peak {peak / 2**20:.0f} MiB"
+    assert res.history[-1] < res.history[0]
+    assert res.W.shape == (m, k)
+
+
+@pytest.mark.parametrize("beta,solver", [(b, "mu") for b in BETAS] + [(2.0, "hals")])
+def test_complement_path_equals_the_generic_path(beta, solver, monkeypatch):
+    # a 0/1 mask with 20% zeros takes the sparse-complement kernels; a threshold of 0 forces
+    # the generic ones (two more GEMMs): the same fit to rounding
+    from matfit.factorize import _weighted
+
+    X, V, W, H = _problem(20, m=25, n=30, missing=0.2, binary=True)
+    X[V == 0] = np.nan
+    kw = dict(W=W, H=H, beta=beta, solver=solver, weights=V, max_iter=30, tol=0,
+              alpha_W=0.01, l1_ratio=0.5, fixed_W_columns=[1])
+    fast = nmf(X, **kw)
+    monkeypatch.setattr(_weighted.DenseData, "COMPLEMENT_SHARE", -1.0)
+    slow = nmf(X, **kw)
+    assert_allclose(fast.W, slow.W, rtol=1e-10, atol=1e-13)
+    assert_allclose(fast.history, slow.history, rtol=1e-10)
+
+
+def test_no_weights_never_touches_the_weighted_code(monkeypatch):
+    from matfit.factorize import _weighted
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("weights=None must take the unweighted path")
+
+    monkeypatch.setattr(_weighted, "make_data", refuse)
+    monkeypatch.setattr(_weighted.WeightedFit, "__init__", refuse)
+    X, *_ = _problem(21)
+    for kw in (dict(beta=1), dict(beta=2, solver="hals"), dict(beta=0.5)):
+        assert nmf(X, 3, max_iter=5, tol=0, seed=0, **kw).nit == 5
+    with pytest.raises(AssertionError, match="unweighted path"):
+        nmf(X, 3, weights=np.ones_like(X))
+
+
+@pytest.mark.parametrize("module", ["_weighted", "_rank", "imputer"])
+def test_docstring_examples_of_the_missing_entry_modules_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"matfit.factorize.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
