@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+
 def _get(summary: dict, path: str):
     value = summary
     for key in path.split("/"):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from matfit.optim import SGD, Adam, RMSProp
 
+
 def plain_sgd(p, grads, lr, momentum, weight_decay):
     """torch.optim.SGD (dampening 0): the buffer starts as the first gradient."""
     buf = None
@@ -69,11 +70,11 @@ def test_stateful_and_pure_optimisers_agree_and_match_plain_torch_algorithms(sha
         pure, state = opt.optimizer.update(grads, state, pure)
     for a, b in zip(params, pure, strict=True):
         np.testing.assert_array_equal(a, b)
+    plain = {"sgd": lambda p0, gs: plain_sgd(p0, gs, 0.1, 0.9, 0.01),
+             "adam": lambda p0, gs: plain_adam(p0, gs, 0.01, 0.9, 0.999, 1e-8, True),
+             "rms": lambda p0, gs: plain_rmsprop(p0, gs, 0.01, 0.99, 1e-8, True)}[which]
     for i, p0 in enumerate(start):
-        gs = [h[i] for h in history]
-        ref = {"sgd": lambda: plain_sgd(p0, gs, 0.1, 0.9, 0.01),
-               "adam": lambda: plain_adam(p0, gs, 0.01, 0.9, 0.999, 1e-8, True),
-               "rms": lambda: plain_rmsprop(p0, gs, 0.01, 0.99, 1e-8, True)}[which]()
+        ref = plain(p0, [h[i] for h in history])
         np.testing.assert_allclose(params[i], ref, rtol=1e-12, atol=1e-14)
 
 
