@@ -56,7 +56,7 @@ MODULES: dict[str, list[str]] = {
     "optim/_clip": ["tests/optim"],
     "optim/_schedules": ["tests/optim"],
     "optim/_minimize": ["tests/optim"],
-    "numerics": ["tests/test_numerics.py"],
+    "numerics": ["tests/test_numerics.py", "tests/test_numerics_reference.py"],
     "shapes": ["tests/test_shapes.py"],
     "separate/separator": ["tests/separate"],
     "separate/_stft": ["tests/separate"],

@@ -95,7 +95,8 @@ def logsumexp(a: Any, axis: int | None = None, keepdims: bool = False) -> Any:
     """
     a = _float(a)
     if axis is None:
-        out = logsumexp(a.reshape(-1), axis=0, keepdims=False) if a.size else np.log(0.0 * a.sum())
+        # an empty array sums to 0, whose log is -inf (without numpy's divide-by-zero warning)
+        out = logsumexp(a.reshape(-1), axis=0, keepdims=False) if a.size else a.dtype.type(-np.inf)
         return np.reshape(out, (1,) * a.ndim) if keepdims else out
     m, _, log_sum = _shift_and_log_sum(a, axis)
     out = np.where(np.isfinite(m), m + log_sum, m)
