@@ -245,3 +245,86 @@ def test_resolve_beta_names_and_errors():
         resolve_beta([1])
     with pytest.raises(InvalidParameterError, match=r"beta must be finite, got inf"):
         resolve_beta(float("inf"))
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0, 2.0])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_beta_divergence_of_float32_data_accumulates_in_float64(beta, sparse):
+    # the same float32 numbers, summed in float64 by the reference. Here matfit is within 3e-9
+    # (the float32 terms' own rounding averages out); a float32 accumulator, or a float32
+    # X - Y, is off by 2.5e-8 to 3.5e-8. (For the general-beta formula the float32 terms'
+    # cancellation alone costs ~1e-7, so it cannot tell the accumulators apart.)
+    rng = np.random.default_rng(6)
+    X = (rng.random((120, 90)) + 0.5).astype(np.float32)
+    Y = (rng.random((120, 90)) + 0.5).astype(np.float32)
+    X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
+    if beta == 2:
+        want = 0.5 * np.sum((X64 - Y64) ** 2)
+    elif beta == 1:
+        want = np.sum(X64 * np.log(X64 / Y64) - X64 + Y64)
+    elif beta == 0:
+        want = np.sum(X64 / Y64 - np.log(X64 / Y64) - 1)
+    else:
+        want = np.sum(X64**beta + (beta - 1) * Y64**beta
+                      - beta * X64 * Y64 ** (beta - 1)) / (beta * (beta - 1))
+    got = beta_divergence(sp.csr_matrix(X) if sparse else X, Y, beta)
+    assert got == pytest.approx(want, rel=5e-9, abs=0)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_beta_divergence_is_infinite_where_the_model_is_zero_and_the_data_is_not(sparse):
+    # d(x | 0) = +inf for x > 0 and beta <= 1 (the limit), with no floating-point warning
+    # (warnings are errors in this suite)
+    X = np.array([[1.0, 2.0]])
+    X = sp.csr_matrix(X) if sparse else X
+    for beta in (0.0, 0.5, 1.0):
+        assert beta_divergence(X, np.array([[0.0, 1.0]]), beta) == np.inf, beta
+    # for beta > 1 it is finite: x^b / (b (b - 1)) at y = 0
+    assert beta_divergence(X, np.array([[0.0, 2.0]]), 1.5) == pytest.approx(1 / 0.75, rel=1e-14)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 3.0])
+def test_beta_divergence_of_fully_stored_sparse_x_equals_dense(beta):
+    # every entry stored and positive (a non-square X): beta <= 0 is allowed, and the general
+    # branch must count exactly the entries there are
+    rng = np.random.default_rng(7)
+    dense = rng.random((4, 9)) + 0.1
+    W, H = rng.random((4, 2)) + 0.1, rng.random((2, 9)) + 0.1
+    want = _plain_beta(dense, W @ H, beta)
+    for WH in (W @ H, (W, H)):
+        assert beta_divergence(sp.csr_matrix(dense), WH, beta) == pytest.approx(want, rel=1e-12)
+        assert beta_divergence(sp.csr_matrix(dense.T), WH.T if isinstance(WH, np.ndarray)
+                               else (H.T, W.T), beta) == pytest.approx(want, rel=1e-12)
+    with pytest.raises(DataError, match="undefined where X has zeros"):
+        beta_divergence(sp.csr_matrix(dense[:, :-1] * np.eye(4, 8)), np.ones((4, 8)), beta
+                        if beta <= 0 else -1.0)
+
+
+@pytest.mark.parametrize("beta", [1.0, 2.0])
+def test_beta_divergence_of_sparse_x_edge_cases(beta):
+    rng = np.random.default_rng(8)
+    W, H = rng.random((5, 2)), rng.random((2, 6))
+    # no stored entry at all: the divergence is that of X = 0
+    empty = sp.csr_matrix((5, 6))
+    assert beta_divergence(empty, (W, H), beta) == pytest.approx(
+        _plain_beta(np.zeros((5, 6)), W @ H, beta), rel=1e-12)
+    # an exact factorisation with zeros in it: 0, not the clip's floor
+    W[0], H[:, 0] = 0.0, 0.0
+    X = sp.csr_matrix(W @ H)
+    assert beta_divergence(X, (W, H), beta) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_beta_divergence_factors_must_match_x_by_name():
+    with pytest.raises(ShapeError, match=r"dimension 'samples' disagrees: X has 4 columns but H "
+                                         r"has 5 columns"):
+        beta_divergence(np.ones((3, 4)), (np.ones((3, 2)), np.ones((2, 5))), 2)
+    with pytest.raises(ShapeError, match=r"dimension 'features' disagrees: X has 3 rows but W "
+                                         r"has 2 rows"):
+        beta_divergence(sp.csr_matrix(np.ones((3, 4))), (np.ones((2, 2)), np.ones((2, 4))), 1)
+
+
+def test_xlogy_result_dtype_is_the_promotion_of_both():
+    a32, a64 = np.ones(3, np.float32), np.full(3, 2.0)
+    assert xlogy(a64, a32).dtype == np.float64
+    assert xlogy(a32, a64).dtype == np.float64
+    assert xlogy(a32, a32).dtype == np.float32

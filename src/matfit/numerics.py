@@ -285,6 +285,13 @@ def _check_zeros(has_zero: bool, b: float) -> None:
         )
 
 
+def _is_terms(R: np.ndarray) -> np.ndarray:
+    """Itakura-Saito terms r - log r - 1 of r = x / y; +inf (the limit) where y == 0 < x."""
+    D = R - np.log(R) - 1          # inf - inf = nan at r = inf: the limit is +inf
+    np.putmask(D, R == np.inf, np.inf)
+    return D
+
+
 def _beta_dense(X: np.ndarray, Y: np.ndarray, b: float) -> float:
     f8 = np.float64
     if b == 2:
@@ -294,8 +301,7 @@ def _beta_dense(X: np.ndarray, Y: np.ndarray, b: float) -> float:
         if b == 1:
             return float(np.sum(xlogy(X, X) - xlogy(X, Y) - X + Y, dtype=f8))
         if b == 0:
-            R = X / Y
-            return float(np.sum(R - np.log(R) - 1, dtype=f8))
+            return float(np.sum(_is_terms(X / Y), dtype=f8))
         D = X**b + (b - 1) * Y**b - b * X * Y ** (b - 1)
         return float(np.sum(D, dtype=f8) / (b * (b - 1)))
 
@@ -327,8 +333,7 @@ def _beta_sparse(X: sp.coo_matrix, WH: Any, b: float, factored: bool) -> float:
         if b == 1:
             return float(np.sum(xlogy(x, x) - xlogy(x, y) - x, dtype=f8) + np.sum(Y, dtype=f8))
         if b == 0:
-            R = x / y
-            return float(np.sum(R - np.log(R) - 1, dtype=f8))
+            return float(np.sum(_is_terms(x / y), dtype=f8))
         total = (np.sum(x**b, dtype=f8) + (b - 1) * np.sum(Y**b, dtype=f8)
                  - b * np.sum(x * y ** (b - 1), dtype=f8))
         return float(total / (b * (b - 1)))
