@@ -2,7 +2,9 @@
 
 Each example checks its own answer with ``assert`` statements against a reference (an analytic
 solution, SciPy, scikit-learn, ...) and prints a JSON object of its key figures as its last line;
-this test runs it in a subprocess and requires exit status 0 and that JSON line.
+this test runs it in a subprocess, requires exit status 0 and that JSON line, and checks the
+figures in it against the bounds in ``FIGURES`` (an example whose own checks were weakened, or
+whose printed figures drifted, fails here too). Every example must have an entry.
 """
 
 from __future__ import annotations
@@ -14,6 +16,98 @@ import sys
 from pathlib import Path
 
 import pytest
+
+
+def _get(summary: dict, path: str):
+    value = summary
+    for key in path.split("/"):
+        value = value[key]
+    return value
+
+
+# example stem -> {figure path in its JSON summary: (predicate, what it must be)}
+FIGURES: dict[str, dict[str, tuple]] = {
+    "adam_vs_sgd_rosenbrock": {
+        "distance_to_minimum/adam/20000": (lambda v: v < 1e-4, "< 1e-4"),
+        "distance_to_minimum/sgd_momentum/20000": (lambda v: v < 1e-2, "< 1e-2"),
+    },
+    "batchnorm_forward_backward": {
+        "max_diff_hand_written": (lambda v: v < 1e-12, "< 1e-12"),
+        "torch_max_diff": (lambda v: v < 1e-12, "< 1e-12"),
+        "gradcheck_worst": (lambda v: v < 1e-5, "< 1e-5"),
+        "ones_upstream_dx_max": (lambda v: v < 1e-12, "< 1e-12 (all-ones upstream: dX = 0)"),
+    },
+    "coin_flip_likelihood": {
+        "mle": (lambda v: abs(v - 2928 / 5000) < 1e-12, "heads / flips"),
+        "credible_interval_95": (lambda v: v[0] < 2928 / 5000 < v[1], "contains the MLE"),
+    },
+    "coin_flip_posterior": {
+        "n20_posterior_grid_err": (lambda v: v < 1e-10, "< 1e-10"),
+        "n5000_posterior_grid_err": (lambda v: v < 1e-10, "< 1e-10"),
+        "n5000_predictive_err": (lambda v: v < 1e-10, "< 1e-10"),
+        "n5000_product": (lambda v: v == 0.0, "0.0 (the product underflows)"),
+    },
+    "lowrank_quadratic_form": {
+        "rel_err_einsum": (lambda v: v < 1e-12, "< 1e-12"),
+        "rel_err_one_letter_version": (lambda v: v > 0.1, "> 0.1 (the bug it shows)"),
+        "speedup_einsum_vs_dense": (lambda v: v > 10, "> 10"),
+    },
+    "multiclass_logistic": {
+        "coef_diff_softmax": (lambda v: v < 1e-6, "< 1e-6"),
+        "coef_diff_ovr": (lambda v: v < 1e-6, "< 1e-6"),
+        "accuracy_softmax": (lambda v: v >= 0.9, ">= 0.9"),
+    },
+    "nmf_basics": {
+        "relative_error": (lambda v: v < 0.01, "< 0.01"),
+        "foreground_sdr_db": (lambda v: v > 12, "> 12 dB"),
+    },
+    "nmf_speech_denoising": {
+        "si_sdr_improvement": (lambda v: v > 10.0, "> 10 dB"),
+        "sdr_matches_mir_eval": (lambda v: v is True, "True"),
+    },
+    "ols_barzilai_borwein": {
+        "bb_loop_error": (lambda v: v < 1e-10, "< 1e-10"),
+        "minimize_bb_error": (lambda v: v < 1e-10, "< 1e-10"),
+        "estimator_error": (lambda v: v < 1e-10, "< 1e-10"),
+        "fixed_step_error_after_10000": (lambda v: v > 0.1, "> 0.1 (fixed step is slow)"),
+    },
+    "onehot_multiclass_network": {
+        "test_accuracy": (lambda v: v > 0.95, "> 0.95"),
+        "matches_hand_written_numpy": (lambda v: v is True, "True"),
+    },
+    "polynomial_gd": {
+        "max_coef_error_vs_lstsq": (lambda v: v < 1e-9, "< 1e-9"),
+        "plain_gd_overflow_iteration": (lambda v: 20 <= v <= 200, "in [20, 200]"),
+    },
+    "schrodinger_crank_nicolson": {
+        "norm_drift": (lambda v: v < 1e-11, "< 1e-11"),
+        "width_max_rel_err": (lambda v: v < 1e-3, "< 1e-3"),
+        "density_max_rel_err": (lambda v: v < 1e-3, "< 1e-3"),
+    },
+    "sigmoid_overflow": {
+        "accuracy": (lambda v: v == 1.0, "1.0"),
+        "stable_loss_at_1e4": (lambda v: v == 10000.0, "10000.0"),
+        "naive_loss_after_training": (lambda v: v == "nan", "'nan' (the naive loss breaks)"),
+    },
+    "smoothing_noisy_derivative": {
+        "gaussian_odd_rms_first_last": (lambda v: v[1] > 10 * v[0], "grows > 10x"),
+        "savgol5_rms_first_last": (lambda v: v[1] <= 1.5 * v[0], "stays flat"),
+    },
+    "sparse_factorisation": {
+        "heldout_rmse": (lambda v: v < 0.2, "< 0.2 (noise floor 0.1)"),
+        "peak_traced_mb": (lambda v: v < 500, "< 500 MB"),
+    },
+    "time_varying_filter": {
+        "max_abs_diff_lapack": (lambda v: v < 1e-12, "< 1e-12"),
+        "speedup_lapack_vs_loop": (lambda v: v > 5, "> 5"),
+    },
+    "xor_momentum": {
+        "seeds_solved": (lambda v: v == 5, "5"),
+        "gradcheck_correct": (lambda v: v < 1e-5, "< 1e-5"),
+        "gradcheck_wrong_quantity": (lambda v: v > 0.1, "> 0.1"),
+    },
+}
+
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
 
@@ -38,3 +132,7 @@ def test_example_runs_and_checks_itself(script: Path, tmp_path: Path) -> None:
     assert lines, f"{script.name} printed nothing"
     summary = json.loads(lines[-1])
     assert isinstance(summary, dict) and summary, f"{script.name}: last line is not a JSON object"
+    assert script.stem in FIGURES, f"add {script.stem}'s figures and their bounds to FIGURES"
+    for path, (ok, want) in FIGURES[script.stem].items():
+        value = _get(summary, path)
+        assert ok(value), f"{script.name}: {path} = {value!r}, expected {want}"

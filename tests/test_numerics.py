@@ -57,7 +57,18 @@ def test_xlogy_matches_scipy(x, y):
 def test_log_softmax_dominant_logit_full_precision():
     # -log(1 + e^-11) to 20 digits (mpmath): -1.6701561318393958462e-05
     got = log_softmax(np.array([11.0, 0.0]))[0]
-    assert got == pytest.approx(-1.6701561318393958462e-05, rel=1e-15)
+    # abs=0: pytest.approx's default abs=1e-12 would allow ~6e-8 relative error at this value,
+    # enough to let log(1 + x) stand in for log1p(x)
+    assert got == pytest.approx(-1.6701561318393958462e-05, rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("gap", [40.0, 300.0])
+def test_logsumexp_and_log_softmax_keep_tiny_terms(gap):
+    # log(1 + e^-gap) = e^-gap to far below float64 rounding (the next term, e^-2gap / 2, is
+    # negligible), so the exact answer is e^-gap; log(1 + x) would round it to 0.
+    tiny = np.exp(-gap)
+    assert logsumexp(np.array([0.0, -gap])) == pytest.approx(tiny, rel=1e-14, abs=0)
+    assert log_softmax(np.array([gap, 0.0]))[0] == pytest.approx(-tiny, rel=1e-14, abs=0)
 
 
 def test_logsumexp_all_minus_inf_is_minus_inf():

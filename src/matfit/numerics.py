@@ -95,7 +95,8 @@ def logsumexp(a: Any, axis: int | None = None, keepdims: bool = False) -> Any:
     """
     a = _float(a)
     if axis is None:
-        out = logsumexp(a.reshape(-1), axis=0, keepdims=False) if a.size else np.log(0.0 * a.sum())
+        # an empty array sums to 0, whose log is -inf (without numpy's divide-by-zero warning)
+        out = logsumexp(a.reshape(-1), axis=0, keepdims=False) if a.size else a.dtype.type(-np.inf)
         return np.reshape(out, (1,) * a.ndim) if keepdims else out
     m, _, log_sum = _shift_and_log_sum(a, axis)
     out = np.where(np.isfinite(m), m + log_sum, m)
@@ -284,6 +285,13 @@ def _check_zeros(has_zero: bool, b: float) -> None:
         )
 
 
+def _is_terms(R: np.ndarray) -> np.ndarray:
+    """Itakura-Saito terms r - log r - 1 of r = x / y; +inf (the limit) where y == 0 < x."""
+    D = R - np.log(R) - 1          # inf - inf = nan at r = inf: the limit is +inf
+    np.putmask(D, R == np.inf, np.inf)
+    return D
+
+
 def _beta_dense(X: np.ndarray, Y: np.ndarray, b: float) -> float:
     f8 = np.float64
     if b == 2:
@@ -293,8 +301,7 @@ def _beta_dense(X: np.ndarray, Y: np.ndarray, b: float) -> float:
         if b == 1:
             return float(np.sum(xlogy(X, X) - xlogy(X, Y) - X + Y, dtype=f8))
         if b == 0:
-            R = X / Y
-            return float(np.sum(R - np.log(R) - 1, dtype=f8))
+            return float(np.sum(_is_terms(X / Y), dtype=f8))
         D = X**b + (b - 1) * Y**b - b * X * Y ** (b - 1)
         return float(np.sum(D, dtype=f8) / (b * (b - 1)))
 
@@ -326,8 +333,7 @@ def _beta_sparse(X: sp.coo_matrix, WH: Any, b: float, factored: bool) -> float:
         if b == 1:
             return float(np.sum(xlogy(x, x) - xlogy(x, y) - x, dtype=f8) + np.sum(Y, dtype=f8))
         if b == 0:
-            R = x / y
-            return float(np.sum(R - np.log(R) - 1, dtype=f8))
+            return float(np.sum(_is_terms(x / y), dtype=f8))
         total = (np.sum(x**b, dtype=f8) + (b - 1) * np.sum(Y**b, dtype=f8)
                  - b * np.sum(x * y ** (b - 1), dtype=f8))
         return float(total / (b * (b - 1)))

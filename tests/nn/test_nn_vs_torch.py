@@ -193,12 +193,17 @@ def test_losses_and_their_gradients_match_torch_even_at_logits_of_1e4(scale):
     labels = rng.integers(0, 5, 8)
     onehot = np.eye(5)[labels]
     soft = rng.dirichlet(np.ones(5), 8)
+    # rows that do not sum to one (label smoothing by hand, weighted soft labels): torch's loss is
+    # -sum y log softmax, whose gradient is sum(y) * softmax - y, not softmax - y
+    unnormalised = soft * rng.uniform(0.2, 3.0, (8, 1))
     B = (rng.random((8, 5)) > 0.5).astype(float)
     F = torch.nn.functional
     cases = [
         (CrossEntropy(), labels, lambda z: F.cross_entropy(z, torch.from_numpy(labels))),
         (CrossEntropy(), onehot, lambda z: F.cross_entropy(z, torch.from_numpy(onehot))),
         (CrossEntropy(), soft, lambda z: F.cross_entropy(z, torch.from_numpy(soft))),
+        (CrossEntropy(), unnormalised,
+         lambda z: F.cross_entropy(z, torch.from_numpy(unnormalised))),
         (BinaryCrossEntropy(), B,
          lambda z: F.binary_cross_entropy_with_logits(z, torch.from_numpy(B))),
         (MeanSquaredError(), Z / scale, lambda z: F.mse_loss(z, torch.from_numpy(Z / scale))),

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matfit import DataError, InvalidParameterError
+from matfit import DataError, DTypeError, InvalidParameterError
 from matfit.recommend import (
     IdMap,
     Ratings,
@@ -77,7 +77,7 @@ def test_nonfinite_ratings_are_named(bad):
 
 
 def test_non_numeric_ratings_are_rejected():
-    with pytest.raises(Exception, match="numbers"):
+    with pytest.raises(DTypeError, match="numbers"):
         Ratings.from_arrays([1, 2], [1, 1], ["good", "bad"])
 
 

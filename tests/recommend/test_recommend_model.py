@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from matfit import DataError, InvalidParameterError, NotFittedError
+from matfit import DataError, InvalidParameterError, NotFittedError, ShapeError
 from matfit._io import save_model
 from matfit.recommend import (
     MatrixFactorization,
@@ -242,7 +242,7 @@ def test_from_factors_builds_a_working_model(tmp_path):
     assert_allclose(m.predict(["b"], [12]), [want])
     back = MatrixFactorization.load(m.save(tmp_path / "f.npz"))
     assert np.array_equal(back.predict(["b"], [12]), m.predict(["b"], [12]))
-    with pytest.raises(Exception, match="factors"):
+    with pytest.raises(ShapeError, match=r"dimension .factors. disagrees"):
         MatrixFactorization.from_factors(0.0, None, None, P, rng.standard_normal((5, 2)))
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from matfit import DataError
 from matfit.recommend import MatrixFactorization, _sgd, synthetic_ratings, train_test_split
 
 
@@ -96,7 +97,7 @@ def test_sgd_model_learning_rate_decay_matters():
 
 def test_sgd_divergence_is_reported():
     r = synthetic_ratings(100, 80, 3000, seed=6)
-    with pytest.raises(Exception, match=r"diverged|lower lr") as info:
+    with pytest.raises(DataError, match=r"sgd diverged at epoch 1 .*lower lr") as info:
         with np.errstate(all="ignore"):
             MatrixFactorization(8, solver="sgd", lr=50.0, epochs=5, seed=0).fit(r)
     assert "lr" in str(info.value)

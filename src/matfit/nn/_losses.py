@@ -111,6 +111,9 @@ class CrossEntropy(Loss):
         if y.ndim == 1:
             e[np.arange(n), y] -= 1
         else:
+            # d/dz of sum(y) * log s - y . z is sum(y) * softmax - y: rows of y that do not sum
+            # to one (hand-made label smoothing, weighted soft labels) scale the softmax term
+            e *= ysum[:, None].astype(e.dtype, copy=False)
             e -= y
         e *= 1.0 / n
         return loss, e
