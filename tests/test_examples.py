@@ -61,6 +61,15 @@ FIGURES: dict[str, dict[str, tuple]] = {
         "relative_error": (lambda v: v < 0.01, "< 0.01"),
         "foreground_sdr_db": (lambda v: v > 12, "> 12 dB"),
     },
+    "nmf_spectrogram_inpainting": {
+        "nmf_kl_scattered": (lambda v: v < 0.09, "< 0.09 (linear interpolation ~0.098)"),
+        "nmf_si_sdr_rest_db": (lambda v: v > 23.0, "> 23 dB (zeros ~11.9)"),
+        "nmf_si_sdr_gap_db": (lambda v: v > -6.5, "> -6.5 dB (zeros ~-18)"),
+    },
+    "nmf_ratings_parts": {
+        "rmse": (lambda v: v < 0.99, "< 0.99 (per-film mean ~1.02)"),
+        "observed_vs_dense_masked": (lambda v: v < 1e-10, "< 1e-10"),
+    },
     "nmf_speech_denoising": {
         "si_sdr_improvement": (lambda v: v > 10.0, "> 10 dB"),
         "sdr_matches_mir_eval": (lambda v: v is True, "True"),
