@@ -84,7 +84,7 @@ class NMFImputer(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    components_ : ndarray, shape (n_components_, n_features_in_)
+    components_ : ndarray, shape (n_components, n_features)
     n_components_ : int
     n_iter_ : int
     reconstruction_err_ : float
