@@ -328,3 +328,38 @@ def test_xlogy_result_dtype_is_the_promotion_of_both():
     assert xlogy(a64, a32).dtype == np.float64
     assert xlogy(a32, a64).dtype == np.float64
     assert xlogy(a32, a32).dtype == np.float32
+
+
+def test_a_stored_zero_counts_as_a_zero_for_itakura_saito():
+    # every entry stored, one of them 0: beta <= 0 is undefined there, as for a dense X
+    X = sp.csr_matrix(np.full((3, 4), 2.0))
+    X.data[5] = 0.0
+    with pytest.raises(DataError, match=r"beta=0 <= 0"):
+        beta_divergence(X, np.ones((3, 4)), 0)
+
+
+@pytest.mark.parametrize("beta", [1.0, 2.0])
+def test_sparse_x_with_factors_never_forms_the_dense_product(beta):
+    # 4000 x 4000 with 2000 stored entries: W @ H would be 128 MB; the factored path needs
+    # O(nnz k + (features + samples) k)
+    import tracemalloc
+
+    rng = np.random.default_rng(9)
+    n, nnz, k = 4000, 2000, 3
+    X = sp.csr_matrix((rng.random(nnz) + 0.1, (rng.integers(0, n, nnz), rng.integers(0, n, nnz))),
+                      shape=(n, n))
+    W, H = rng.random((n, k)) + 0.1, rng.random((k, n)) + 0.1
+    tracemalloc.start()
+    got = beta_divergence(X, (W, H), beta)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8e6, f"peak {peak / 1e6:.1f} MB"
+    # the reference, densely (small enough once, outside the measurement)
+    dense = X.toarray()
+    WH = W @ H
+    if beta == 2:
+        want = 0.5 * np.sum((dense - WH) ** 2)
+    else:
+        nz = dense > 0
+        want = np.sum(dense[nz] * np.log(dense[nz] / WH[nz])) - dense.sum() + WH.sum()
+    assert got == pytest.approx(want, rel=1e-10)
