@@ -514,8 +514,8 @@ def test_argparse_usage_errors_are_one_line(capsys):
         main(["nmf", "x.npy", "-k", "two", "--out", "m.npz"])
     assert info.value.code == 2
     err = capsys.readouterr().err.splitlines()
-    assert err == ["matfit nmf: error: argument --components/-k: invalid int value: 'two' "
-                   "(see matfit nmf --help)"]
+    assert err == ["matfit nmf: error: argument --components/-k: --components 'two': give a "
+                   "number of components or 'auto' (see matfit nmf --help)"]
 
 
 @pytest.mark.parametrize("argv", [
