@@ -63,6 +63,18 @@ def set_status(res: dict, status: int, **fmt: Any) -> None:
     res["message"] = STATUS[status].format(**fmt)
 
 
+def penalty_value(pen: tuple[float, float, float, float], Wt: np.ndarray, H: np.ndarray) -> float:
+    """l1 |F|_1 + l2 / 2 ||F||^2 summed over both factors, ``pen = (l1_W, l2_W, l1_H, l2_H)``."""
+    l1w, l2w, l1h, l2h = pen
+    total = 0.0
+    for F, l1, l2 in ((Wt, l1w, l2w), (H, l1h, l2h)):
+        if l1:
+            total += l1 * float(F.sum(dtype=np.float64))
+        if l2:
+            total += 0.5 * l2 * float(np.vdot(F, F))
+    return total
+
+
 class _Objective:
     """The divergence D(X | W H) and the penalties, computed without cancellation.
 
@@ -90,14 +102,7 @@ class _Objective:
                 self.xx = float(np.einsum("ij,ij->", X, X, dtype=np.float64))  # no copy
 
     def penalty(self, Wt: np.ndarray, H: np.ndarray) -> float:
-        l1w, l2w, l1h, l2h = self.pen
-        total = 0.0
-        for F, l1, l2 in ((Wt, l1w, l2w), (H, l1h, l2h)):
-            if l1:
-                total += l1 * float(F.sum(dtype=np.float64))
-            if l2:
-                total += 0.5 * l2 * float(np.vdot(F, F))
-        return total
+        return penalty_value(self.pen, Wt, H)
 
     def divergence(self, Wt: np.ndarray, H: np.ndarray, Y: np.ndarray | None) -> float:
         """D(X | Wt.T @ H); ``Y`` is that product (dense: X-shaped; sparse: at X's entries)."""
@@ -221,15 +226,7 @@ class Fit:
         self.eps = float(np.finfo(dtype).eps)
         k = Wt.shape[0]
         m, n = X.shape
-        # floors that keep the learned entries of MU positive (relative to their start)
-        self.floor_W = self.floor_H = 0.0
-        if solver == "mu":
-            if self.kl:
-                self.floor_W = self.eps * max(float(Wt[: self.kl].mean()), np.finfo(dtype).tiny)
-                np.maximum(Wt[: self.kl], self.floor_W, out=Wt[: self.kl])
-            if update_H:
-                self.floor_H = self.eps * max(float(H.mean()), np.finfo(dtype).tiny)
-                np.maximum(H, self.floor_H, out=H)
+        self._set_floors(dtype)
         self.guard = not self._positive_product()
         # buffers, allocated once per fit
         if self.sparse:
@@ -251,6 +248,19 @@ class Fit:
             if not update_H:  # H fixed: H[:kl] @ X.T and H[:kl] @ H.T never change
                 self.cache_W = (self._cross_W().copy(), H[: self.kl] @ H.T)
         self.row = np.empty(max(m, n), dtype=dtype)
+
+    def _set_floors(self, dtype: np.dtype) -> None:
+        """Floors that keep MU's learned entries positive (relative to their start)."""
+        self.floor_W = self.floor_H = 0.0
+        if self.solver != "mu":
+            return
+        Wt, H, tiny = self.Wt, self.H, np.finfo(dtype).tiny
+        if self.kl:
+            self.floor_W = self.eps * max(float(Wt[: self.kl].mean()), tiny)
+            np.maximum(Wt[: self.kl], self.floor_W, out=Wt[: self.kl])
+        if self.update_H:
+            self.floor_H = self.eps * max(float(H.mean()), tiny)
+            np.maximum(H, self.floor_H, out=H)
 
     def _positive_product(self) -> bool:
         """Do the floors alone keep W @ H positive (so no X-sized clip is needed)?"""

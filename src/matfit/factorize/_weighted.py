@@ -54,7 +54,7 @@ import scipy.sparse as sp
 from .._errors import DataError, InvalidParameterError, ShapeError
 from ..shapes import as_float_array
 from . import _mu
-from ._loop import Fit
+from ._loop import Fit, penalty_value
 
 __all__ = ["DenseData", "ObservedData", "WeightedFit", "make_data",
            "weighted_divergence", "weighted_h_terms", "weighted_w_terms"]
@@ -511,14 +511,7 @@ class WeightedFit(Fit):
         self.eps = float(np.finfo(dtype).eps)
         k = Wt.shape[0]
         m, n = data.shape
-        self.floor_W = self.floor_H = 0.0
-        if solver == "mu":  # as Fit: floors relative to the start keep MU's entries positive
-            if self.kl:
-                self.floor_W = self.eps * max(float(Wt[: self.kl].mean()), np.finfo(dtype).tiny)
-                np.maximum(Wt[: self.kl], self.floor_W, out=Wt[: self.kl])
-            if update_H:
-                self.floor_H = self.eps * max(float(H.mean()), np.finfo(dtype).tiny)
-                np.maximum(H, self.floor_H, out=H)
+        self._set_floors(dtype)  # as Fit: floors relative to the start
         self.guard = not self._positive_product()
         self.Y = data.buffer()
         self.work = data.buffer() if beta not in (1.0, 2.0) and solver == "mu" else None
@@ -528,14 +521,7 @@ class WeightedFit(Fit):
         self.obj = self  # penalty() below, used by Fit's code paths
 
     def penalty(self, Wt: np.ndarray, H: np.ndarray) -> float:
-        l1w, l2w, l1h, l2h = self.pen
-        total = 0.0
-        for F, l1, l2 in ((Wt, l1w, l2w), (H, l1h, l2h)):
-            if l1:
-                total += l1 * float(F.sum(dtype=np.float64))
-            if l2:
-                total += 0.5 * l2 * float(np.vdot(F, F))
-        return total
+        return penalty_value(self.pen, Wt, H)
 
     def objective(self, Y: np.ndarray | None) -> tuple[float, float]:
         if Y is None:
