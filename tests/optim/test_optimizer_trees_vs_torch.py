@@ -121,3 +121,18 @@ def test_sgd_keeps_a_momentum_buffer_only_with_momentum():
     assert_allclose(state.momentum_buffer["a"], 2.0)
     _, state = opt.update({"a": np.full(3, 1.0), "b": np.ones(2, np.float32)}, state, p)
     assert_allclose(state.momentum_buffer["a"], 0.9 * 2.0 + 0.7 * 1.0)
+
+
+def test_rmsprop_and_adagrad_keep_only_the_buffers_torch_keeps():
+    p = {"a": np.ones(3), "b": np.ones(2, np.float32)}
+    plain = rmsprop(0.1).init(p)
+    assert plain.grad_avg is None and plain.momentum_buffer is None
+    assert plain.square_avg["b"].dtype == np.float32 and plain.count == 0
+    full = rmsprop(0.1, centered=True, momentum=0.5).init(p)
+    for tree in (full.square_avg, full.grad_avg, full.momentum_buffer):
+        assert tree.keys() == p.keys()
+        assert_allclose(tree["a"], 0.0) and assert_allclose(tree["b"], 0.0)
+    assert rmsprop(0.1, centered=True).init(p).momentum_buffer is None
+    assert rmsprop(0.1, momentum=0.5).init(p).grad_avg is None
+    s = adagrad(0.1, initial_accumulator_value=0.25).init(p).sum
+    assert_allclose(s["a"], 0.25) and s["b"].dtype == np.float32
