@@ -259,3 +259,17 @@ def test_schedule_range_edges_are_accepted():
     assert linear_warmup(0, 1, start_factor=1)(0) == 0.0
     assert linear_warmup(2.0, 1, start_factor=1.0)(0) == 2.0
     assert linear_warmup(1.0, 1, start_factor=1e-9)(0) == pytest.approx(1e-9)
+
+
+def test_clip_grad_norm_of_float32_gradients_is_computed_in_float64():
+    # squares of 3e20 overflow float32; the norm (5e20) does not
+    g = [np.array([3e20, 4e20], np.float32)]
+    assert clip_grad_norm_(g, 1.0) == pytest.approx(5e20, rel=1e-7)
+    assert_allclose(g[0], [0.6, 0.8], rtol=1e-6)
+    g = [np.array([3e20, -4e20], np.float32)]
+    assert clip_grad_norm_(g, 1.0, norm_type=1.5) == pytest.approx(
+        (3.0**1.5 + 4.0**1.5) ** (1 / 1.5) * 1e20, rel=1e-6)
+    # and the sum of many float32 entries keeps float64 accuracy
+    g = [np.full(10**5, 0.1, np.float32)]
+    exact = math.sqrt(10**5 * float(np.float32(0.1)) ** 2)
+    assert clip_grad_norm_(g, math.inf) == pytest.approx(exact, rel=1e-12)
