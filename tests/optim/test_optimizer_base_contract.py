@@ -41,6 +41,10 @@ def test_tree_helpers():
     assert tree_map(lambda u: -u, (1, 2)) == (-1, -2)
     with pytest.raises(ValueError, match="zip"):
         tree_map(lambda u, v: u, [1, 2], [1])
+    with pytest.raises(ValueError, match="zip"):
+        tree_map(lambda u, v: u, {"k": 1}, [1, 2])
+    with pytest.raises(ValueError, match="zip"):
+        tree_unflatten({"p": 0, "q": 0}, [1])
 
 
 def _one_sgd_step(grads, params, lr=0.5):
