@@ -390,3 +390,35 @@ def test_sparse_value_errors_name_the_matrix_position():
             "with np.maximum(X, 0) or shift it if the negatives are meaningful.")):
         as_float_array(X, "X", sparse=("csc",), nonnegative=True)
     assert as_float_array(X, "X", sparse=True) is X
+
+
+def test_negatives_are_counted_strictly_below_zero():
+    x = np.array([0.0, -1.0, 0.5, 0.0, -2.0, 3.0])
+    with pytest.raises(DataError, match=exactly(
+            "x has 2 negative entries, the first at x[1] = -1.0; it must be non-negative. Clip "
+            "with np.maximum(x, 0) or shift it if the negatives are meaningful.")):
+        as_float_array(x, "x", nonnegative=True)
+
+
+def test_copy_converts_the_dtype_too():
+    out = as_float_array(np.arange(3), "x", copy=True)
+    assert out.dtype == np.float64 and out.tolist() == [0.0, 1.0, 2.0]
+    out = as_float_array(np.ones(2, np.float16), "x", copy=True)
+    assert out.dtype == np.float32
+
+
+def test_sparse_value_and_dtype_checks_keep_their_options():
+    X = sp.csr_matrix(np.array([[0.0, np.nan], [1.0, 0.0]]))
+    out = as_float_array(X, "X", sparse=True, allow_nonfinite=True)
+    assert out is X
+    Y = sp.csr_matrix(np.array([[0.0, -1.0], [1.0, 0.0]]))
+    with pytest.raises(DataError, match=exactly(
+            "Y has 1 negative entry, the first at Y[0, 1] = -1.0; it must be non-negative. NMF "
+            "needs Y >= 0. Clip with np.maximum(Y, 0) or shift it if the negatives are "
+            "meaningful.")):
+        as_float_array(Y, "Y", sparse=True, nonnegative=True, purpose="NMF needs Y >= 0.")
+    C = sp.csr_matrix(np.array([[0, 1j], [1, 0]]))
+    with pytest.raises(DTypeError, match=exactly(
+            "C has dtype complex128 (complex), but numbers are needed. Take the magnitude with "
+            "np.abs() first.")):
+        as_float_array(C, "C", sparse=True)
