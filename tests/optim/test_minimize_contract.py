@@ -450,3 +450,31 @@ def test_verbose_shows_a_progress_bar_named_by_method(capsys):
         assert f"minimize[{method}]" in capsys.readouterr().err
     minimize(fun, np.zeros(3), jac, verbose=0)
     assert capsys.readouterr().err == ""
+
+
+def test_x0_is_named_and_max_iter_defaults_to_1000():
+    from matfit import DataError
+
+    with pytest.raises(DataError, match=r"^x0 has 1 non-finite entry \(NaN or inf\), the first "
+                                        r"at x0\[1\] = nan\."):
+        minimize(lambda x: 0.0, np.array([0.0, np.nan]), lambda x: np.zeros(2))
+    with pytest.warns(ConvergenceWarning, match=r"max_iter=1000\)"):
+        res = minimize(lambda x: float(x @ x), np.ones(2), lambda x: 2 * x, method="sgd",
+                       lr=1e-6)
+    assert res.nit == 1000 and len(res.history) == 1001
+
+
+def test_lbfgs_result_fields_come_from_scipy():
+    x0 = np.array([-1.2, 1.0])
+    rosen, der = scipy.optimize.rosen, scipy.optimize.rosen_der
+    ref = scipy.optimize.minimize(rosen, x0, jac=der, method="L-BFGS-B",
+                                  options={"gtol": 1e-9, "ftol": 0.0})
+    res = minimize(rosen, x0, der, method="lbfgs", gtol=1e-9)
+    assert res.fun == pytest.approx(ref.fun, abs=1e-15) and isinstance(res.fun, float)
+    assert_allclose(res.jac, ref.jac, rtol=0, atol=1e-15)
+    assert res.history[0] == rosen(x0) and res.history.dtype == np.float64
+    res = minimize(lambda x: math.nan, np.zeros(2), lambda x: np.ones(2), method="lbfgs")
+    assert res.message.startswith(
+        "diverged: the objective or its gradient became non-finite at iteration 0. Likely "
+        "causes: features on very different scales: standardise them")
+    assert "; or the objective overflows (compute it from stable pieces" in res.message
