@@ -57,7 +57,7 @@ MODULES: dict[str, list[str]] = {
     "optim/_schedules": ["tests/optim"],
     "optim/_minimize": ["tests/optim"],
     "numerics": ["tests/test_numerics.py", "tests/test_numerics_reference.py"],
-    "shapes": ["tests/test_shapes.py"],
+    "shapes": ["tests/test_shapes.py", "tests/test_shapes_contract.py"],
     "separate/separator": ["tests/separate"],
     "separate/_stft": ["tests/separate"],
     "separate/metrics": ["tests/separate"],

@@ -352,7 +352,7 @@ def _bb(p: _Problem, method: str, lr: float | None, max_iter: int, gtol: float, 
     step_min, step_max, explode = float(opts["step_min"]), float(opts["step_max"]), opts["explode"]
     if variant not in ("alternate", "bb1", "bb2", "abbmin"):
         raise InvalidParameterError(f"minimize(method='bb'): options['variant']={variant!r} must "
-                                    f"be one of 'alternate', 'bb1', 'bb2'.")
+                                    f"be one of 'alternate', 'bb1', 'bb2', 'abbmin'.")
     if memory < 1:
         raise InvalidParameterError(f"minimize(method='bb'): options['memory']={memory!r} must be "
                                     f">= 1 (1 makes the line search monotone).")
