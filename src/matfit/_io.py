@@ -338,11 +338,13 @@ class Outputs:
 
     Examples
     --------
-    >>> outputs = Outputs({"INPUT": args.input})                        # doctest: +SKIP
-    >>> out = outputs.file("--out", args.out, suffix=".npz")           # exit 2 now if it can't be
-    >>> res = nmf(load_matrix(args.input), args.components)            # the work
-    >>> with outputs:                                                  # staged, renamed at the end
-    ...     save_model(out, ...)
+    In a command's ``run``::
+
+        outputs = Outputs({"INPUT": args.input})
+        out = outputs.file("--out", args.out, suffix=".npz")   # exit 2 now if it can't be
+        res = nmf(load_matrix(args.input), args.components)    # the work
+        with outputs:                                          # staged, renamed at the end
+            save_model(out, ...)
     """
 
     def __init__(self, inputs: Mapping[str, Any] | None = None) -> None:

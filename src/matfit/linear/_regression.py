@@ -328,7 +328,7 @@ class LinearRegression(RegressorMixin, BaseEstimator):
     >>> X = np.array([[1.0, 23], [5, 29], [7, 60], [9, 85], [11, 99]])
     >>> y = np.array([20.0, 40, 60, 80, 100])
     >>> model = LinearRegression(solver="gd").fit(X, y)
-    >>> np.round(model.coef_, 3), round(model.intercept_, 3)
+    >>> np.round(model.coef_, 3), round(float(model.intercept_), 3)
     (array([4.388, 0.451]), 4.344)
     """
 
