@@ -130,13 +130,13 @@ def feature_names(X: Any) -> np.ndarray | None:
 
 def as_2d_float(
     x: Any, name: str, *, dtype: Any = None, who: str = "this estimator",
-    dims: str | None = "samples features",
+    dims: str | None = "samples features", allow_nonfinite: bool = False, copy: bool = False,
 ) -> Any:
     """Dense float array (samples, features); refuse sparse and complex input by name.
 
     Numbers stored with dtype object are converted (NumPy's TypeError names a non-number).
     ``dims=None`` accepts any number of dimensions (targets y of shape (samples,) or
-    (samples, targets)).
+    (samples, targets)). ``allow_nonfinite`` and ``copy`` are passed to ``as_float_array``.
     """
     if sp.issparse(x):
         raise DTypeError(f"{name} is a scipy.sparse matrix, which {who} does not take: pass "
@@ -153,7 +153,8 @@ def as_2d_float(
             f"either using {name}.reshape(-1, 1) if it has a single feature or "
             f"{name}.reshape(1, -1) if it is a single sample."
         )
-    return as_float_array(arr, name, dims=dims, dtype=dtype)
+    return as_float_array(arr, name, dims=dims, dtype=dtype, allow_nonfinite=allow_nonfinite,
+                          copy=copy)
 
 
 def validate_features(est: Any, X: Any, names: np.ndarray | None, *, reset: bool) -> None:

@@ -33,12 +33,12 @@ from .._errors import (
 from .._estimator import (
     BaseEstimator,
     TransformerMixin,
+    as_2d_float,
     check_is_fitted,
     feature_names,
     validate_features,
 )
 from ..numerics import resolve_beta
-from ..shapes import as_float_array
 from ._nmf import nmf
 
 __all__ = ["NMFImputer"]
@@ -146,19 +146,8 @@ class NMFImputer(TransformerMixin, BaseEstimator):
             raise DTypeError("X is a scipy.sparse matrix, which NMFImputer does not take (sparse "
                              "input is not supported: its unstored entries are not missing): "
                              "pass X.toarray(), or use nmf(X.T, weights='stored').")
-        arr = np.asarray(X)
-        if arr.dtype.kind == "c":
-            raise DataError(f"Complex data not supported: X has dtype {arr.dtype}. Pass "
-                            f"np.abs(X).")
-        if arr.dtype.kind == "O":
-            arr = arr.astype(np.float64)
-        if arr.ndim != 2:
-            raise ShapeError(
-                f"Expected a 2-D X (samples, features), got shape {arr.shape}. Reshape your "
-                f"data either using X.reshape(-1, 1) if it has a single feature or "
-                f"X.reshape(1, -1) if it is a single sample.")
-        X = as_float_array(arr, "X", dims="samples features", allow_nonfinite=True,
-                           copy=self.copy or arr is not X)
+        X = as_2d_float(X, "X", who="NMFImputer", allow_nonfinite=True,
+                        copy=self.copy or np.asarray(X) is not X)
         validate_features(self, X, names, reset=reset)
         mask = _missing_mask(X, self.missing_values)
         observed = ~mask
