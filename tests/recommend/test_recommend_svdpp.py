@@ -126,5 +126,5 @@ def test_svdpp_beats_sgd_on_movielens(shared_data):
     train, test = train_test_split(read_ratings(path), 0.2, seed=0)
     pp = MatrixFactorization(solver="svdpp", seed=0).fit(train).evaluate(test, k=None)["rmse"]
     sgd = MatrixFactorization(solver="sgd", seed=0).fit(train).evaluate(test, k=None)["rmse"]
-    assert pp <= 0.900, pp
+    assert pp <= 0.895, pp  # issue 17's target (0.8937 measured)
     assert pp < sgd - 0.001, (pp, sgd)
