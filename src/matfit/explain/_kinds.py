@@ -82,7 +82,7 @@ def _make(ctx: Context, node: ast.AST, operation: str, operands: list[Leaf], con
           origin_leaves: list[Leaf] | None = None, here_why: str | None = None,
           root: dict | None = None) -> Explanation:
     from . import _provenance
-    from ._analyze import _marks, _statement_lines
+    from ._source import _marks, _statement_lines
 
     src = ctx.source
     first, last = _statement_lines(src, node)

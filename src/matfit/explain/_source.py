@@ -215,3 +215,36 @@ def _postorder(node: ast.AST) -> list[ast.AST]:
         out.extend(_postorder(child))
     out.append(node)
     return out
+
+
+# The lines of the statement around a node and the ~~~/^^^ marks under them: used by the
+# explanation of the failing expression (_analyze) and of the special kinds (_kinds).
+def _marks(source: Source, node: ast.AST, op_span: tuple[int, int] | None,
+           first: int, last: int) -> list[str]:
+    start, end = source.span_of(node)
+    marks = []
+    for lineno in range(first, last + 1):
+        lo = source._starts[lineno - 1]
+        line = source.lines[lineno - 1].rstrip("\n")
+        hi = lo + len(line)
+        row = [" "] * len(line)
+        for pos in range(max(start, lo), min(end, hi)):
+            if not line[pos - lo].isspace():
+                row[pos - lo] = "~"
+        if op_span:
+            for pos in range(max(op_span[0], lo), min(op_span[1], hi)):
+                row[pos - lo] = "^"
+        marks.append("".join(row).rstrip())
+    return marks
+
+
+def _statement_lines(source: Source, node: ast.AST) -> tuple[int, int]:
+    for stmt in ast.walk(source.tree):
+        if isinstance(stmt, ast.stmt) and stmt.lineno <= node.lineno <= stmt.end_lineno:  # type: ignore[attr-defined,operator]
+            inner = [s for s in ast.walk(stmt) if isinstance(s, ast.stmt)
+                     and s.lineno <= node.lineno and node.end_lineno <= s.end_lineno]  # type: ignore[attr-defined,operator]
+            best = min(inner, key=lambda s: s.end_lineno - s.lineno)  # type: ignore[operator]
+            if isinstance(best, (ast.If, ast.For, ast.While, ast.With, ast.FunctionDef)):
+                return node.lineno, node.end_lineno  # type: ignore[attr-defined,return-value]
+            return best.lineno, best.end_lineno  # type: ignore[return-value]
+    return node.lineno, node.end_lineno  # type: ignore[attr-defined,return-value]

@@ -15,8 +15,9 @@ imputer API; ``choose_rank`` picks the number of components from held-out entrie
 from __future__ import annotations
 
 from ._mu import apply_update, h_terms, mm_exponent, sparse_wh, w_terms
-from ._nmf import NMFResult, nmf
+from ._nmf import nmf
 from ._rank import RankResult, choose_rank
+from ._result import NMFResult
 from ._weighted import weighted_divergence, weighted_h_terms, weighted_w_terms
 from .estimator import NMF
 from .imputer import NMFImputer

@@ -379,7 +379,7 @@ def nmf_dask(
     import dask.array as da
 
     from .._params import integer_at_least, nonnegative_number
-    from ._nmf import NMFResult, _fixed_mask
+    from ._result import NMFResult, _fixed_mask
 
     start = time.perf_counter()
     beta = resolve_beta(beta)
