@@ -54,6 +54,9 @@ def timing(rounds: int, iters: int) -> dict:
     for name, kw in (("kl-mu", dict(beta="kl")), ("frob-mu", dict(beta="frobenius")),
                      ("hals", dict(solver="hals"))):
         ratios, plain_ms, weighted_ms = [], [], []
+        # untimed warm-up: loads the compiled (Numba) kernels and touches the buffers' pages
+        nmf(X, W=W0, H=H0, max_iter=2, tol=0, **kw)
+        nmf(Xn, W=W0, H=H0, max_iter=2, tol=0, weights=V, **kw)
         for r in range(rounds):
             order = (0, 1) if r % 2 == 0 else (1, 0)
             t = [0.0, 0.0]
