@@ -114,3 +114,112 @@ def test_params_roundtrip_and_clone():
     copy = clone(model).set_params(n_components=2)
     assert copy.n_components == 2 and model.n_components == 5
     assert NMF(2, max_iter=5, tol=0).fit(_X(), y=None).n_iter_ == 5
+
+
+# ---- a partly fixed dictionary: fixed_components ------------------------------------------
+def _parts(seed=5, n=60, p=12):
+    rng = np.random.default_rng(seed)
+    D, E, A = rng.random((2, p)), rng.random((2, p)), rng.random((n, 4))
+    return A @ np.vstack([D, E]), D
+
+
+@pytest.mark.filterwarnings("ignore::matfit.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["cd", "mu"])
+@pytest.mark.parametrize("missing", [0.0, 0.2])
+def test_fixed_components_stay_and_the_others_recover_the_rest(solver, missing):
+    # X = A @ [D; E] exactly: with D fixed, two learned components must find E's span
+    X, D = _parts()
+    if missing:
+        X[np.random.default_rng(1).random(X.shape) < missing] = np.nan
+    model = NMF(4, solver=solver, fixed_components=D, max_iter=3000, tol=1e-10,
+                random_state=0).fit(X)
+    assert np.array_equal(model.components_[:2], D)   # bit for bit
+    Y = model.transform(X) @ model.components_
+    seen = ~np.isnan(X)
+    err = np.linalg.norm((Y - X)[seen]) / np.linalg.norm(X[seen])
+    assert err < (1e-4 if solver == "cd" else 5e-3), err
+    plain = NMF(2, solver=solver, fixed_components=D, max_iter=3000, tol=1e-10,
+                random_state=0).fit(X)   # D alone cannot explain X
+    Y2 = plain.transform(X) @ plain.components_
+    assert np.linalg.norm((Y2 - X)[seen]) / np.linalg.norm(X[seen]) > 10 * err
+
+
+def _nnls_rows(X, D):
+    """Activations by scipy's NNLS, sample by sample, on the observed entries only."""
+    from scipy.optimize import nnls
+
+    out = np.empty((X.shape[0], D.shape[0]))
+    for j, x in enumerate(X):
+        seen = ~np.isnan(x)
+        out[j] = nnls(D[:, seen].T, x[seen])[0]
+    return out
+
+
+@pytest.mark.parametrize("missing", [0.0, 0.25])
+def test_all_components_fixed_gives_the_nnls_activations(missing):
+    rng = np.random.default_rng(7)
+    X = rng.random((25, 10))
+    D = rng.random((3, 10))
+    if missing:
+        X[rng.random(X.shape) < missing] = np.nan
+    model = NMF(3, fixed_components=D, max_iter=20000, tol=1e-14, random_state=0)
+    A = model.fit_transform(X)
+    assert np.array_equal(model.components_, D)
+    ref = _nnls_rows(X, D)
+    assert (ref == 0).any()   # the non-negativity binds somewhere: a real NNLS
+    assert_allclose(A, ref, atol=1e-7)
+    assert_allclose(model.transform(X), ref, atol=1e-7)
+
+
+@pytest.mark.filterwarnings("ignore::matfit.ConvergenceWarning")
+def test_all_fixed_kl_activations_match_sklearn_update_H_false():
+    from sklearn.decomposition import non_negative_factorization
+
+    rng = np.random.default_rng(8)
+    X = rng.random((20, 9)) + 0.1
+    D = rng.random((3, 9)) + 0.05
+    ours = NMF(3, beta_loss="kl", solver="mu", fixed_components=D, max_iter=20000,
+               tol=1e-12).fit_transform(X)
+    theirs, H, _ = non_negative_factorization(X, H=D, n_components=3, update_H=False,
+                                              beta_loss="kullback-leibler", solver="mu",
+                                              max_iter=20000, tol=1e-12)
+    assert np.array_equal(H, D)
+    assert_allclose(ours, theirs, rtol=2e-3, atol=1e-5)
+
+
+def test_a_given_H_keeps_its_learned_rows_and_takes_the_fixed_ones():
+    X, D = _parts(9)
+    rng = np.random.default_rng(2)
+    W0, H0 = rng.random((X.shape[0], 4)) + 0.1, rng.random((4, X.shape[1])) + 0.1
+    model = NMF(4, init="custom", fixed_components=D, max_iter=0).fit(X, W=W0, H=H0)
+    assert np.array_equal(model.components_, np.vstack([D, H0[2:]]))
+
+
+def test_fixed_components_params_and_clone():
+    X, D = _parts(10)
+    model = NMF(3, fixed_components=D, max_iter=30, tol=0, random_state=0)
+    assert model.get_params()["fixed_components"] is D
+    twin = clone(model)
+    assert np.array_equal(twin.fixed_components, D)
+    assert np.array_equal(twin.fit(X).components_, model.fit(X).components_)
+    free = clone(model).set_params(fixed_components=None).fit(X)
+    assert_allclose(free.components_, NMF(3, max_iter=30, tol=0, random_state=0).fit(X)
+                    .components_, rtol=0)
+
+
+def test_fixed_components_errors_name_it():
+    from matfit._errors import DataError, InvalidParameterError
+
+    X, D = _parts(11)
+    with pytest.raises(ShapeError, match=r"fixed_components has shape \(2, 11\), but X has 12 "
+                                         r"features"):
+        NMF(3, fixed_components=D[:, :11]).fit(X)
+    with pytest.raises(ShapeError, match=r"fixed_components has shape \(12,\)"):
+        NMF(3, fixed_components=D[0]).fit(X)
+    with pytest.raises(InvalidParameterError, match=r"fixed_components has 2 rows but "
+                                                    r"n_components=1"):
+        NMF(1, fixed_components=D).fit(X)
+    with pytest.raises(DataError, match=r"fixed_components has 1 negative entry"):
+        NMF(3, fixed_components=D - 2 * (D == D.max())).fit(X)
+    with pytest.raises(DataError, match=r"fixed_components has 1 non-finite entry"):
+        NMF(3, fixed_components=np.where(D == D.max(), np.nan, D)).fit(X)

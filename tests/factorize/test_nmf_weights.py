@@ -115,8 +115,10 @@ def test_weighted_mu_objective_never_rises(beta, seed, missing, k, binary):
 
 
 @pytest.mark.parametrize("alphas", [(0.0, 0.0, 0.0), (0.05, 0.1, 0.4)])
-def test_weighted_hals_objective_never_rises(alphas):
-    X, V, W, H = _problem(6, missing=0.5)
+@pytest.mark.parametrize("binary", [False, True])
+def test_weighted_hals_objective_never_rises(alphas, binary):
+    # binary: a 0/1 mask with 20% zeros, the compiled column-by-column sweep
+    X, V, W, H = _problem(6, missing=0.2 if binary else 0.5, binary=binary)
     aW, aH, l1 = alphas
     res = nmf(X, W=W, H=H, solver="hals", weights=V, max_iter=60, tol=0, check_every=1,
               alpha_W=aW, alpha_H=aH, l1_ratio=l1)
@@ -167,6 +169,79 @@ def test_one_weighted_mu_step_equals_plain_reference(beta, alphas, binary):
     pen = (alpha_W * n * (l1_ratio * W.sum() + (1 - l1_ratio) / 2 * (W**2).sum())
            + alpha_H * m * (l1_ratio * H.sum() + (1 - l1_ratio) / 2 * (H**2).sum()))
     assert_allclose(res.history[0], div + pen, rtol=1e-11)
+
+
+def _reference_hals_sweep(X, V, W, H, l1h, l2h, l1w, l2w, learned, order):
+    """One weighted HALS iteration (the rows of H in ``order``, then the learned columns of
+    W), one coordinate at a time with the weighted sums written out: the exact minimiser of
+    sum V (X - W H)^2 / 2 + l1 sum + l2 / 2 sum^2 in that coordinate, clipped at 0; a
+    coordinate whose observed curvature is 0 stays."""
+    m, n = X.shape
+    W, H = W.copy(), H.copy()
+    for t in order:
+        for j in range(n):
+            rest = X[:, j] - W @ H[:, j] + W[:, t] * H[t, j]     # without component t
+            curv = sum(V[i, j] * W[i, t] ** 2 for i in range(m))
+            if curv + l2h > 0:
+                num = sum(V[i, j] * W[i, t] * rest[i] for i in range(m)) - l1h
+                H[t, j] = max(0.0, num / (curv + l2h))
+    for t in learned:
+        for i in range(m):
+            rest = X[i] - W[i] @ H + W[i, t] * H[t]
+            curv = sum(V[i, j] * H[t, j] ** 2 for j in range(n))
+            if curv + l2w > 0:
+                num = sum(V[i, j] * H[t, j] * rest[j] for j in range(n)) - l1w
+                W[i, t] = max(0.0, num / (curv + l2w))
+    return W, H
+
+
+@pytest.mark.parametrize("alphas", [(0.0, 0.0, 0.0), (0.02, 0.05, 0.3)])
+@pytest.mark.parametrize("missing", [0.2, 0.5])  # 0.2: the compiled complement sweep
+def test_one_weighted_hals_iteration_equals_plain_reference(alphas, missing):
+    X, V, W, H = _problem(22, m=8, n=9, k=3, missing=missing, binary=True)
+    V[:, 4] = 0   # a sample with nothing observed: its H column has no curvature and stays
+    V[2, :] = 0   # a feature with nothing observed: its row of W stays
+    X[V == 0] = np.nan
+    alpha_W, alpha_H, l1_ratio = alphas
+    m, n = X.shape
+    res = nmf(X, W=W, H=H, solver="hals", weights=V, max_iter=1, tol=0, alpha_W=alpha_W,
+              alpha_H=alpha_H, l1_ratio=l1_ratio, fixed_W_columns=[1])
+    Wr, Hr = _reference_hals_sweep(np.nan_to_num(X), V, W, H, alpha_H * l1_ratio * m,
+                                   alpha_H * (1 - l1_ratio) * m, alpha_W * l1_ratio * n,
+                                   alpha_W * (1 - l1_ratio) * n, learned=[0, 2],
+                                   order=[0, 2, 1])  # nmf() sweeps the learned ones first
+    assert_allclose(res.H, Hr, rtol=1e-11, atol=1e-13)
+    assert_allclose(res.W, Wr, rtol=1e-11, atol=1e-13)
+    if not alphas[0]:  # (with an l2 penalty the curvature is l2, and they move to 0)
+        assert_array_equal(res.H[:, 4], H[:, 4])
+        assert_array_equal(res.W[2, [0, 2]], W[2, [0, 2]])
+
+
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+def test_compiled_complement_equals_its_numpy_form(solver, monkeypatch):
+    # 0/1 weights with few zeros and beta = 2: the Numba kernels (W @ H at the missing entries
+    # only) against the NumPy complement/residual forms they replace, float64 and float32
+    from matfit.factorize import _weighted, _wkernels
+
+    if _wkernels.kernel("mu_complement") is None:
+        pytest.skip("numba is not installed: only the NumPy forms run")
+    X, V, W, H = _problem(23, m=40, n=50, k=4, missing=0.15, binary=True)
+    X[V == 0] = np.nan
+    kw = dict(W=W, H=H, solver=solver, weights=V, max_iter=25, tol=0, check_every=1,
+              alpha_H=0.01, l1_ratio=0.5, fixed_W_columns=[3])
+    assert _weighted.make_data(X, V, 2.0).fast
+    fast = nmf(X, **kw)
+    fast32 = nmf(X.astype(np.float32), **kw)
+    monkeypatch.setattr(_wkernels, "kernel", lambda name: None)
+    assert not _weighted.make_data(X, V, 2.0).fast
+    slow = nmf(X, **kw)
+    slow32 = nmf(X.astype(np.float32), **kw)
+    assert_allclose(fast.W, slow.W, rtol=1e-10, atol=1e-13)
+    assert_allclose(fast.H, slow.H, rtol=1e-10, atol=1e-13)
+    assert_allclose(fast.history, slow.history, rtol=1e-10)
+    assert fast32.W.dtype == np.float32 and fast32.H.dtype == np.float32
+    assert_allclose(fast32.W, slow32.W, rtol=1e-3, atol=1e-5)
+    assert_allclose(fast32.history, slow32.history, rtol=1e-4)
 
 
 @pytest.mark.parametrize("beta", [0.5, 1.0, 2.0, 3.0])

@@ -25,6 +25,13 @@ Implementation notes
 
   where a column with zero weighted curvature is left as it is. A sweep costs a few passes over
   X per component (matrix-vector work instead of GEMMs).
+* 0/1 weights with few zeros (the usual "NaN = missing" case, at most
+  ``DenseData.COMPLEMENT_SHARE`` missing), beta = 2, with Numba: MU and HALS need ``W @ H``
+  only at the missing entries (:mod:`._wkernels`), so an iteration is the unweighted one's
+  GEMMs (of ``V * X``) plus O(missing * components) work, and the objective checks use the
+  unweighted trace formula minus the missing entries' share. HALS then sweeps column by
+  column, which gives the row sweep's iterates (the columns are independent given the other
+  factor).
 * Two data layouts share one interface (``product``, ``terms``, ``left``, ``right`` and the
   HALS row operations): :class:`DenseData` for dense weights (X-sized arrays), and
   :class:`ObservedData` for sparse weights (or ``weights="stored"`` on a sparse X), which
@@ -53,7 +60,7 @@ import scipy.sparse as sp
 
 from .._errors import DataError, InvalidParameterError, ShapeError
 from ..shapes import as_float_array
-from . import _mu
+from . import _mu, _wkernels
 from ._loop import Fit, penalty_value
 
 __all__ = ["DenseData", "ObservedData", "WeightedFit", "make_data",
@@ -122,6 +129,8 @@ def _terms(XV: np.ndarray, V: np.ndarray, Y: np.ndarray, beta: float, work: np.n
 class _Pieces:
     """The MU numerators and denominators from ``terms``, ``left`` and ``right``."""
 
+    fast = False  # DenseData's compiled beta = 2 path
+
     def h_pieces(self, Wt, H, Y, beta, work, guard, out=None):
         """(W.T @ R, W.T @ P), shape (components, samples)."""
         R, P = self.terms(Y, beta, work, guard)
@@ -146,21 +155,41 @@ class DenseData(_Pieces):
     observed = False
     COMPLEMENT_SHARE = 0.3
 
-    def __init__(self, Xf: np.ndarray, V: np.ndarray) -> None:
+    def __init__(self, Xf: np.ndarray, V: np.ndarray, *, XV: np.ndarray | None = None,
+                 missing: np.ndarray | None = None, binary: bool | None = None) -> None:
+        """``XV`` (= Xf * V), ``missing`` (= np.flatnonzero(V == 0)) and ``binary`` (V is 0/1)
+        may be passed by a caller that has them (:func:`make_data`)."""
         self.X, self.V = Xf, V
-        self.XV = Xf * V
+        self.XV = Xf * V if XV is None else XV
         self.shape, self.dtype = Xf.shape, Xf.dtype
         self._outer: np.ndarray | None = None
         self.C = None
-        missing = V == 0
-        share = float(missing.mean())
-        if share <= self.COMPLEMENT_SHARE and ((V == 1) | missing).all():
-            self.C = sp.csr_matrix(missing.astype(Xf.dtype))
-            rows, cols = _mu._stored_indices(self.C)
+        if missing is None:
+            missing = np.flatnonzero(V == 0)
+        n_missing = len(missing)
+        if binary is None:
+            binary = int(np.count_nonzero(V == 1)) == V.size - n_missing
+        if n_missing <= self.COMPLEMENT_SHARE * V.size and binary:
+            m, n = Xf.shape
             # flat positions of the missing entries, in the order of C.data: one take() reads
-            # an X-shaped array there (a dense W @ H GEMM and this gather are far faster than
-            # forming W @ H at the missing entries row by row)
-            self.cflat = rows.astype(np.intp) * Xf.shape[1] + cols
+            # an X-shaped array there (without Numba, a dense W @ H GEMM and this gather are
+            # far faster than forming W @ H at the missing entries in NumPy)
+            self.cflat = missing
+            rows = self.cflat // n
+            index = np.int32 if max(n_missing, n) < 2**31 else np.int64
+            indptr = np.zeros(m + 1, dtype=index)
+            np.cumsum(np.bincount(rows, minlength=m), out=indptr[1:])
+            self.C = sp.csr_matrix((np.ones(n_missing, dtype=Xf.dtype),
+                                    (self.cflat - rows * n).astype(index), indptr),
+                                   shape=Xf.shape)
+            if _wkernels.kernel("mu_complement") is not None:
+                # beta = 2 needs W @ H at the missing entries only (see _wkernels): each
+                # feature's missing samples (C's CSR) and each sample's missing features (CSC)
+                csc = self.C.tocsc()
+                self.fast = True
+                self.by_feature = (self.C.indptr, self.C.indices)
+                self.by_sample = (csc.indptr, csc.indices)
+                self.xx = float(np.einsum("ij,ij->", self.XV, self.XV, dtype=np.float64))
 
     def _complement(self, data: np.ndarray | None) -> Any:
         if data is None:
@@ -189,6 +218,11 @@ class DenseData(_Pieces):
     def h_pieces(self, Wt, H, Y, beta, work, guard, out=None):
         if self.C is None:
             return super().h_pieces(Wt, H, Y, beta, work, guard, out)
+        if self.fast and beta == 2:  # Y is not read
+            numer = np.matmul(Wt, self.XV, out=out)
+            denom = (Wt @ Wt.T) @ H
+            denom -= self.missing_h(Wt, H)[0].T
+            return numer, np.maximum(denom, 0, out=denom)
         R, Q, q = self._comp_terms(Wt, H, Y, beta, work, guard)
         numer = np.matmul(Wt, R, out=out)
         if beta == 1:
@@ -203,6 +237,11 @@ class DenseData(_Pieces):
     def w_pieces(self, Wt, H, Hl, Y, beta, work, guard, out=None):
         if self.C is None:
             return super().w_pieces(Wt, H, Hl, Y, beta, work, guard, out)
+        if self.fast and beta == 2:  # Y is not read
+            numer = np.matmul(self.XV, Hl.T, out=out)
+            denom = Wt.T @ (H @ Hl.T)
+            denom -= self.missing_w(Wt, H, Hl)[0]
+            return numer, np.maximum(denom, 0, out=denom)
         R, Q, q = self._comp_terms(Wt, H, Y, beta, work, guard)
         numer = np.matmul(R, Hl.T, out=out)
         if beta == 1:
@@ -213,6 +252,50 @@ class DenseData(_Pieces):
             base = Q @ Hl.T
         denom = base - np.asarray(self._complement(q) @ Hl.T)
         return numer, np.maximum(denom, 0, out=denom)
+
+    # ---- beta = 2 with the compiled kernels (``fast``: 0/1 weights, few missing) ----------
+    def missing_h(self, Wt: np.ndarray, H: np.ndarray,
+                  sums_only: bool = False) -> tuple[np.ndarray, float]:
+        """(``(W.T (C * W H)).T`` (samples, components), ``sum(C * (W H)^2)``)."""
+        W = np.ascontiguousarray(Wt.T)
+        return _wkernels.missing_sums(self.by_sample, W, np.empty((W.shape[0], 0), W.dtype)
+                                      if sums_only else W,
+                                      np.ascontiguousarray(H.T))
+
+    def missing_w(self, Wt: np.ndarray, H: np.ndarray,
+                  Hl: np.ndarray) -> tuple[np.ndarray, float]:
+        """(``(C * W H) @ Hl.T`` (features, rows of Hl), ``sum(C * (W H)^2)``)."""
+        return _wkernels.missing_sums(self.by_feature, np.ascontiguousarray(H.T),
+                                      np.ascontiguousarray(Hl.T), np.ascontiguousarray(Wt.T))
+
+    def frobenius(self, cross: np.ndarray, gram: np.ndarray, H: np.ndarray,
+                  missing_sq: float) -> float | None:
+        """``0.5 sum(V (X - W H)^2)`` from ``cross = W.T (V X)``, ``gram = W.T W`` and the
+        missing entries' ``sum((W H)^2)``, as the unweighted objective's trace formula; None
+        where cancellation would make it inexact (the caller then forms W @ H)."""
+        f8 = np.float64
+        H8 = H.astype(f8)
+        value = 0.5 * (self.xx - 2 * float(np.vdot(cross.astype(f8), H8))
+                       + float(np.vdot(gram.astype(f8), H8 @ H8.T)) - missing_sq)
+        if value < 1e3 * float(np.finfo(self.dtype).eps) * self.xx:
+            return None
+        return value
+
+    def hals_h(self, Wt: np.ndarray, H: np.ndarray, cross: np.ndarray, gram: np.ndarray,
+               l1: float, l2: float) -> None:
+        """One weighted HALS sweep over all rows of H, in place; ``cross = W.T (V X)``."""
+        _wkernels.hals_sweep(self.by_sample, np.ascontiguousarray(Wt.T), H, cross, gram,
+                             np.einsum("ij,ij->i", Wt, Wt, dtype=np.float64), H.shape[0],
+                             l1, l2)
+
+    def hals_w(self, Wt: np.ndarray, H: np.ndarray, n_learned: int, cross: np.ndarray,
+               l1: float, l2: float) -> None:
+        """One weighted HALS sweep over the first ``n_learned`` rows of W.T, in place;
+        ``cross = (V X) @ H[:n_learned].T``."""
+        Hl = H[:n_learned]
+        _wkernels.hals_sweep(self.by_feature, np.ascontiguousarray(H.T), Wt, cross.T, Hl @ H.T,
+                             np.einsum("ij,ij->i", Hl, Hl, dtype=np.float64), n_learned,
+                             l1, l2)
 
     def buffer(self) -> np.ndarray:
         return np.empty(self.shape, dtype=self.dtype)
@@ -384,24 +467,18 @@ def make_data(X: Any, weights: Any, beta: float, *, dtype: Any = None) -> DenseD
         raise ShapeError(
             f"weights has shape {V.shape} but X has shape {X.shape}: pass one weight per "
             f"entry of X (features, samples).")
-    n = X.shape[1]
-    if sp.issparse(V):
-        pattern = V
-        rows, cols = _mu._stored_indices(pattern)
-        if sp.issparse(X):
-            x = np.asarray(X.tocsr()[rows, cols]).ravel().astype(X.dtype, copy=False)
-        else:
-            x = X[rows, cols]
-        v = np.array(V.data, copy=True)
-
-        def coords(i: int) -> tuple[int, int]:
-            return int(rows[i]), int(cols[i])
+    if not sp.issparse(V):
+        return _dense_data(X.toarray() if sp.issparse(X) else X, V, beta)
+    pattern = V
+    rows, cols = _mu._stored_indices(pattern)
+    if sp.issparse(X):
+        x = np.asarray(X.tocsr()[rows, cols]).ravel().astype(X.dtype, copy=False)
     else:
-        x = X.toarray() if sp.issparse(X) else X
-        v = V
+        x = X[rows, cols]
+    v = np.array(V.data, copy=True)
 
-        def coords(i: int) -> tuple[int, int]:
-            return divmod(i, n)
+    def coords(i: int) -> tuple[int, int]:
+        return int(rows[i]), int(cols[i])
     if not (v > 0).any():
         raise DataError("weights are all zero: no entry of X is observed, nothing to fit.")
     with np.errstate(invalid="ignore"):
@@ -412,10 +489,38 @@ def make_data(X: Any, weights: Any, beta: float, *, dtype: Any = None) -> DenseD
         raise DataError("X is zero wherever the weight is positive: there is nothing to "
                         "factorise.")
     fill = x.dtype.type(np.average(xo.astype(np.float64), weights=v[observed].astype(np.float64)))
-    xf = np.where(observed, x, fill)   # a fresh array: the caller's X is never modified
-    if sp.issparse(V):
-        return ObservedData(pattern, xf, v)
-    return DenseData(xf, v)
+    return ObservedData(pattern, np.where(observed, x, fill), v)
+
+
+def _dense_data(x: np.ndarray, v: np.ndarray, beta: float) -> DenseData:
+    """:func:`make_data` for dense weights, in a few whole-array passes (masked selections are
+    several times slower than arithmetic): the detailed checks, which name the first bad
+    entry, run only when a quick one fails, or for beta <= 0."""
+    n = x.shape[1]
+    positive = v > 0
+    if not positive.any():
+        raise DataError("weights are all zero: no entry of X is observed, nothing to fit.")
+    with np.errstate(invalid="ignore", over="ignore"):
+        XV = np.multiply(x, v)  # NaN where a missing entry holds NaN or inf
+        lowest = np.fmin.reduce(XV, axis=None)  # ignores those NaN
+        if (beta <= 0 or not (np.isfinite(x) >= positive).all()
+                or not lowest >= 0):  # (all NaN: nothing observed is finite)
+            _check_observed(x, v, beta, lambda i: divmod(i, n))
+        np.fmax(XV, 0, out=XV)  # the missing entries' NaN -> 0 (nothing else is below 0)
+    if not XV.max() > 0:
+        raise DataError("X is zero wherever the weight is positive: there is nothing to "
+                        "factorise.")
+    # the weighted mean of the observed entries fills the missing ones (what the
+    # initialisation sees there; every product with them has weight 0)
+    fill = x.dtype.type(float(XV.sum(dtype=np.float64)) / float(v.sum(dtype=np.float64)))
+    missing = np.flatnonzero(~positive)
+    binary = int(np.count_nonzero(v == 1)) == v.size - len(missing)
+    if binary:  # X = V * X where observed
+        xf = XV.copy()
+        xf.ravel()[missing] = fill
+    else:
+        xf = np.where(positive, x, fill)   # a fresh array: the caller's X is never modified
+    return DenseData(xf, v, XV=XV, missing=missing, binary=binary)
 
 
 def init_standin(data: DenseData | ObservedData) -> Any:
@@ -513,6 +618,9 @@ class WeightedFit(Fit):
         m, n = data.shape
         self._set_floors(dtype)  # as Fit: floors relative to the start
         self.guard = not self._positive_product()
+        # 0/1 weights with few missing entries, beta = 2, Numba: W @ H only at the missing
+        # entries (and, for an objective check, only where cancellation needs it)
+        self.fast2 = data.fast and beta == 2
         self.Y = data.buffer()
         self.work = data.buffer() if beta not in (1.0, 2.0) and solver == "mu" else None
         self.numH = np.empty((k, n), dtype=dtype)
@@ -523,13 +631,46 @@ class WeightedFit(Fit):
     def penalty(self, Wt: np.ndarray, H: np.ndarray) -> float:
         return penalty_value(self.pen, Wt, H)
 
-    def objective(self, Y: np.ndarray | None) -> tuple[float, float]:
+    def objective(self, Y: np.ndarray | None, cross: np.ndarray | None = None,
+                  gram: np.ndarray | None = None,
+                  missing_sq: float | None = None) -> tuple[float, float]:
+        """(divergence, penalty); ``Y`` is W @ H if the caller has it. On the compiled beta = 2
+        path the divergence comes from the H step's ``cross`` and ``gram`` (computed here when
+        not given) without forming W @ H, unless cancellation makes that inexact."""
+        d, Wt, H = self.data, self.Wt, self.H
+        if Y is None and self.fast2:
+            if cross is None:
+                cross, gram = Wt @ d.XV, Wt @ Wt.T
+            if missing_sq is None:
+                missing_sq = d.missing_h(Wt, H, sums_only=True)[1]
+            value = d.frobenius(cross, gram, H, missing_sq)
+            if value is not None:
+                return value, self.penalty(Wt, H)
         if Y is None:
-            Y = self.data.product(self.Wt, self.H, self.Y)
-        return self.data.divergence(Y, self.beta), self.penalty(self.Wt, self.H)
+            Y = d.product(Wt, H, self.Y)
+        return d.divergence(Y, self.beta), self.penalty(Wt, H)
 
     def _h_step(self, check: bool, nit: int) -> int | None:
         Wt, H, d = self.Wt, self.H, self.data
+        if self.fast2:
+            cross = np.matmul(Wt, d.XV, out=self.numH)
+            gram = Wt @ Wt.T
+            if self.solver == "hals":
+                if check and (status := self.record(self.objective(None, cross, gram),
+                                                    nit)) is not None:
+                    return status
+                d.hals_h(Wt, H, cross, gram, self.pen[2], self.pen[3])
+                return None
+            S, sq = d.missing_h(Wt, H)
+            if check and (status := self.record(self.objective(None, cross, gram, sq),
+                                                nit)) is not None:
+                return status
+            denom = gram @ H
+            denom -= S.T
+            _mu.apply_update(H, cross, np.maximum(denom, 0, out=denom), gamma=self.gamma,
+                             l1=self.pen[2], l2=self.pen[3], floor=self.floor_H,
+                             overwrite_denom=True)
+            return None
         Y = d.product(Wt, H, self.Y)
         if check and (status := self.record(self.objective(Y), nit)) is not None:
             return status
@@ -548,7 +689,19 @@ class WeightedFit(Fit):
     def _w_step(self, check: bool, nit: int) -> int | None:
         Wt, H, d, kl = self.Wt, self.H, self.data, self.kl
         Hl = H[:kl]
-        if self.solver == "hals":
+        if self.fast2:
+            if check and (status := self.record(self.objective(None), nit)) is not None:
+                return status
+            cross = np.matmul(d.XV, Hl.T, out=self.numW)
+            if self.solver == "hals":
+                d.hals_w(Wt, H, kl, cross, self.pen[0], self.pen[1])
+            else:
+                denom = Wt.T @ (H @ Hl.T)
+                denom -= d.missing_w(Wt, H, Hl)[0]
+                _mu.apply_update(Wt[:kl].T, cross, np.maximum(denom, 0, out=denom),
+                                 gamma=self.gamma, l1=self.pen[0], l2=self.pen[1],
+                                 floor=self.floor_W, overwrite_denom=True)
+        elif self.solver == "hals":
             if check or not self._residual_current:
                 Y = d.product(Wt, H, self.Y)
                 if check and (status := self.record(self.objective(Y), nit)) is not None:

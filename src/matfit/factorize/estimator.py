@@ -95,6 +95,15 @@ class NMF(TransformerMixin, BaseEstimator):
     shuffle : bool
         HALS ("cd") only: visit the components in a random order in every sweep, drawn from
         ``random_state`` (the same orders as scikit-learn's for an integer seed).
+    fixed_components : array_like, shape (n_fixed, n_features), optional
+        A partly fixed dictionary: components held fixed during ``fit``, which become the
+        first ``n_fixed`` rows of ``components_`` unchanged (cast to X's dtype); the other
+        ``n_components - n_fixed`` are learned (``n_components`` counts both, so
+        ``n_components == n_fixed`` only solves for the activations). The learned ones start
+        from ``init`` run with ``n_components - n_fixed`` components, or from the rows after
+        the first ``n_fixed`` of an ``H`` passed to ``fit``. This is :func:`nmf`'s
+        ``fixed_W_columns`` (its W is ``components_.T``); X may have missing (NaN) entries as
+        usual.
 
     Attributes
     ----------
@@ -157,6 +166,7 @@ class NMF(TransformerMixin, BaseEstimator):
         random_state: Any = None,
         verbose: int = 0,
         shuffle: bool = False,
+        fixed_components: Any = None,
     ) -> None:
         self.n_components = n_components
         self.beta_loss = beta_loss
@@ -171,6 +181,7 @@ class NMF(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.shuffle = shuffle
+        self.fixed_components = fixed_components
 
     # ---- helpers -------------------------------------------------------------------------
     def _validate(self, X: Any, *, reset: bool) -> Any:
@@ -272,6 +283,58 @@ class NMF(TransformerMixin, BaseEstimator):
                 k = shape[0]  # "auto": H sets the components W must have
         return ""
 
+    def _fixed(self, X: Any, k: int | None) -> np.ndarray | None:
+        """``fixed_components`` validated against X (samples, features) and n_components."""
+        D = self.fixed_components
+        if D is None:
+            return None
+        if sp.issparse(D):
+            D = D.toarray()
+        D = as_float_array(D, "fixed_components", nonnegative=True, dtype=X.dtype,
+                           purpose="They are NMF components (rows of components_).")
+        if D.ndim != 2 or D.shape[0] == 0 or D.shape[1] != X.shape[1]:
+            raise ShapeError(
+                f"fixed_components has shape {D.shape}, but X has {X.shape[1]} features: pass "
+                f"an array (n_fixed, {X.shape[1]}) with n_fixed >= 1, one fixed component per "
+                f"row (a single one as fixed_components[None, :]).")
+        if k is not None and D.shape[0] > k:
+            raise InvalidParameterError(
+                f"fixed_components has {D.shape[0]} rows but n_components={k}: n_components "
+                f"counts the fixed components and the learned ones, so pass n_components >= "
+                f"{D.shape[0]} (equal: only the activations are fitted).")
+        return D
+
+    def _fixed_start(self, Xv: Any, k: int | None, D: np.ndarray, W: Any, H: Any, init: Any,
+                     V: Any, solver: str) -> tuple[int, np.ndarray, Any]:
+        """(k, nmf()'s initial W with the fixed columns first, its initial H or None)."""
+        n_fixed = D.shape[0]
+        if init == "custom" and (W is None or H is None):
+            raise InvalidParameterError("init='custom' needs both W and H.")
+        if H is not None:  # the user's initial components: the rows after the fixed ones
+            H = np.asarray(H)
+            if k is None:
+                k = H.shape[0]
+            if H.ndim != 2 or H.shape != (k, Xv.shape[1]):
+                raise ShapeError(
+                    f"H has shape {np.shape(H)}, but with n_components={k} it must be "
+                    f"({k}, {Xv.shape[1]}) (its first {n_fixed} rows are taken from "
+                    f"fixed_components).")
+            learned = H[n_fixed:].T
+        else:
+            if k is None:  # "auto" from a given W
+                k = np.shape(W)[1]
+            learned = np.empty((Xv.shape[1], 0), dtype=Xv.dtype)
+            if k > n_fixed:
+                # the learned components start from ``init`` with their own number
+                start = nmf(Xv.T, k - n_fixed, beta=self.beta_loss, solver=solver, init=init,
+                            weights=None if V is None else V.T, max_iter=0,
+                            seed=self.random_state, _voice=_ESTIMATOR)
+                learned = start.W
+        if D.shape[0] > k:
+            self._fixed(Xv, k)  # raises, naming the sizes
+        W_nmf = np.concatenate([D.T, learned.astype(Xv.dtype, copy=False)], axis=1)
+        return k, W_nmf, _transpose(W)
+
     def _solve_activations(self, X: Any) -> np.ndarray:
         """Activations (samples, components) of X for the fixed components_.
 
@@ -344,9 +407,15 @@ class NMF(TransformerMixin, BaseEstimator):
             if init is None and W is None and H is None and k > min(Xv.shape):
                 init = "random"
             V = nan_weights(Xv)  # NaN entries are missing
+            D = self._fixed(Xv, k)
+            if D is None:
+                W_nmf, H_nmf, fixed = _transpose(H), _transpose(W), None
+            else:  # nmf()'s W holds the fixed components in its first columns
+                k, W_nmf, H_nmf = self._fixed_start(Xv, k, D, W, H, init, V, solver)
+                fixed, init = np.arange(D.shape[0]), None if H_nmf is None else "custom"
             res = nmf(Xv.T, k, beta=self.beta_loss, solver=solver, init=init,
                       weights=None if V is None else V.T,
-                      W=_transpose(H), H=_transpose(W),
+                      W=W_nmf, H=H_nmf, fixed_W_columns=fixed,
                       alpha_W=alpha_nmf_W, alpha_H=alpha_nmf_H, l1_ratio=self.l1_ratio,
                       normalize_W=self.normalize_components, max_iter=self.max_iter,
                       tol=self.tol, seed=self.random_state, verbose=self.verbose,

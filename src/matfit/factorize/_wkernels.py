@@ -1,0 +1,205 @@
+"""Compiled (Numba) kernels of weighted Frobenius NMF with a 0/1 mask of few missing entries.
+
+The Python bodies below are the specification; :func:`kernel` compiles them with Numba when it
+is installed (the optional extra ``fast``) and returns None otherwise, in which case
+:class:`matfit.factorize._weighted.DenseData` keeps its NumPy forms (a dense ``W @ H`` and,
+for HALS, the X-sized weighted residual).
+
+Implementation notes
+--------------------
+X (features, samples) ~ W (features, components) @ H (components, samples); the weights are
+``V = 1 - C`` with C the (sparse) indicator of the missing entries. For beta = 2 everything
+that involves V splits into the unweighted GEMM terms (``W.T @ (V * X)`` and the Gram matrices,
+computed by BLAS outside these kernels) minus sums over the missing entries only, and those
+need ``W @ H`` at the missing entries alone (``missing * components`` flops, not a dense
+X-sized GEMM):
+
+* MU (:func:`_mu_complement`): the denominator of the H step is
+  ``W.T (V * W H) = (W.T W) H - W.T (C * W H)``; the kernel forms the second term column by
+  column (for the W step, row by row of X, on the transposed problem).
+* HALS (:func:`_hals_complement`): the columns of H are independent given W, so one weighted
+  HALS sweep over the components equals, column by column, the same Gauss-Seidel sweep over
+  that column's k coordinates (the order of the coordinates within a column is the row
+  sweep's, so the iterates are the same up to rounding). For column j with missing rows M_j,
+  component t:
+
+      grad = A[t, j] - G[t] @ h + sum_{i in M_j} W[i, t] q_i - l1 - l2 h_t
+      hess = sum_i W[i, t]^2 - sum_{i in M_j} W[i, t]^2 + l2
+      h_t <- max(0, h_t + grad / hess),   q_i += W[i, t] * (change of h_t)
+
+  with A = W.T (V * X), G = W.T W and q = (W h) at M_j kept up to date within the column. The
+  curvature of the observed entries is a difference of two float64 sums; where it is within
+  their rounding (4 * features * eps times the whole sum) of zero the column has no observed
+  curvature in this component, and is left as it is, as the X-sized sweep does.
+
+The kernels run on one thread (a few percent of an iteration, next to the BLAS products; a
+Numba thread pool spinning beside OpenBLAS's slowed the GEMMs down by more than it saved).
+Sums over the missing entries are accumulated in float64; ``fastmath`` only reassociates them
+(SIMD), deterministically for given inputs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+__all__ = ["kernel"]
+
+_COMPILED: dict[str, Any] = {}
+_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}  # SIMD dot products; no NaN/inf change
+
+
+def kernel(name: str) -> Any:
+    """The compiled kernel ``name`` (cached on disk), or None without Numba (or with
+    ``MATFIT_DISABLE_NUMBA`` set)."""
+    if name in _COMPILED:
+        return _COMPILED[name]
+    fn = None
+    if not os.environ.get("MATFIT_DISABLE_NUMBA"):
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - depends on the environment
+            numba = None
+        if numba is not None:
+            fn = numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)(globals()["_" + name])
+    _COMPILED[name] = fn
+    return fn
+
+
+def _mu_complement(indptr, idx, O, OL, Ft, out, sq):  # pragma: no cover - compiled; the spec
+    """``out[c] = sum_{e in c's missing} q_e OL[idx[e]]`` with ``q_e = O[idx[e]] @ Ft[c]``,
+    and ``sq[c] = sum q_e^2`` (float64), for every column c.
+
+    H step: c runs over samples, ``O = OL = W`` (features, components), ``Ft = H.T``, and
+    ``out`` (samples, components) is ``(W.T (C * W H)).T``. W step: c runs over features,
+    ``O = H.T``, ``OL = H[learned].T``, ``Ft = W``, and ``out`` (features, learned) is
+    ``(C * W H) @ H[learned].T``. ``indptr``/``idx`` list each c's missing entries (C's CSC
+    for the H step, its CSR for the W step). An ``OL`` without columns gives ``sq`` alone.
+    Four entries at a time: one pass over ``Ft[c]`` and ``out[c]`` serves four.
+    """
+    n_cols, k = Ft.shape
+    kl = OL.shape[1]
+    zero = O.dtype.type(0)
+    acc = np.empty(kl, dtype=out.dtype)
+    for c in range(n_cols):
+        f = Ft[c]
+        acc[:] = zero
+        total = 0.0
+        e = indptr[c]
+        hi = indptr[c + 1]
+        while e + 4 <= hi:
+            p0 = idx[e]
+            p1 = idx[e + 1]
+            p2 = idx[e + 2]
+            p3 = idx[e + 3]
+            q0 = zero
+            q1 = zero
+            q2 = zero
+            q3 = zero
+            for s in range(k):
+                fs = f[s]
+                q0 += O[p0, s] * fs
+                q1 += O[p1, s] * fs
+                q2 += O[p2, s] * fs
+                q3 += O[p3, s] * fs
+            for t in range(kl):
+                acc[t] += q0 * OL[p0, t] + q1 * OL[p1, t] + q2 * OL[p2, t] + q3 * OL[p3, t]
+            total += (float(q0) * q0 + float(q1) * q1) + (float(q2) * q2 + float(q3) * q3)
+            e += 4
+        while e < hi:
+            p0 = idx[e]
+            q0 = zero
+            for s in range(k):
+                q0 += O[p0, s] * f[s]
+            for t in range(kl):
+                acc[t] += q0 * OL[p0, t]
+            total += float(q0) * q0
+            e += 1
+        for t in range(kl):
+            out[c, t] = acc[t]
+        sq[c] = total
+
+
+def _hals_complement(indptr, idx, O, F, A, G, diag, n_rows, l1, l2, rel):  # pragma: no cover
+    """One weighted HALS sweep over the first ``n_rows`` rows of F, column by column, in place.
+
+    ``F`` (components, columns) is H (``O = W``, the other factor as (features, components),
+    ``indptr``/``idx`` C's CSC) or W.T (``O = H.T``, C's CSR); ``A[t, c]`` is ``other.T (V *
+    X)`` for the updated rows, ``G`` (n_rows, components) the Gram rows of the other factor,
+    ``diag`` (n_rows,) their diagonal in float64, ``rel`` the relative rounding threshold of
+    the curvature. See the module notes. The other factor's values at a column's missing
+    entries are gathered once into ``B`` (components, missing), so each coordinate step is
+    a few contiguous passes over them.
+    """
+    n_cols = F.shape[1]
+    k = F.shape[0]
+    zero = F.dtype.type(0)
+    widest = 0
+    for c in range(n_cols):
+        widest = max(widest, indptr[c + 1] - indptr[c])
+    B = np.empty((k, widest), dtype=O.dtype)
+    q = np.empty(widest, dtype=O.dtype)
+    h = np.empty(k, dtype=F.dtype)
+    for c in range(n_cols):
+        lo = indptr[c]
+        nm = indptr[c + 1] - lo
+        for e in range(nm):
+            p = idx[lo + e]
+            for s in range(k):
+                B[s, e] = O[p, s]
+        for s in range(k):
+            h[s] = F[s, c]
+        q[:nm] = zero
+        for s in range(k):
+            hs = h[s]
+            for e in range(nm):
+                q[e] += B[s, e] * hs
+        for t in range(n_rows):
+            corr = zero
+            miss = 0.0
+            for e in range(nm):
+                b = B[t, e]
+                corr += b * q[e]
+                miss += float(b) * b
+            curv = diag[t] - miss
+            if curv <= rel * diag[t]:
+                curv = 0.0  # no observed entry with a nonzero partner (to rounding)
+            hess = curv + l2
+            if hess <= 0.0:
+                continue
+            g = A[t, c] + corr
+            for s in range(k):
+                g -= G[t, s] * h[s]
+            g = g - l1 - l2 * h[t]
+            new = h[t] + g / hess
+            if new < 0.0:
+                new = 0.0
+            old = h[t]
+            h[t] = new  # rounded to F's dtype, as the row sweep stores it
+            delta = h[t] - old
+            if delta != 0.0:
+                for e in range(nm):
+                    q[e] += B[t, e] * delta
+        for s in range(n_rows):
+            F[s, c] = h[s]
+
+
+# ------------------------------------------------------------------------ NumPy-facing calls
+def missing_sums(by: tuple[np.ndarray, np.ndarray], O: np.ndarray, OL: np.ndarray,
+                 Ft: np.ndarray) -> tuple[np.ndarray, float]:
+    """(out, sum of q^2) of :func:`_mu_complement`; O, OL, Ft C-contiguous."""
+    out = np.empty((Ft.shape[0], OL.shape[1]), dtype=Ft.dtype)
+    sq = np.empty(Ft.shape[0], dtype=np.float64)
+    kernel("mu_complement")(by[0], by[1], O, OL, Ft, out, sq)
+    return out, float(sq.sum())
+
+
+def hals_sweep(by: tuple[np.ndarray, np.ndarray], O: np.ndarray, F: np.ndarray, A: np.ndarray,
+               G: np.ndarray, diag: np.ndarray, n_rows: int, l1: float, l2: float) -> None:
+    """:func:`_hals_complement` on F in place. The observed curvature is a difference of two
+    float64 sums of at most ``O.shape[0]`` terms each: within their rounding it is zero."""
+    rel = 4.0 * O.shape[0] * float(np.finfo(np.float64).eps)
+    kernel("hals_complement")(by[0], by[1], O, F, A, G, diag, int(n_rows), float(l1),
+                              float(l2), rel)
