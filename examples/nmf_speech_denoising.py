@@ -51,7 +51,8 @@ def main() -> dict:
     # --- the seed user's workflow, three lines --------------------------------------------
     start = time.perf_counter()
     d_speech = learn_dictionary(speech_train, sr, 40)      # W (1025, 40): n_fft 2048 at 16 kHz
-    d_noise = learn_dictionary(noise_train, sr, 40)
+    # the noise is stationary: 100 of its frames as atoms, as `matfit separate` does
+    d_noise = learn_dictionary(noise_train, sr, 100, kind="exemplar", n_fft=d_speech.stft.n_fft)
     learned = time.perf_counter()
     estimate = Separator({"speech": d_speech, "noise": d_noise}).separate(mixture, sr)
     done = time.perf_counter()

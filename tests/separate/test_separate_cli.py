@@ -99,7 +99,10 @@ def test_semi_supervised_run_with_an_excluded_span_and_a_saved_dictionary(wavs, 
                  "--out-dir", str(tmp_path / "npz"), "--json", "-q"])
     cap = capsys.readouterr()
     assert code == 0, cap.err
-    assert _json(cap.out)["atoms"] == {"speech": 10, "noise": 10}
+    summary = _json(cap.out)
+    # the stationary noise: 10 of its frames; speech: the saved 10 atoms + 30 adapted ones
+    assert summary["kinds"] == {"speech": "nmf", "noise": "exemplar"}
+    assert summary["atoms"] == {"speech": 10 + 30, "noise": 10}
 
 
 def _fails(args, capsys, match):

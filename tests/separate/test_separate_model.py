@@ -162,8 +162,8 @@ def test_equal_sparsity_on_every_source_only_rescales_kl(signals, dicts):
     """With KL and unit-sum atoms a uniform L1 weight scales H by 1/(1 + lambda): same masks."""
     x = signals[2] + signals[3]
     src = {"speech": dicts[0], "noise": dicts[1]}
-    plain = Separator(src, max_iter=40).decompose(x, SR)
-    sparse = Separator(src, sparsity=0.5, max_iter=40).decompose(x, SR)
+    plain = Separator(src, adapt=0, max_iter=40).decompose(x, SR)       # fixed dictionaries
+    sparse = Separator(src, adapt=0, sparsity=0.5, max_iter=40).decompose(x, SR)
     assert_allclose(sparse.H * 1.5, plain.H, rtol=1e-3, atol=1e-6 * plain.H.max())
     assert_allclose(sparse.masks["speech"], plain.masks["speech"], atol=1e-4)
 
@@ -374,10 +374,10 @@ def _naive_misi(Z, mags, stft, n, rounds):
 def test_phase_iterations_match_a_naive_misi_and_add_up(signals, dicts):
     x = signals[2] + signals[3]
     src = {"speech": dicts[0], "noise": dicts[1]}
-    plain = Separator(src, max_iter=20, phase_iterations=0).decompose(x, SR)
-    misi = Separator(src, max_iter=20, phase_iterations=3).decompose(x, SR)
-    assert Separator(src, max_iter=20).decompose(x, SR).signals["speech"].tobytes() == \
-        misi.signals["speech"].tobytes()                    # 3 rounds: the supervised default
+    plain = Separator(src, adapt=0, max_iter=20, phase_iterations=0).decompose(x, SR)
+    misi = Separator(src, adapt=0, max_iter=20, phase_iterations=3).decompose(x, SR)
+    assert Separator(src, adapt=0, max_iter=20).decompose(x, SR).signals["speech"].tobytes() \
+        == misi.signals["speech"].tobytes()   # 3 rounds: the default with fixed dictionaries
     Z = plain.mixture_stft
     for name in src:      # 0 rounds: the masked mixture, mixture phase
         assert_allclose(plain.signals[name], plain.stft.istft(plain.masks[name] * Z, x.size),
@@ -434,3 +434,54 @@ def test_several_starts_average_the_masks_of_the_first_and_more(signals, dicts):
     assert second.min() > -1e-12 and second.max() < 1 + 1e-12
     with pytest.raises(InvalidParameterError, match="n_starts must be an integer >= 1"):
         Separator({"noise": dicts[1]}, n_starts=0, **kw)
+
+
+def test_supervised_speech_gets_adapted_atoms_fitted_like_a_naive_loop(signals, dicts):
+    """Default with a stationary noise: 30 free speech atoms beside the speech dictionary."""
+    x = signals[2] + signals[3]
+    src = {"speech": dicts[0], "noise": dicts[1]}
+    res = Separator(src, max_iter=30, seed=3).decompose(x, SR)
+    assert res.atoms == {"speech": slice(0, 40), "noise": slice(40, 50)}
+    # replay in float64: the naive loop learns its LAST columns, so reorder to
+    # [speech dictionary, noise dictionary, adapted speech atoms]
+    Vn = np.abs(res.stft.stft(x))
+    scale = Vn.mean()
+    Vn = Vn / scale
+    rng = np.random.default_rng(3)
+    Wu = rng.random((257, 30)).astype(np.float32) + np.float32(0.1)
+    W0 = np.hstack([dicts[0].W, dicts[1].W, (Wu / Wu.sum(axis=0)).astype(np.float64)])
+    H0 = np.tile(Vn.astype(np.float32).sum(axis=0) / 50 + np.float32(1e-3), (50, 1))
+    lam = np.r_[np.full(10, 0.1), np.zeros(10), np.full(30, 0.8)]   # the default weights
+    W, H = _naive_fit(Vn, W0, H0.astype(np.float64), lam, 30, 30, 1.5)   # beta 1.5
+    order = np.r_[0:10, 40:50, 10:40]
+    assert_allclose(res.W[:, order], W, rtol=2e-3, atol=1e-6)
+    assert_allclose(res.H[order], H * scale, rtol=2e-3, atol=1e-5 * scale)
+    assert np.array_equal(res.W[:, :10], dicts[0].W.astype(np.float32))   # fixed bitwise
+    assert np.array_equal(res.W[:, 40:], dicts[1].W.astype(np.float32))
+    # the default has 150 iterations and keeps the mixture's phase (no MISI rounds)
+    full = Separator(src).decompose(x, SR)
+    assert full.nit == 150
+    assert_allclose(full.signals["speech"],
+                    full.stft.istft(full.masks["speech"] * full.mixture_stft, x.size), atol=1e-12)
+
+
+def test_adaptation_needs_a_clear_stationary_split_and_can_be_named(signals, dicts):
+    x = signals[2] + signals[3]
+    d_s, d_n = dicts
+    bare = Dictionary(d_s.W, d_s.stft)              # built by hand: stationarity unknown
+    assert bare.stationary is None
+    cases = [({"speech": d_s, "noise": d_n}, {"adapt": 0}, {"speech": 10, "noise": 10}),
+             ({"speech": bare, "noise": d_n}, {}, {"speech": 10, "noise": 10}),
+             ({"a": d_s, "b": d_s}, {}, {"a": 10, "b": 10}),            # no stationary source
+             ({"speech": d_s, "noise": d_n}, {"adapt": 5}, {"speech": 15, "noise": 10}),
+             ({"speech": d_s, "noise": d_n}, {"adapt": {"noise": 4}}, {"speech": 10,
+                                                                       "noise": 14})]
+    for src, kw, sizes in cases:
+        res = Separator(src, max_iter=3, **kw).decompose(x, SR)
+        assert {k: sl.stop - sl.start for k, sl in res.atoms.items()} == sizes, kw
+    with pytest.raises(InvalidParameterError, match="adapt names 'music', which has no dict"):
+        Separator({"speech": d_s}, adapt={"music": 5})
+    with pytest.raises(InvalidParameterError, match=r"adapt\['speech'\] must be a number"):
+        Separator({"speech": d_s}, adapt={"speech": -1})
+    with pytest.raises(InvalidParameterError, match="adapt must be a number of atoms or a"):
+        Separator({"speech": d_s}, adapt="speech")

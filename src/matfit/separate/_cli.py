@@ -18,9 +18,11 @@ examples:
   (a TRAIN file ending in .npz is a dictionary saved with Dictionary.save)
 
 Every source gets DIR/NAME.wav (32-bit float, the mixture's rate and length). Dictionaries are
-learned NMF atoms when every source has training audio, and the training frames themselves
-(exemplars) when a source is unknown (--dictionary overrides). Training audio at another rate
-is resampled to the mixture's, with a note on stderr.
+learned NMF atoms when every source has training audio (a stationary source, such as a noise,
+gets at most 100 of its training frames as atoms instead, and a non-stationary one, such as
+speech, 30 more atoms adapted to the mixture), and the training frames themselves (exemplars)
+when a source is unknown (--dictionary overrides). Training audio at another rate is
+resampled to the mixture's, with a note on stderr.
 """
 
 
@@ -83,7 +85,8 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                         "frames, default all)")
     p.add_argument("--dictionary", choices=("auto", "nmf", "exemplar"), default="auto",
                    help="learned NMF atoms or training frames as atoms (default auto: nmf "
-                        "when every source has training audio, exemplar otherwise)")
+                        "when every source has training audio, except that a stationary "
+                        "source's (noise) are its frames, at most 100; exemplar otherwise)")
     p.add_argument("--beta", default=None,
                    help="divergence: kl, frobenius, is, or a number (default: kl, and 1.5 "
                         "for separating when a source is --unknown)")
@@ -94,8 +97,9 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("--hop", type=int, default=None, metavar="H",
                    help="samples between frames (default n_fft / 4)")
     p.add_argument("--iterations", type=int, default=None, metavar="N",
-                   help="NMF iterations, for learning and for separating (default 100; 200 "
-                        "for separating when a source is --unknown)")
+                   help="NMF iterations, for learning and for separating (default 100; for "
+                        "separating 150 when speech atoms adapt to the mixture, 200 when a "
+                        "source is --unknown)")
     p.add_argument("--sparsity", type=float, default=None, metavar="L",
                    help="L1 weight on the unknown sources' activations (default 0.5)")
     p.add_argument("--mask-power", type=float, default=None, metavar="P",
@@ -256,7 +260,14 @@ def run(args: argparse.Namespace) -> dict:
     from ..numerics import resolve_beta
     from ._audio import resample, write_wav
     from ._stft import STFT
-    from .dictionary import Dictionary, learn_dictionary, training_spectrogram
+    from .dictionary import (
+        STATIONARY_SPREAD_DB,
+        SUPERVISED_EXEMPLARS,
+        Dictionary,
+        learn_dictionary,
+        level_spread_db,
+        training_spectrogram,
+    )
     from .metrics import bss_eval, si_sdr, stoi
     from .separator import Separator
 
@@ -331,10 +342,16 @@ def run(args: argparse.Namespace) -> dict:
             _note(f"loaded {d!r} for {name!r} from {path}", verbose)
         else:
             signal, seconds = item
-            what = (f"{args.components or 40} NMF atoms" if kind == "nmf" else
+            kind_s, n_atoms = kind, args.components
+            if args.dictionary == "auto" and kind == "nmf" and level_spread_db(
+                    training_spectrogram(signal, stft)) < STATIONARY_SPREAD_DB:
+                # a stationary source (noise) beside sources with training audio: its frames
+                # as atoms fit less of the speech than learned atoms do (see Separator)
+                kind_s, n_atoms = "exemplar", args.components or SUPERVISED_EXEMPLARS
+            what = (f"{n_atoms or 40} NMF atoms" if kind_s == "nmf" else
                     "exemplar atoms (training frames)")
             _note(f"learning {what} for {name!r} from {path} ({seconds:.2f} s)", verbose)
-            d = learn_dictionary(signal, sr, args.components, kind=kind,
+            d = learn_dictionary(signal, sr, n_atoms, kind=kind_s,
                                  beta="kl" if beta is None else beta,
                                  n_fft=stft.n_fft, hop=stft.hop,
                                  max_iter=args.iterations or 100,
@@ -412,6 +429,7 @@ def run(args: argparse.Namespace) -> dict:
         "n_fft": stft.n_fft,
         "hop": stft.hop,
         "dictionary": kind,
+        "kinds": {k: d.kind for k, d in dictionaries.items()},
         "atoms": {k: sl.stop - sl.start for k, sl in result.atoms.items()},
         "iterations": result.nit,
         "seconds_learning": round(learn_seconds, 3),

@@ -50,6 +50,13 @@ __all__ = ["Dictionary", "learn_dictionary"]
 _KIND = "matfit.separate.Dictionary"
 _VERSION = 1
 STATIONARY_SPREAD_DB = 6.0
+# exemplars of a stationary source in SUPERVISED separation (``matfit separate`` with every
+# source trained): evenly spaced frames, at most this many. Measured (issue 18), speech SI-SDR
+# improvement with 40 learned speech atoms: real 8 kHz speech + real noise, speech dictionary
+# from another voice, 40 learned noise atoms +4.64 dB, 100 exemplars +6.21 (40: 6.12, 400:
+# 6.09; 100 or 200 learned atoms: 2.35, 0.67 — learned noise atoms fit that speech); 16 kHz
+# set at -5 dB 14.05 -> 14.12. 100 keeps 5 s at 16 kHz separated in under 0.5 s.
+SUPERVISED_EXEMPLARS = 100
 Kind = Literal["nmf", "exemplar"]
 
 
