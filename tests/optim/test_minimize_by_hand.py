@@ -550,3 +550,33 @@ def test_lbfgs_passes_limits_and_options_to_scipy(monkeypatch):
         {"maxiter": 6000, "gtol": 1e-5, "ftol": 1e-9, "maxfun": 18000},
         {"maxiter": 1000, "gtol": 1e-8, "ftol": 0.0, "maxfun": 7, "maxcor": 3},
     ]
+
+
+def test_bb_float32_step_is_taken_in_float64_and_rounded_once():
+    # x1 = float32(x0 - lam g) computed in float64; in float32 arithmetic (lam rounded to float32,
+    # lam g rounded, then the difference rounded) some of the 200 entries come out one ulp off
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal(200).astype(np.float32)
+    c = rng.standard_normal(200).astype(np.float32)
+    xs = []
+    quiet(lambda x: 0.5 * float(np.sum((x.astype(np.float64) - c) ** 2)), x0, lambda x: x - c,
+          lr=0.3, max_iter=1, callback=lambda r: xs.append(r.x))
+    g = x0 - c
+    want = (x0.astype(np.float64) - 0.3 * g.astype(np.float64)).astype(np.float32)
+    in_float32 = x0 - np.float32(0.3) * g
+    assert np.any(in_float32 != want)            # the two roundings can be told apart here
+    assert xs[0].dtype == np.float32
+    assert_array_equal(xs[0], want)
+
+
+def test_lbfgs_empty_float32_x0_keeps_its_dtype():
+    res = minimize(lambda x: 0.0, np.zeros(0, np.float32), lambda x: np.zeros(0), method="lbfgs")
+    assert res.status == 0 and res.x.dtype == res.jac.dtype == np.float32
+
+
+def test_lbfgs_callback_sees_iterations_counted_from_one():
+    seen = []
+    res = minimize(scipy.optimize.rosen, np.array([-1.2, 1.0]), scipy.optimize.rosen_der,
+                   method="lbfgs", callback=lambda r: seen.append((r.nit, r.fun)))
+    assert res.success and [n for n, _ in seen] == list(range(1, res.nit + 1))
+    assert [f for _, f in seen] == res.history[1:].tolist()
