@@ -31,7 +31,9 @@ def test_demo_json_is_last_line(capsys):
     summary = json.loads(last)
     assert summary["ok"] is True
     assert set(summary["parts"]) == {"numerics", "shapes"}
-    assert summary["parts"]["numerics"]["naive_nonfinite"] > 0
+    # z = (-1e4, -30, 0, 30, 1e4): the naive -log(sigmoid) is inf at -1e4 only (1); the naive
+    # log(exp(z) / sum exp(z)) divides by inf: -inf four times and inf / inf = NaN once (5)
+    assert summary["parts"]["numerics"]["naive_nonfinite"] == 6
 
 
 def test_demo_list(capsys):

@@ -15,7 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import stats
+
+_K, _N = 2928, 5000
+_COIN_LOGLIK = _K * np.log(_K / _N) + (_N - _K) * np.log(1 - _K / _N)
 
 
 def _get(summary: dict, path: str):
@@ -37,9 +42,17 @@ FIGURES: dict[str, dict[str, tuple]] = {
         "gradcheck_worst": (lambda v: v < 1e-5, "< 1e-5"),
         "ones_upstream_dx_max": (lambda v: v < 1e-12, "< 1e-12 (all-ones upstream: dX = 0)"),
     },
-    "coin_flip_likelihood": {
+    "coin_flip_likelihood": {   # 2928 heads in 5000 flips, uniform prior: Beta(2929, 2073)
         "mle": (lambda v: abs(v - 2928 / 5000) < 1e-12, "heads / flips"),
-        "credible_interval_95": (lambda v: v[0] < 2928 / 5000 < v[1], "contains the MLE"),
+        "max_log_likelihood": (lambda v: abs(v - _COIN_LOGLIK) < 1e-6,
+                               f"{_COIN_LOGLIK:.6f} = k log(k/n) + (n-k) log(1-k/n)"),
+        "posterior_mean": (lambda v: abs(v - 2929 / 5002) < 1e-12, "2929 / 5002"),
+        "credible_interval_95": (
+            lambda v: np.allclose(v, stats.beta.ppf([0.025, 0.975], 2929, 2073), rtol=1e-9, atol=0),
+            "scipy.stats.beta(2929, 2073).ppf([0.025, 0.975])"),
+        "p_theta_in_0.57_0.59": (
+            lambda v: abs(v - np.diff(stats.beta.cdf([0.57, 0.59], 2929, 2073))[0]) < 1e-9,
+            "the Beta(2929, 2073) probability of [0.57, 0.59]"),
     },
     "coin_flip_posterior": {
         "n20_posterior_grid_err": (lambda v: v < 1e-10, "< 1e-10"),
@@ -118,6 +131,22 @@ FIGURES: dict[str, dict[str, tuple]] = {
 }
 
 
+# example stem -> [(predicate of the whole summary, what it must be)]: figures against each other
+RELATIONS: dict[str, list[tuple]] = {
+    "nmf_ratings_parts": [
+        (lambda s: s["rmse"] < s["item_mean_rmse"] - 0.03, "rmse 0.03 below the per-film mean's"),
+    ],
+    "sparse_factorisation": [
+        (lambda s: abs(s["noise_floor_rmse"] - 0.1) < 0.005, "noise floor ~ the noise sd 0.1"),
+        (lambda s: s["heldout_rmse"] < 2 * s["noise_floor_rmse"], "< 2 x the noise floor"),
+    ],
+    "time_varying_filter": [
+        (lambda s: s["closed_form_nonfinite"] > 0.99 * s["samples"],
+         "the closed form non-finite on > 99% of the samples"),
+    ],
+}
+
+
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.py"))
 
 
@@ -145,3 +174,10 @@ def test_example_runs_and_checks_itself(script: Path, tmp_path: Path) -> None:
     for path, (ok, want) in FIGURES[script.stem].items():
         value = _get(summary, path)
         assert ok(value), f"{script.name}: {path} = {value!r}, expected {want}"
+    for ok, want in RELATIONS.get(script.stem, []):
+        assert ok(summary), f"{script.name}: expected {want}, got {summary}"
+
+
+def test_figures_and_relations_name_existing_examples() -> None:
+    stems = {p.stem for p in EXAMPLES}
+    assert set(FIGURES) == stems and set(RELATIONS) <= stems

@@ -82,10 +82,18 @@ def _run(imports: str, pipeline: str) -> tuple[dict, object]:
 def test_script_runs_unchanged_with_matfit_imports(pipeline):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning)   # scikit-learn's own
-        ref, _ = _run(SKLEARN_IMPORTS, pipeline)
+        ref, ref_search = _run(SKLEARN_IMPORTS, pipeline)
     ours, search = _run(MATFIT_IMPORTS, pipeline)
     assert type(search.best_estimator_[-1]).__module__.startswith("matfit.")
-    assert set(ours["best_params"]) == set(ref["best_params"])
+    # the grid's cross-validated accuracies, point by point: the convex logistic model agrees
+    # with scikit-learn's to a few test samples; NMF and the MLP start elsewhere and may not
+    # find the same factors or weights, so there only "not worse"
+    assert search.cv_results_["params"] == ref_search.cv_results_["params"]
+    cv, cv_ref = search.cv_results_["mean_test_score"], ref_search.cv_results_["mean_test_score"]
+    if pipeline == "logistic":
+        np.testing.assert_allclose(cv, cv_ref, rtol=0, atol=0.005)
+    else:
+        assert np.all(cv > cv_ref - 0.05), (cv, cv_ref)
     assert ours["proba_sum"] < 1e-6
     assert ours["test_score"] > ref["test_score"] - 0.05, (ours, ref)
     assert ours["regression_r2"] == pytest.approx(ref["regression_r2"], rel=1e-8)

@@ -255,10 +255,12 @@ def test_schedule_range_edges_are_accepted():
     assert step_decay(0, 1, gamma=1e-300)(0) == 0.0
     assert exponential_decay(0.0, 5.0)(3) == 0.0
     assert cosine_annealing(0, 1, eta_min=0)(0) == 0.0
-    assert cosine_annealing(0.1, 2, eta_min=0.5)(2) == pytest.approx(0.5)   # eta_min > lr: torch
+    # eta_min > lr: torch then anneals upwards, ending at eta_min
+    assert cosine_annealing(0.1, 2, eta_min=0.5)(2) == pytest.approx(0.5, rel=1e-15, abs=0)
+    assert cosine_annealing(0.1, 2, eta_min=0.5)(1) == pytest.approx(0.3, rel=1e-15, abs=0)
     assert linear_warmup(0, 1, start_factor=1)(0) == 0.0
     assert linear_warmup(2.0, 1, start_factor=1.0)(0) == 2.0
-    assert linear_warmup(1.0, 1, start_factor=1e-9)(0) == pytest.approx(1e-9)
+    assert linear_warmup(1.0, 1, start_factor=1e-9)(0) == pytest.approx(1e-9, rel=1e-15, abs=0)
 
 
 def test_clip_grad_norm_of_float32_gradients_is_computed_in_float64():

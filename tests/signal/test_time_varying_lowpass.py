@@ -162,9 +162,11 @@ def test_errors_name_the_argument_and_the_fix():
         time_varying_lowpass(x, np.full(10, 0.5), method="scan")
     with pytest.raises(InvalidParameterError, match=r"axis=2.*pass axis in \[-1, 0\]"):
         time_varying_lowpass(x, np.full(10, 0.5), axis=2)
-    with pytest.raises(DataError, match="x"):
+    with pytest.raises(DataError, match=r"^x has 1 non-finite entry \(NaN or inf\), the first "
+                                        r"at x\[1\] = nan\."):
         time_varying_lowpass(np.r_[1.0, np.nan], [0.5, 0.5])
-    with pytest.raises(ShapeError, match="scalar"):
+    with pytest.raises(ShapeError, match=r"^x must be at least 1-D \('\.\.\. samples'\) but is "
+                                         r"a scalar: pass np\.atleast_1d\(x\)\.$"):
         time_varying_lowpass(1.0, 0.5)
 
 

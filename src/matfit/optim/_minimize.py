@@ -20,7 +20,9 @@ Implementation notes
   (momentum, betas... through ``options``), exactly as ``torch.optim`` would on the same
   gradients.
 * ``"lbfgs"`` delegates to ``scipy.optimize.minimize(method="L-BFGS-B")`` with ``maxiter``,
-  ``gtol`` and ``ftol`` translated; ``options`` go to SciPy unchanged.
+  ``gtol`` and ``ftol`` translated; ``options`` go to SciPy unchanged. With ``ftol=0`` SciPy's
+  relative-reduction stop means that no step lowered the objective: that is status 5, not a
+  success. An empty ``x0`` (SciPy rejects N = 0) converges at once, as with the other methods.
 * ``x`` keeps the caller's dtype (float32 stays float32; "lbfgs" works in float64 inside
   SciPy and casts back); objective values, step lengths and BB inner products are float64.
   ``history`` holds the objective at ``x0`` and after each iteration.
@@ -363,6 +365,7 @@ def _bb(p: _Problem, method: str, lr: float | None, max_iter: int, gtol: float, 
         return p.result(x, f, g, 0, 3, history, hint=_hint(method, lr, g0))
     gmax = float(np.max(np.abs(g), initial=0.0))
     alpha = float(lr) if lr is not None else (1.0 / gmax if gmax > 0 else 1.0)
+    best = (f, x, g)    # the non-monotone search may leave a lower objective behind
     recent: deque[float] = deque([f], maxlen=memory)
     recent_bb2: deque[float] = deque(maxlen=10)
     status, nit = 1, 0
@@ -399,6 +402,8 @@ def _bb(p: _Problem, method: str, lr: float | None, max_iter: int, gtol: float, 
         g_new = p.g(x_new)
         nit += 1
         if not _finite(f_new, g_new):
+            history.append(f_new)
+            f, x, g = best     # hand back the best iterate with a finite gradient
             return p.result(x, f, g, nit, 3, history, hint=_hint(method, lr, g0))
         s = x_new.astype(np.float64) - x
         y = g_new.astype(np.float64) - g64
@@ -418,8 +423,13 @@ def _bb(p: _Problem, method: str, lr: float | None, max_iter: int, gtol: float, 
         history.append(f)
         recent.append(f)
         bar.update(1)
-        if _exploded(f, f0, explode):  # cannot pass the line search; kept for symmetry
-            return p.result(x, f, g, nit, 4, history, f0=f0, fbad=f, hint=_hint(method, lr, g0))
+        # only a large options["noise"] lets the line search accept such a step
+        if _exploded(f, f0, explode):
+            fbad, (f, x, g) = f, best
+            return p.result(x, f, g, nit, 4, history, f0=f0, fbad=fbad,
+                            hint=_hint(method, lr, g0))
+        if f < best[0]:
+            best = (f, x, g)
         if ftol and f <= f_prev and (f_prev - f) < ftol * max(abs(f_prev), abs(f), 1.0):
             status = 2
             break
@@ -453,8 +463,10 @@ def _lbfgs(fun: Callable, x0: np.ndarray, jac: Any, max_iter: int, gtol: float, 
             return math.inf, np.zeros_like(x)
         return f, g.astype(np.float64)
 
-    f0 = fg(x64)[0]
+    f0, g0 = fg(x64)
     history.append(f0)
+    if x64.size == 0 and math.isfinite(f0):   # nothing to optimise (SciPy rejects N = 0): converged at x0
+        return p.result(x0.ravel(), f0, g0.astype(p.dtype), 0, 0, history, gtol=gtol)
     stopped = [False]
     with progress(total=max_iter, desc="minimize[lbfgs]", verbose=verbose) as bar:
 
@@ -479,7 +491,8 @@ def _lbfgs(fun: Callable, x0: np.ndarray, jac: Any, max_iter: int, gtol: float, 
     elif stopped[0]:
         status = 6
     elif sres.status == 0:
-        status = 0 if float(np.max(np.abs(g), initial=0.0)) <= gtol else 2
+        # SciPy's "relative reduction <= ftol" with ftol = 0 means no decrease at all: a stall
+        status = 0 if float(np.max(np.abs(g), initial=0.0)) <= gtol else 2 if ftol > 0 else 5
     elif sres.status == 1:
         status = 1
     else:
