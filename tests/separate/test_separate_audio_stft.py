@@ -298,9 +298,10 @@ def test_each_bad_setting_is_named_in_its_error():
         STFT(8000, 17, 9)
     # the smallest settings are accepted (a bound of 1 instead of 0 would refuse them)
     assert STFT(1, 16, 1).n_bins == 9
-    with pytest.raises(InvalidParameterError, match="^sr must be a positive integer, got -1$"):
+    with pytest.raises(InvalidParameterError, match=r"^sr must be a positive integer, got -1$"):
         STFT.make(-1)
-    with pytest.raises(InvalidParameterError, match="^n_fft must be a positive integer, got 1.5$"):
+    with pytest.raises(InvalidParameterError,
+                       match=r"^n_fft must be a positive integer, got 1\.5$"):
         STFT.make(8000, 1.5)
 
 

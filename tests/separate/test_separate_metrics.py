@@ -151,7 +151,7 @@ def test_stoi_orders_estimates_and_needs_pystoi(monkeypatch):
     with pytest.raises(ShapeError, match="must match"):
         stoi(s[:100], s, 8000)
     monkeypatch.setitem(sys.modules, "pystoi", None)
-    with pytest.raises(MatfitError, match="^STOI needs pystoi: pip install pystoi$"):
+    with pytest.raises(MatfitError, match=r"^STOI needs pystoi: pip install pystoi$"):
         stoi(s, s, 8000)
 
 
@@ -167,7 +167,7 @@ def _delays(s, L):
 def _naive_bss_eval(refs, ests, L, permute):
     """Vincent, Gribonval & Fevotte (2006) by their definitions: each projection an explicit
     least-squares fit onto the delayed references (np.linalg.lstsq, no Gram matrix, no FFT)."""
-    n_src, n = refs.shape
+    n_src = refs.shape[0]
     blocks = [_delays(r, L) for r in refs]
     every = np.hstack(blocks)
     crit = np.zeros((3, n_src, n_src))
@@ -257,7 +257,7 @@ def test_bss_eval_source_limit_and_argument_errors():
         with pytest.raises(InvalidParameterError,
                            match=rf"^filter_length must be a positive integer, got {bad!r}$"):
             bss_eval(refs[:2], est[:2], filter_length=bad)
-    with pytest.raises(ShapeError, match="^references and estimates have no samples$"):
+    with pytest.raises(ShapeError, match=r"^references and estimates have no samples$"):
         bss_eval(np.ones((2, 0)), np.ones((2, 0)))
     with pytest.raises(DataError, match=r"^references has 1 non-finite entry"):
         bss_eval(np.r_[np.nan, np.ones(19)], np.ones(20))
@@ -312,8 +312,8 @@ def test_one_sample_is_enough_and_none_is_an_error():
     with pytest.raises(ShapeError, match=r"^estimate and reference need at least one sample, "
                                          r"got shape \(2, 0\)$"):
         si_sdr(np.ones((2, 0)), np.ones((2, 0)))
-    with pytest.raises(DataError, match="^a reference signal is all zeros: SI-SDR is undefined "
-                                        "for it$"):
+    with pytest.raises(DataError, match=r"^a reference signal is all zeros: SI-SDR is undefined "
+                                        r"for it$"):
         si_sdr(np.ones((2, 5)), np.r_[[np.ones(5)], [np.zeros(5)]])
     with pytest.raises(DataError, match=r"^estimate has 1 non-finite entry"):
         si_sdr(np.r_[1.0, np.nan], np.ones(2))

@@ -11,7 +11,6 @@ that each test runs in well under a second.
 
 from __future__ import annotations
 
-import io
 import re
 
 import numpy as np
@@ -355,7 +354,7 @@ def test_binary_masks_give_each_bin_to_the_larger_model(case):
 
 
 def test_residual_is_what_the_model_leaves_unexplained(case):
-    s, n, d_s, d_n = case
+    s, n, d_s, _ = case
     x = s + n
     res = Separator({"speech": d_s}, residual=True, max_iter=20).decompose(x, SR)
     V = np.abs(res.mixture_stft)
@@ -385,7 +384,7 @@ def test_the_options_are_stored_as_given(case):
 
 
 def test_verbose_draws_a_progress_bar_on_stderr(case, capsys):
-    _, _, d_s, d_n = case
+    d_s = case[2]
     x = np.random.default_rng(0).standard_normal(800)
     Separator({"speech": d_s}, max_iter=3, verbose=0).separate(x, SR)
     assert capsys.readouterr().err == ""
