@@ -551,7 +551,7 @@ def test_one_iteration_from_the_flat_start(case):
 def test_activations_sink_to_the_floor_and_stay_there(case):
     """MU only multiplies, so an entry at 0 could never come back: H stops at 1e-3 float32
     epsilons (on the unit-mean scale), reached here by atoms the mixture does not use."""
-    s, n, d_s, d_n = case
+    _, n, d_s, d_n = case
     res = Separator({"speech": d_s, "noise": d_n}, max_iter=300, sparsity={"speech": 1.0},
                     phase_iterations=0).decompose(n, SR)
     assert_allclose((res.H / np.abs(res.mixture_stft).mean()).min(), FLOOR, rtol=1e-5)
@@ -561,7 +561,7 @@ def test_the_fit_runs_in_float32(case):
     """The module's promise: float32 factorisation (its result only shapes the masks). Its H
     differs from the float64 reference by float32 rounding: more than float64's, far less than
     the model's own tolerance."""
-    s, n, d_s, d_n = case
+    s, n, _, d_n = case
     x = s + n
     res = Separator({"noise": d_n}, unknown={"speech": 3}, n_starts=1, max_iter=30,
                     seed=1).decompose(x, SR)
