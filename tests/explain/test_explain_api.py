@@ -63,7 +63,7 @@ def test_module_is_the_same_object_as_the_callable_package():
 
 def test_module_itself_is_a_context_manager(tmp_path, capsys):
     ns = _run_file(tmp_path, "def add(a, b):\n    return a + b\n")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="could not be broadcast together"):
         with matfit.explain:
             ns["add"](np.ones((3, 3)), np.ones((1, 4)))
     assert "a  shape (3, 3)" in capsys.readouterr().err
@@ -81,7 +81,7 @@ def test_decorator_forms(tmp_path, form):
         wrapped = explain(file=buf)(ns["f"])
     assert wrapped.__name__ == "f"
     np.testing.assert_array_equal(wrapped(np.eye(2), np.ones((2, 1))), np.ones((2, 1)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="mismatch in its core dimension"):
         wrapped(np.ones((2, 3)), np.ones((2, 3)))
     assert "x  shape (2, 3)" in buf.getvalue()
     assert "`x @ y.T` gives shape (2, 2)" in buf.getvalue()
@@ -94,7 +94,7 @@ def test_at_matfit_explain_decorator_without_parentheses(tmp_path, capsys):
     def outer(x, y):
         return ns["f"](x, y)
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="mismatch in its core dimension"):
         outer(np.ones((2, 3)), np.ones((2, 3)))
     assert "x  shape (2, 3)" in capsys.readouterr().err
 
@@ -103,7 +103,7 @@ def test_nested_entry_points_print_once(tmp_path):
     buf = io.StringIO()
     ns = _run_file(tmp_path, "def f(x, y):\n    return x @ y\n")
     inner = explain(ns["f"], file=buf)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="mismatch in its core dimension"):
         with explain(file=buf):
             inner(np.ones((2, 3)), np.ones((2, 3)))
     assert buf.getvalue().count("matfit explain:") == 1
@@ -269,7 +269,7 @@ def test_dimension_count_mismatch_in_concatenate(tmp_path):
 
 def test_code_without_source_is_left_alone():
     namespace: dict = {"np": np}
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="mismatch in its core dimension") as info:
         exec("np.ones((2, 3)) @ np.ones((2, 3))", namespace)
     assert explain_exception(info.value) is None
 

@@ -118,11 +118,12 @@ def test_batched_quadratic_form_fixes_are_per_sample(monkeypatch):
 
 
 def test_script_arguments_reach_the_script(capsys):
+    before = list(sys.argv)
     code = main(["explain", "--json", str(SCRIPTS / "dot_misaligned.py"), "7"])
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 1
     assert summary["operands"][0]["shape"] == [7, 3]
-    assert sys.argv[0] != str(SCRIPTS / "dot_misaligned.py")  # restored afterwards
+    assert sys.argv == before  # the script saw its own argv; ours is restored afterwards
 
 
 def test_console_command_exits_nonzero_with_both_operands():

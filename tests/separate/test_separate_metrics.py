@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -149,5 +151,190 @@ def test_stoi_orders_estimates_and_needs_pystoi(monkeypatch):
     with pytest.raises(ShapeError, match="must match"):
         stoi(s[:100], s, 8000)
     monkeypatch.setitem(sys.modules, "pystoi", None)
-    with pytest.raises(MatfitError, match="pip install pystoi"):
+    with pytest.raises(MatfitError, match=r"^STOI needs pystoi: pip install pystoi$"):
         stoi(s, s, 8000)
+
+
+# ---- BSS-Eval against a plain least-squares implementation ----------------------------------
+def _delays(s, L):
+    """The L delayed copies of s as columns, zero-padded to len(s) + L - 1 samples."""
+    A = np.zeros((s.size + L - 1, L))
+    for a in range(L):
+        A[a:a + s.size, a] = s
+    return A
+
+
+def _naive_bss_eval(refs, ests, L, permute):
+    """Vincent, Gribonval & Fevotte (2006) by their definitions: each projection an explicit
+    least-squares fit onto the delayed references (np.linalg.lstsq, no Gram matrix, no FFT)."""
+    n_src = refs.shape[0]
+    blocks = [_delays(r, L) for r in refs]
+    every = np.hstack(blocks)
+    crit = np.zeros((3, n_src, n_src))
+    for e in range(n_src):
+        est = np.r_[ests[e], np.zeros(L - 1)]
+        full = every @ np.linalg.lstsq(every, est, rcond=None)[0]
+        for j in range(n_src):
+            target = blocks[j] @ np.linalg.lstsq(blocks[j], est, rcond=None)[0]
+            interf, artif = full - target, est - full
+            with np.errstate(divide="ignore"):
+                crit[:, e, j] = 10 * np.log10([
+                    target @ target / np.sum((interf + artif) ** 2),
+                    target @ target / (interf @ interf),
+                    full @ full / (artif @ artif)])
+    orders = list(itertools.permutations(range(n_src))) if permute else [tuple(range(n_src))]
+    best = max(orders, key=lambda p: np.mean(crit[1, list(p), range(n_src)]))
+    return crit[:, list(best), range(n_src)], np.array(best)
+
+
+# (n, filter_length, sources): an odd FFT length (45), one where n + L - 2 is already a fast
+# length (64), a single sample, a one-tap filter, three permuted sources
+BSS_CASES = [(40, 6, 2), (57, 9, 2), (1, 3, 2), (50, 1, 3), (30, 4, 3), (200, 16, 1)]
+
+
+@pytest.mark.parametrize("n, L, n_src", BSS_CASES)
+@pytest.mark.parametrize("permute", [False, True])
+def test_bss_eval_matches_plain_least_squares(n, L, n_src, permute):
+    rng = np.random.default_rng(n + L)
+    refs = rng.standard_normal((n_src, n))
+    est = (np.eye(n_src) + 0.3 * rng.random((n_src, n_src))) @ refs
+    est += 0.2 * rng.standard_normal((n_src, n))
+    est = est[::-1].copy()                               # the matching estimate is last
+    ours = bss_eval(refs, est, filter_length=L, compute_permutation=permute)
+    (sdr, sir, sar), perm = _naive_bss_eval(refs, est, L, permute)
+    assert_allclose(ours.perm, perm)
+    for got, want in [(ours.sdr, sdr), (ours.sir, sir), (ours.sar, sar)]:
+        exact = want > 200               # nothing left over: inf, or ~300 dB after rounding
+        assert np.array_equal(got > 200, exact)
+        assert_allclose(got[~exact], want[~exact], rtol=0, atol=1e-7)
+    if permute and n_src > 1 and n > 1:
+        assert list(perm) == list(range(n_src))[::-1]
+
+
+def test_bss_eval_permutes_by_default_and_computes_in_float64():
+    refs, est = _sources(5, 3, 300)
+    est = est[[2, 0, 1]]
+    default = bss_eval(refs, est, filter_length=8)
+    assert list(default.perm) == [1, 2, 0]                # estimate 1 matches reference 0
+    (sdr, sir, sar), _ = _naive_bss_eval(refs, est, 8, True)
+    assert_allclose(np.c_[default.sdr, default.sir, default.sar], np.c_[sdr, sir, sar],
+                    rtol=0, atol=1e-7)
+    # float32 signals: the same figures as their float64 values (not float32 arithmetic)
+    r32, e32 = refs.astype(np.float32), est.astype(np.float32)
+    single = bss_eval(r32, e32, filter_length=8)
+    (sdr, sir, sar), _ = _naive_bss_eval(r32.astype(np.float64), e32.astype(np.float64), 8, True)
+    assert single.sdr.dtype == np.float64
+    assert_allclose(np.c_[single.sdr, single.sir, single.sar], np.c_[sdr, sir, sar],
+                    rtol=0, atol=1e-7)
+
+
+def test_bss_eval_with_a_singular_gram_matrix_falls_back_to_least_squares():
+    """References that are delays of one another: the joint Gram matrix is exactly singular
+    (scipy's solve refuses it), the projection onto their span is still well defined."""
+    n, L = 14, 3                     # FFT length 16: the Gram matrix of impulses comes out exact
+    refs = np.zeros((2, n))
+    refs[0, 2] = 1.0
+    refs[1, 3] = 1.0                                      # reference 0 delayed by one sample
+    est = np.random.default_rng(0).standard_normal((2, n))
+    ours = bss_eval(refs, est, filter_length=L, compute_permutation=False)
+    (sdr, sir, sar), _ = _naive_bss_eval(refs, est, L, False)
+    assert_allclose(np.c_[ours.sdr, ours.sir, ours.sar], np.c_[sdr, sir, sar], rtol=0, atol=1e-7)
+
+
+def test_bss_eval_source_limit_and_argument_errors():
+    from matfit import InvalidParameterError
+
+    rng = np.random.default_rng(2)
+    refs = rng.standard_normal((8, 20))
+    est = refs[::-1] + 0.01 * rng.standard_normal((8, 20))
+    eight = bss_eval(refs, est, filter_length=1)          # 8! orderings: still tried
+    assert list(eight.perm) == list(range(8))[::-1]
+    with pytest.raises(InvalidParameterError, match=r"^compute_permutation with 9 sources would "
+                       r"try 9! orderings: pass compute_permutation=False and order the "
+                       r"estimates yourself$"):
+        bss_eval(np.ones((9, 20)), np.ones((9, 20)), filter_length=1)
+    for bad in (0, -3, 2.0, True):
+        with pytest.raises(InvalidParameterError,
+                           match=rf"^filter_length must be a positive integer, got {bad!r}$"):
+            bss_eval(refs[:2], est[:2], filter_length=bad)
+    with pytest.raises(ShapeError, match=r"^references and estimates have no samples$"):
+        bss_eval(np.ones((2, 0)), np.ones((2, 0)))
+    with pytest.raises(DataError, match=r"^references has 1 non-finite entry"):
+        bss_eval(np.r_[np.nan, np.ones(19)], np.ones(20))
+    with pytest.raises(DataError, match=r"^estimates has 1 non-finite entry"):
+        bss_eval(np.ones(20), np.r_[np.nan, np.ones(19)])
+
+
+# ---- SI-SDR and SNR details -----------------------------------------------------------------
+def test_si_sdr_zero_mean_removes_each_signals_own_mean():
+    rng = np.random.default_rng(6)
+    s = rng.standard_normal((3, 200)) + np.array([[2.0], [-1.0], [0.5]])   # offset references
+    e = 0.7 * s + 0.2 * rng.standard_normal((3, 200)) + np.array([[0.3], [1.0], [-2.0]])
+    got = si_sdr(e, s, zero_mean=True)
+    want = [_naive_si_sdr(ei - ei.mean(), si - si.mean()) for ei, si in zip(e, s, strict=True)]
+    assert got.shape == (3,)
+    assert_allclose(got, want, rtol=1e-10)
+    assert_allclose(si_sdr(e[1], s[1], zero_mean=True), want[1], rtol=1e-10)   # one signal
+    assert_allclose(si_sdr(e, s), [_naive_si_sdr(ei, si) for ei, si in zip(e, s, strict=True)],
+                    rtol=1e-10)
+
+
+def test_si_sdr_and_snr_return_a_float_for_one_signal_and_an_array_for_a_batch():
+    rng = np.random.default_rng(8)
+    s = rng.standard_normal((2, 100))
+    e = s + 0.1 * rng.standard_normal((2, 100))
+    for fn in (si_sdr, snr):
+        assert type(fn(e[0], s[0])) is float
+        batch = fn(e, s)
+        assert isinstance(batch, np.ndarray) and batch.shape == (2,)
+    want = [10 * np.log10(np.sum(si**2) / np.sum((si - ei) ** 2)) for ei, si in zip(e, s,
+                                                                                    strict=True)]
+    assert_allclose(snr(e, s), want, rtol=1e-12)
+    assert_allclose(snr(e[0][None], s[0][None]), want[:1], rtol=1e-12)
+
+
+def test_si_sdr_of_float32_signals_is_computed_in_float64():
+    rng = np.random.default_rng(9)
+    s = rng.standard_normal(4000).astype(np.float32)
+    e = (s + 1e-4 * rng.standard_normal(4000)).astype(np.float32)   # ~80 dB: float32 rounding shows
+    want = _naive_si_sdr(e.astype(np.float64), s.astype(np.float64))
+    assert_allclose(si_sdr(e, s), want, rtol=1e-10)
+    assert_allclose(si_sdr(e, s.astype(np.float64)), want, rtol=1e-10)
+    assert_allclose(snr(e, s), 10 * np.log10(np.sum(s.astype(np.float64) ** 2) /
+                                             np.sum((s.astype(np.float64) - e) ** 2)), rtol=1e-10)
+
+
+def test_one_sample_is_enough_and_none_is_an_error():
+    assert si_sdr(np.array([3.0]), np.array([2.0])) == np.inf       # a scaled copy: perfect
+    with pytest.raises(ShapeError, match=r"^estimate and reference need at least one sample, "
+                                         r"got shape \(\)$"):
+        si_sdr(1.0, 2.0)
+    with pytest.raises(ShapeError, match=r"^estimate and reference need at least one sample, "
+                                         r"got shape \(2, 0\)$"):
+        si_sdr(np.ones((2, 0)), np.ones((2, 0)))
+    with pytest.raises(DataError, match=r"^a reference signal is all zeros: SI-SDR is undefined "
+                                        r"for it$"):
+        si_sdr(np.ones((2, 5)), np.r_[[np.ones(5)], [np.zeros(5)]])
+    with pytest.raises(DataError, match=r"^estimate has 1 non-finite entry"):
+        si_sdr(np.r_[1.0, np.nan], np.ones(2))
+    with pytest.raises(DataError, match=r"^reference has 1 non-finite entry"):
+        snr(np.ones(2), np.r_[1.0, np.inf])
+
+
+def test_stoi_is_pystoi_with_the_clean_signal_first():
+    pystoi = pytest.importorskip("pystoi")
+    from matfit.separate import stoi
+    from matfit.separate._synth import noise_like, speech_like
+
+    s = speech_like(1.5, 8000, seed=5)
+    n = noise_like(1.5, 8000, seed=6)
+    y = s + 0.8 * n * np.linalg.norm(s) / np.linalg.norm(n)
+    assert stoi(y, s, 8000) == pytest.approx(pystoi.stoi(s, y, 8000, extended=False), rel=1e-12,
+                                             abs=0)
+    assert stoi(y, s, 8000, extended=True) == pytest.approx(
+        pystoi.stoi(s, y, 8000, extended=True), rel=1e-12, abs=0)
+    # the order matters: pystoi's first argument is the clean signal
+    assert abs(pystoi.stoi(y, s, 8000) - pystoi.stoi(s, y, 8000)) > 1e-3
+    with pytest.raises(ShapeError, match=r"^stoi takes one signal, shape \(n_samples,\), got "
+                                         r"shape \(2, 100\)$"):
+        stoi(np.ones((2, 100)), np.ones((2, 100)), 8000)

@@ -25,12 +25,16 @@ def _axis_phrase(axis: int, ndim: int, size: int) -> str:
 def _matmul_conflict(op: Op) -> tuple[str, list[dict]]:
     (a, b), (A, B) = op.shapes(), (op.operands[0].text, op.operands[1].text)
     assert a is not None and b is not None
-    if op.kind == "dot" and (len(a) == 0 or len(b) == 0):
-        return "", []
+    sym = _q(_expr_text(op))
+    if len(a) == 0 or len(b) == 0:
+        if op.kind == "dot":  # np.dot multiplies by a 0-d operand: it never fails on one
+            return "", []
+        zero = A if len(a) == 0 else B
+        return (f"{_q(zero)} is 0-d (a scalar), but {sym} needs at least one axis on each "
+                f"operand: multiply by a scalar with `*`."), []
     ax_a = len(a) - 1
     ax_b = len(b) - 2 if len(b) >= 2 else 0
     ka, kb = a[ax_a], b[ax_b]
-    sym = _q(_expr_text(op))
     if op.kind == "dot":
         rule = (f"{'`*` on np.matrix is the matrix product (np.dot), not elementwise: ' if op.extra.get('matrix') else ''}"  # noqa: E501
                 f"np.dot contracts the last axis of {_q(A)} with the "

@@ -26,7 +26,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .._errors import InvalidParameterError
+from .._errors import InvalidParameterError, ShapeError
 
 __all__ = ["STFT", "default_n_fft"]
 
@@ -121,7 +121,8 @@ class STFT:
 
     def times(self, n_samples: int) -> np.ndarray:
         """Frame centre times in seconds, shape (samples,) in matfit's (features, samples) sense."""
-        return np.asarray(self._sft.t(n_samples))
+        # as in n_frames: a signal shorter than half a window is padded to it by stft
+        return np.asarray(self._sft.t(max(int(n_samples), self.n_fft - self.n_fft // 2)))
 
     def stft(self, signal: np.ndarray) -> np.ndarray:
         """Complex STFT, shape (features, samples) = (n_fft // 2 + 1, frames)."""
@@ -132,8 +133,21 @@ class STFT:
         return self._sft.stft(x)
 
     def istft(self, Z: np.ndarray, n_samples: int) -> np.ndarray:
-        """Inverse STFT, cut to exactly ``n_samples`` samples, shape (n_samples,)."""
+        """Inverse STFT, cut to exactly ``n_samples`` samples, shape (n_samples,).
+
+        Raises
+        ------
+        ShapeError
+            If ``Z`` is not (n_fft // 2 + 1, frames) with at least ``n_frames(n_samples)``
+            frames (fewer cannot cover ``n_samples`` samples).
+        """
         n = int(n_samples)
+        shape = np.shape(Z)
+        if len(shape) != 2 or shape[0] != self.n_bins or shape[1] < self.n_frames(n):
+            raise ShapeError(
+                f"Z has shape {shape} but the STFT of {n} samples with n_fft={self.n_fft}, "
+                f"hop={self.hop} has shape ({self.n_bins}, {self.n_frames(n)}): pass the STFT "
+                f"of the signal (or a mask of it) and that signal's length")
         y = self._sft.istft(Z, k1=max(n, self.n_fft - self.n_fft // 2))
         return np.asarray(y[:n], dtype=np.float64)
 
