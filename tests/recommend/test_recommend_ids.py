@@ -56,6 +56,8 @@ def test_sorted_kinds_match_a_sorted_dict(ids, kind):
 @pytest.mark.parametrize("ids", [
     [2.5, 0.5, 2.5],                     # not integral
     [1.0, 2.0**53],                      # integral but beyond exact int64 round trips
+    np.array([1.0, 2.0**53]),
+    np.array([1.0, -(2.0**53)]),
     [3, "a", (1, 2), 3, "a"],            # mixed types
     np.array([2.5, 0.5, 2.5]),
 ])
@@ -177,6 +179,13 @@ def test_integer_map_reads_typed_strings_exactly():
     assert m.lookup(np.array(texts)).tolist() == want
     mixed = [*texts, 7, True, (1, 2), 2.5, "X7", 2**64, np.int64(-5)]   # an object array
     assert m.lookup(mixed).tolist() == [*want, position[7], -1, -1, -1, -1, -1, position[-5]]
+
+
+def test_integer_map_finds_the_int64_extremes():
+    lo, hi = -(2**63), 2**63 - 1
+    m = IdMap(np.array([lo, 0, hi]))
+    assert m.lookup([str(lo), str(hi), str(hi + 1), str(lo - 1)]).tolist() == [0, 2, -1, -1]
+    assert m.lookup([lo, hi, hi + 1, lo - 1, "x"]).tolist() == [0, 2, -1, -1, -1]
 
 
 def test_string_map_reads_ints_and_refuses_other_objects():

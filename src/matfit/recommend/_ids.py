@@ -178,19 +178,11 @@ def _coerce_query(q: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
     valid = np.ones(len(q), dtype=bool)
     if q.dtype.kind == dtype.kind:
         return q, valid
-    if dtype.kind == "i" and q.dtype.kind == "U":
-        # IDs typed on a command line are strings: "196" finds the integer user 196
-        out = np.zeros(len(q), dtype=np.int64)
-        for n, text in enumerate(q):
-            value = _canonical_int(str(text))
-            if value is None:
-                valid[n] = False
-            else:
-                out[n] = value
-        return out, valid
     if dtype.kind == "U" and q.dtype.kind == "i":
         return q.astype(str), valid
-    # an object query against an int/str map: convert what can be converted, element-wise
+    # a str or object query against an int map (IDs typed on a command line are strings: "196"
+    # finds the integer user 196), or an object query against a str map: convert what can be
+    # converted, element-wise
     out = np.zeros(len(q), dtype=dtype)
     for n, v in enumerate(q):
         if dtype.kind == "i":
