@@ -89,8 +89,8 @@ def test_compiled_kernel_is_the_sequential_reference_loop(backend, biases, dtype
     ref, got = _copies(params), _copies(params)
     for _ in range(3):
         sq_ref = _reference_epoch(users, items, values, order, *ref, mu, **KW, biases=biases)
-        sq = _sgd.sgd_epoch(users, items, values, order, *got, mu, biases=biases,
-                            backend=backend, **KW)
+        via = {} if backend == "auto" else {"backend": backend}  # "auto" is the default
+        sq = _sgd.sgd_epoch(users, items, values, order, *got, mu, biases=biases, **via, **KW)
         assert type(sq) is float
         assert_allclose(sq, sq_ref, rtol=1e-12 if dtype == np.float64 else 1e-6)
     for a, b in zip(got, ref, strict=True):
@@ -189,7 +189,8 @@ def test_without_numba_auto_is_the_numpy_form_and_numba_is_refused(monkeypatch):
     assert_allclose(sq, sq_ref, rtol=1e-12)
     for a, b in zip(got, ref, strict=True):
         assert_allclose(a, b, rtol=1e-12, atol=1e-14)
-    with pytest.raises(ImportError, match=r"backend='numba' needs Numba: pip install"):
+    with pytest.raises(ImportError, match=r"^backend='numba' needs Numba: pip install "
+                                          r"'matfit\[fast\]'$"):
         _sgd.sgd_epoch(users, items, values, order, *got, mu, biases=True, backend="numba",
                        **KW)
 
