@@ -37,6 +37,10 @@ def test_rmse_and_mae_by_hand():
         np.sqrt((0.25 + 1) / 2), rel=1e-15, abs=0)
     assert mae([4.0, 4.0], [Decimal("4.5"), Decimal("3")]) == pytest.approx(0.75, rel=1e-15,
                                                                             abs=0)
+    assert rmse([4.0, 4.0], [Decimal("4.5"), Decimal("3")]) == pytest.approx(
+        np.sqrt((0.25 + 1) / 2), rel=1e-15, abs=0)
+    assert mae([Decimal("4.5"), Decimal("3")], [4.0, 4.0]) == pytest.approx(0.75, rel=1e-15,
+                                                                            abs=0)
 
 
 def test_no_ratings_give_nan():
@@ -168,3 +172,38 @@ def test_k_of_one_is_ranked():
     scores = np.array([[0.1, 0.5, 0.3]])
     res = ranking_metrics(_score_rows(scores), np.array([0]), np.array([1]), 3, 1)
     assert (res["precision"], res["recall"], res["ndcg"], res["users"]) == (1.0, 1.0, 1.0, 1)
+
+
+def test_many_items_and_small_k_find_the_true_top():
+    # 2000 items: selecting the top k must be exact, not merely close
+    rng = np.random.default_rng(11)
+    scores = rng.standard_normal((6, 2000))
+    users = np.repeat(np.arange(6), 40)
+    items = rng.integers(0, 2000, len(users))
+    keep = np.unique(np.c_[users, items], axis=0, return_index=True)[1]
+    users, items = users[np.sort(keep)], items[np.sort(keep)]
+    for k in (1, 2, 60):
+        for u in range(6):  # each user's best item relevant: a miss of the top shows at once
+            items[np.flatnonzero(users == u)[0]] = int(np.argmax(scores[u]))
+        got = ranking_metrics(_score_rows(scores), users, items, 2000, k)
+        want = _reference(scores, users, items, k, None)
+        assert_allclose([got["precision"], got["recall"], got["ndcg"]],
+                        [want["precision"], want["recall"], want["ndcg"]], rtol=1e-12)
+
+
+def test_one_item_catalogue_is_scored_in_chunks_of_chunk_cells_users():
+    scores = np.arange(10.0)[:, None]
+    calls = []
+    res = ranking_metrics(_score_rows(scores, calls), np.arange(10), np.zeros(10, dtype=int), 1,
+                          5, chunk_cells=4)
+    assert [len(c) for c in calls] == [4, 4, 2]
+    assert (res["precision"], res["recall"], res["ndcg"], res["users"]) == (1.0, 1.0, 1.0, 10)
+
+
+def test_integer_scores_are_ranked_with_seen_items_removed():
+    # a popularity baseline's counts: ints, not floats
+    counts = np.array([[5, 9, 1, 7]])
+    seen = sp.csr_matrix(np.array([[0.0, 1.0, 0.0, 0.0]]))
+    res = ranking_metrics(lambda rows: counts[rows], np.array([0]), np.array([3]), 4, 1,
+                          seen=seen)
+    assert (res["precision"], res["recall"], res["ndcg"]) == (1.0, 1.0, 1.0)  # item 3 is first
