@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
 
-from matfit.recommend import MatrixFactorization, Ratings, _als, synthetic_ratings
+from matfit.recommend import MatrixFactorization, Ratings, _als, _kernels, synthetic_ratings
 
 
 def _small(seed=0, n_users=40, n_items=30, density=0.3, dtype=np.float64):
@@ -24,8 +24,11 @@ def _small(seed=0, n_users=40, n_items=30, density=0.3, dtype=np.float64):
 
 @pytest.mark.parametrize("weighting", ["sqrt", "count", "none"])
 @pytest.mark.parametrize("biases", [True, False])
-def test_user_update_equals_solve_of_its_normal_equations(weighting, biases):
+@pytest.mark.parametrize("backend, n_threads", [("auto", 1), ("numpy", 1), ("numpy", 2)])
+def test_user_update_equals_solve_of_its_normal_equations(weighting, biases, backend,
+                                                          n_threads):
     u, i, vals, n_users, n_items = _small()
+    n_users += 2  # two users without ratings, at the end: zero factors and bias
     k = 5
     rng = np.random.default_rng(1)
     Q = rng.standard_normal((n_items, k))
@@ -37,18 +40,21 @@ def test_user_update_equals_solve_of_its_normal_equations(weighting, biases):
     lam = _als.penalties(side.counts, weighting, 0.3, reg_bias, k)
     P = np.full((n_users, k), np.nan)
     bu = np.full(n_users, np.nan) if biases else None
-    _als.als_half_step(side, Q, bi, mu, lam, P, bu)
+    _als.als_half_step(side, Q, bi, mu, lam, P, bu, backend=backend, n_threads=n_threads)
     counts = np.bincount(u, minlength=n_users)
     for user in range(n_users):
         rows = i[u == user]
         Y = np.c_[Q[rows], np.ones(len(rows))] if biases else Q[rows]
         t = vals[u == user] - mu - (bi[rows] if biases else 0)
         w = {"sqrt": np.sqrt(counts[user]), "count": counts[user], "none": 1.0}[weighting]
+        if counts[user] == 0:
+            w = 1.0
         diag = [0.3 * w] * k + ([0.7 * w] if biases else [])
-        x = np.linalg.solve(Y.T @ Y + np.diag(diag), Y.T @ t)
+        x = np.linalg.solve(Y.T @ Y + np.diag(diag), Y.T @ t)  # zeros for an empty row
         assert_allclose(P[user], x[:k], rtol=1e-10, atol=1e-10)
         if biases:
             assert_allclose(bu[user], x[k], rtol=1e-10, atol=1e-10)
+    assert not P[-2:].any() and (not biases or not bu[-2:].any())
 
 
 @pytest.mark.parametrize("weighting", ["sqrt", "count", "none"])
@@ -205,5 +211,185 @@ def test_huge_sparse_problem_never_forms_users_by_items(solver, huge_ratings):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert np.isfinite(res["rmse"]) and res["ranked_users"] > 0
     assert peak < 500e6, f"peak traced memory {peak / 1e6:.0f} MB"
+    # and it is a fit: the training ratings' RMSE from its own factors, written out here,
+    # is the one it reports, and it beats predicting the mean
+    m = model
+    u = m.user_map_.lookup(r.user_ids)[r.users]  # the fit dropped IDs without ratings
+    i = m.item_map_.lookup(r.item_ids)[r.items]
+    pred = (m.global_mean_ + m.user_bias_[u] + m.item_bias_[i]
+            + np.einsum("nk,nk->n", m.user_factors_[u], m.item_factors_[i]))
+    train_rmse = np.sqrt(np.mean((pred - r.values) ** 2, dtype=np.float64))
+    baseline = np.std(r.values.astype(np.float64))
+    if solver == "als":  # after the epoch; SGD's is accumulated during its pass
+        assert_allclose(m.history_[-1]["train_rmse"], train_rmse, rtol=1e-4)
+    assert train_rmse < 0.97 * baseline
+    assert res["ranked_users"] == len(set(test.users.tolist()))
+    assert 0 < res["rmse"] < baseline
+
+
+# ------------------------------------------------------------------ the pieces, one by one
+def test_reg_weights_and_penalties_by_hand():
+    counts = np.array([0, 1, 4, 9])
+    assert_allclose(_als.reg_weights(counts, "count"), [1, 1, 4, 9], rtol=0)
+    assert_allclose(_als.reg_weights(counts, "sqrt"), [1, 1, 2, 3], rtol=0)
+    assert_allclose(_als.reg_weights(counts, "none"), [1, 1, 1, 1], rtol=0)
+    assert _als.reg_weights(counts, "sqrt").dtype == np.float64
+    lam = _als.penalties(counts, "sqrt", 0.5, 2.0, 3)
+    assert lam.shape == (4, 4)
+    assert_allclose(lam, [[0.5] * 3 + [2.0], [0.5] * 3 + [2.0], [1.0] * 3 + [4.0],
+                          [1.5] * 3 + [6.0]], rtol=0)
+    assert_allclose(_als.penalties(counts, "count", 0.5, None, 3), [0.5, 0.5, 2.0, 4.5], rtol=0)
+
+
+def _reference_plan(counts, chunk_size, max_batch):
+    """The chunk plan written as a greedy loop over rows sorted by count (module notes)."""
+    rows = [r for r in np.argsort(counts, kind="stable") if counts[r] > 0]
+    chunks, s = [], 0
+    while s < len(rows):
+        c0 = counts[rows[s]]
+        j = 1
+        while (s + j < len(rows) and j < max_batch
+               and counts[rows[s + j]] <= c0 + max(4, c0 // 4)
+               and (j + 1) * counts[rows[s + j]] <= chunk_size):
+            j += 1
+        chunks.append((rows[s:s + j], int(counts[rows[s + j - 1]])))
+        s += j
+    return chunks
+
+
+@pytest.mark.parametrize("chunk_size, max_gram, factors", [(64, 1 << 22, 5), (4096, 81 * 7, 9),
+                                                          (10, 1 << 22, 3), (1 << 17, 16, 4)])
+def test_chunk_plan_is_the_greedy_plan(chunk_size, max_gram, factors):
+    rng = np.random.default_rng(0)
+    n_rows, n_cols = 300, 400
+    counts = np.minimum(rng.zipf(1.6, n_rows), 200)
+    counts[::17] = 0  # rows without ratings are in no chunk
+    rows = np.repeat(np.arange(n_rows), counts)
+    cols = np.concatenate([rng.choice(n_cols, c, replace=False) for c in counts])
+    side = _als.build_side(rows, cols, rng.random(len(rows)), n_rows, n_cols, factors=factors,
+                           chunk_size=chunk_size, max_gram=max_gram)
+    want = _reference_plan(counts, chunk_size, max(1, max_gram // (factors * factors)))
+    assert [(r.tolist(), n) for r, n in side.chunks] == [(list(r), n) for r, n in want]
+
+
+def test_build_side_is_a_csr_with_sentinels():
+    rows = np.array([2, 0, 2, 1, 0, 2])
+    cols = np.array([1, 3, 0, 2, 0, 3])
+    vals = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.5], dtype=np.float32)
+    side = _als.build_side(rows, cols, vals, 4, 5, factors=2)
+    assert side.indptr.tolist() == [0, 2, 3, 6, 6] and side.indptr.dtype == np.int64
+    assert side.counts.tolist() == [2, 1, 3, 0]
+    # each row's ratings in input order, then the sentinel (other = n_cols, value 0)
+    assert side.other.tolist() == [3, 0, 2, 1, 0, 3, 5] and side.other.dtype == np.int32
+    assert side.values.tolist() == [4.0, 1.0, 2.0, 5.0, 3.0, 0.5, 0.0]
+    assert side.values.dtype == np.float32 and side.n_other == 5
+    assert sorted(side.visit.tolist()) == [0, 1, 2] and side.visit.dtype == np.int64
+    wide = _als.build_side(rows, cols, vals, 4, 2**31 + 5, factors=2)  # ids past int32
+    assert wide.other.dtype == np.int64 and wide.other[-1] == 2**31 + 5
+    narrow = _als.build_side(rows, cols, vals, 4, 2**31 - 2, factors=2)
+    assert narrow.other.dtype == np.int32 and narrow.other[-1] == 2**31 - 2
+
+
+@pytest.mark.parametrize("backend", ["auto", "numpy"])
+@pytest.mark.parametrize("biases", [True, False])
+def test_float32_half_step_tracks_the_float64_solve(backend, biases):
+    u, i, vals, n_users, n_items = _small(seed=6)
+    k = 4
+    rng = np.random.default_rng(2)
+    Q = rng.standard_normal((n_items, k))
+    bi = rng.standard_normal(n_items) if biases else None
+    lam = _als.penalties(np.bincount(u, minlength=n_users), "sqrt", 0.5, 0.8 if biases else None,
+                         k)
+    out = {}
+    for dt in (np.float64, np.float32):
+        side = _als.build_side(u, i, vals.astype(dt), n_users, n_items, factors=k + biases)
+        P = np.full((n_users, k), np.nan, dt)
+        bu = np.full(n_users, np.nan, dt) if biases else None
+        _als.als_half_step(side, Q.astype(dt), None if bi is None else bi.astype(dt),
+                           3.0 if biases else 0.0, lam, P, bu, backend=backend)
+        out[dt] = (P, bu)
+    assert out[np.float32][0].dtype == np.float32
+    assert_allclose(out[np.float32][0], out[np.float64][0], rtol=2e-4, atol=2e-5)
+    if biases:
+        assert out[np.float32][1].dtype == np.float32
+        assert_allclose(out[np.float32][1], out[np.float64][1], rtol=2e-4, atol=2e-5)
+
+
+def test_without_numba_the_numpy_form_runs_and_numba_only_options_are_refused(monkeypatch):
+    u, i, vals, n_users, n_items = _small(seed=7)
+    side = _als.build_side(u, i, vals, n_users, n_items, factors=3)
+    Q = np.random.default_rng(0).standard_normal((n_items, 3))
+    lam = _als.penalties(side.counts, "sqrt", 0.4, None, 3)
+    want = np.empty((n_users, 3))
+    _als.als_half_step(side, Q, None, 0.0, lam, want, None, backend="numpy")
+    monkeypatch.setattr(_kernels, "kernel", lambda name: None)  # as without Numba
+    got = np.full((n_users, 3), np.nan)
+    _als.als_half_step(side, Q, None, 0.0, lam, got, None)
+    assert np.array_equal(got, want)
+    with pytest.raises(ImportError, match=r"^backend=numba needs Numba: pip install "
+                                          r"'matfit\[fast\]'$"):
+        _als.als_half_step(side, Q, None, 0.0, lam, got, None, backend="numba")
+    with pytest.raises(ImportError, match=r"^cg_steps needs Numba: pip install 'matfit\[fast\]'$"):
+        _als.als_half_step(side, Q, None, 0.0, lam, got, None, cg_steps=2)
+
+
+def test_numpy_backend_never_calls_the_compiled_kernel(monkeypatch):
+    u, i, vals, n_users, n_items = _small(seed=8)
+    side = _als.build_side(u, i, vals, n_users, n_items, factors=3)
+    Q = np.random.default_rng(0).standard_normal((n_items, 3))
+    lam = _als.penalties(side.counts, "none", 0.4, None, 3)
+    monkeypatch.setattr(_kernels, "kernel", lambda name: pytest.fail("compiled kernel used"))
+    P = np.empty((n_users, 3))
+    _als.als_half_step(side, Q, None, 0.0, lam, P, None, backend="numpy")
+    for user in range(n_users):
+        rows = i[u == user]
+        x = np.linalg.solve(Q[rows].T @ Q[rows] + 0.4 * np.eye(3), Q[rows].T @ vals[u == user])
+        assert_allclose(P[user], x, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("biases", [True, False])
+def test_predict_indices_in_chunks_is_the_formula(biases):
+    rng = np.random.default_rng(4)
+    P, Q = rng.standard_normal((9, 3)), rng.standard_normal((7, 3))
+    bu, bi = (rng.standard_normal(9), rng.standard_normal(7)) if biases else (None, None)
+    users, items = rng.integers(0, 9, 50), rng.integers(0, 7, 50)
+    want = np.array([2.5 * biases + (bu[a] + bi[b] if biases else 0.0) + P[a] @ Q[b]
+                     for a, b in zip(users, items, strict=True)])
+    for chunk in (1, 7, 50, 1 << 16):
+        got = _als.predict_indices(2.5 * biases, bu, bi, P, Q, users, items, chunk=chunk)
+        assert_allclose(got, want, rtol=1e-13, atol=1e-14)
+    f32 = _als.predict_indices(2.5, bu, bi, P.astype(np.float32), Q.astype(np.float32), users,
+                               items)
+    assert f32.dtype == np.float32
+
+
+@pytest.mark.parametrize("biases", [True, False])
+def test_objective_is_the_docstring_sum(biases):
+    u, i, vals, n_users, n_items = _small(seed=9)
+    rng = np.random.default_rng(5)
+    k = 3
+    P, Q = rng.standard_normal((n_users, k)), rng.standard_normal((n_items, k))
+    bu, bi = (rng.standard_normal(n_users), rng.standard_normal(n_items)) if biases else (None,
+                                                                                          None)
+    mu = 3.0 if biases else 0.0
+    nu, ni = np.bincount(u, minlength=n_users), np.bincount(i, minlength=n_items)
+    lam_u = _als.penalties(nu, "count", 0.2, 0.7 if biases else None, k)
+    lam_i = _als.penalties(ni, "count", 0.2, 0.7 if biases else None, k)
+    J = _als.objective(vals, u, i, mu, bu, bi, P, Q, lam_u, lam_i)
+    want = 0.0
+    for a, b, r in zip(u, i, vals, strict=True):
+        want += (r - (mu + (bu[a] + bi[b] if biases else 0) + P[a] @ Q[b])) ** 2
+    want += 0.2 * (nu @ (P**2).sum(axis=1) + ni @ (Q**2).sum(axis=1))
+    if biases:
+        want += 0.7 * (nu @ bu**2 + ni @ bi**2)
+    assert_allclose(J, want, rtol=1e-12)
+    assert type(J) is float
+
+
+def test_blas_is_single_threaded_inside_the_block():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with _als.blas_single_thread():
+        inside = [p["num_threads"] for p in threadpoolctl.threadpool_info()
+                  if p["user_api"] == "blas"]
+    assert inside and all(n == 1 for n in inside)

@@ -248,7 +248,7 @@ def test_from_factors_builds_a_working_model(tmp_path):
 
 def test_not_fitted_and_bad_inputs():
     m = MatrixFactorization()
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="not fitted"):
         m.predict([1], [1])
     with pytest.raises(DataError, match="dense array"):
         m.fit(np.ones((3, 3)))
@@ -272,20 +272,129 @@ def test_invalid_parameters_are_named(data, param, value, match):
         MatrixFactorization(**{param: value}).fit(train)
 
 
-@pytest.mark.parametrize("solver, param, value", [
-    ("als", "factors", 4), ("als", "reg", 3.0), ("als", "reg_bias", 5.0),
-    ("als", "reg_weighting", "count"), ("als", "epochs", 2), ("als", "init_scale", 1.0),
-    ("als", "biases", False), ("als", "seed", 1),
-    ("sgd", "factors", 4), ("sgd", "reg", 0.5), ("sgd", "reg_bias", 1.0), ("sgd", "lr", 0.01),
-    ("sgd", "lr_decay", 0.5), ("sgd", "epochs", 3), ("sgd", "init_scale", 0.1),
-    ("sgd", "biases", False), ("sgd", "seed", 1),
+def _dense_als_fit(train, n_users, n_items, users, items, *, factors, reg, reg_bias,
+                   reg_weighting, epochs, init_scale, biases, seed):
+    """Reference ALS: dense masked normal equations, one row at a time (the _als docstring)."""
+    R = np.zeros((n_users, n_items))
+    M = np.zeros((n_users, n_items), dtype=bool)
+    R[users, items], M[users, items] = train.values, True
+    rng = np.random.default_rng(seed)  # the model draws P, then Q
+    P = rng.standard_normal((n_users, factors)) * init_scale
+    Q = rng.standard_normal((n_items, factors)) * init_scale
+    bu, bi = np.zeros(n_users), np.zeros(n_items)
+    mu = float(np.mean(train.values, dtype=np.float64)) if biases else 0.0
+    w = {"sqrt": np.sqrt, "count": lambda n: n, "none": lambda n: 1.0}[reg_weighting]
+
+    def half(R, M, F, fb, out, ob):
+        for r in range(R.shape[0]):
+            m = M[r]
+            Y = np.c_[F, np.ones(len(F))] if biases else F
+            Y = Y * m[:, None]
+            t = (R[r] - mu - (fb if biases else 0)) * m
+            diag = [reg * w(m.sum())] * factors + ([reg_bias * w(m.sum())] if biases else [])
+            x = np.linalg.solve(Y.T @ Y + np.diag(diag), Y.T @ t)
+            out[r] = x[:factors]
+            if biases:
+                ob[r] = x[factors]
+
+    for _ in range(epochs):
+        half(R, M, Q, bi, P, bu)
+        half(R.T, M.T, P, bu, Q, bi)
+    return mu, P, Q, bu, bi
+
+
+def _rmse_of(mu, P, Q, bu, bi, u, i, values):
+    return np.sqrt(np.mean((mu + bu[u] + bi[i] + np.einsum("nk,nk->n", P[u], Q[i]) - values)
+                           ** 2))
+
+
+@pytest.mark.parametrize("param, value", [
+    ("factors", 4), ("reg", 3.0), ("reg_bias", 5.0), ("reg_weighting", "count"),
+    ("reg_weighting", "none"), ("epochs", 2), ("init_scale", 1.0), ("biases", False),
+    ("seed", 1),
 ])
-def test_every_parameter_changes_the_score(data, solver, param, value):
+def test_every_als_parameter_gives_its_reference_fit(data, param, value):
+    # each parameter's value must reach the solver: the fit equals a plain dense ALS with it,
+    # and that reference moves when the parameter does (else the case would prove nothing)
     train, test = data
-    base = dict(factors=8, solver=solver, seed=0)
-    a = MatrixFactorization(**base).fit(train).evaluate(test, k=None)["rmse"]
-    b = MatrixFactorization(**{**base, param: value}).fit(train).evaluate(test, k=None)["rmse"]
-    assert a != b
+    base = dict(factors=8, reg=1.3, reg_bias=0.6, reg_weighting="sqrt", epochs=6,
+                init_scale=0.1, biases=True, seed=0)
+    kw = {**base, param: value}
+    m = MatrixFactorization(solver="als", **kw).fit(train)
+    u = m.user_map_.lookup(train.to_arrays()[0])
+    i = m.item_map_.lookup(train.to_arrays()[1])
+    args = (train, len(m.user_ids_), len(m.item_ids_), u, i)
+    mu, P, Q, bu, bi = _dense_als_fit(*args, **kw)
+    assert m.user_factors_.shape == (len(m.user_ids_), kw["factors"])
+    assert_allclose(m.user_factors_, P, rtol=1e-7, atol=1e-9)
+    assert_allclose(m.item_factors_, Q, rtol=1e-7, atol=1e-9)
+    assert_allclose(m.user_bias_, bu, rtol=1e-7, atol=1e-9)
+    assert_allclose(m.item_bias_, bi, rtol=1e-7, atol=1e-9)
+    assert m.global_mean_ == pytest.approx(mu, rel=1e-12, abs=0)
+    tu, ti, tv = test.to_arrays()
+    tu, ti = m.user_map_.lookup(tu), m.item_map_.lookup(ti)
+    ok = (tu >= 0) & (ti >= 0)
+    ref_rmse = _rmse_of(mu, P, Q, bu, bi, tu[ok], ti[ok], tv[ok])
+    assert_allclose(_rmse_of(m.global_mean_, m.user_factors_, m.item_factors_, m.user_bias_,
+                             m.item_bias_, tu[ok], ti[ok], tv[ok]), ref_rmse, rtol=1e-9)
+    base_rmse = _rmse_of(*_dense_als_fit(*args, **base), tu[ok], ti[ok], tv[ok])
+    assert abs(ref_rmse - base_rmse) > 1e-4 * base_rmse
+
+
+def _sgd_fit(train, **kw):
+    return MatrixFactorization(solver="sgd", **{"factors": 8, "seed": 0, **kw}).fit(train)
+
+
+@pytest.fixture(scope="module")
+def sgd_base(data):
+    return _sgd_fit(data[0])
+
+
+def _norm_p(m):
+    return np.linalg.norm(m.user_factors_)
+
+
+def _norm_b(m):
+    return np.linalg.norm(m.user_bias_) + np.linalg.norm(m.item_bias_)
+
+
+def _train_rmse(m):
+    return m.history_[-1]["train_rmse"]
+
+
+@pytest.mark.parametrize("param, value, check", [
+    # more shrinkage: smaller factors or biases, a looser fit of the training ratings
+    ("reg", 0.5, lambda m, b: _norm_p(m) < 0.1 * _norm_p(b) and _train_rmse(m) > _train_rmse(b)),
+    ("reg_bias", 1.0, lambda m, b: _norm_b(m) < 0.7 * _norm_b(b)
+     and _train_rmse(m) > _train_rmse(b)),
+    # smaller or faster-decaying steps: less progress in the same epochs
+    ("lr", 0.01, lambda m, b: _train_rmse(m) > _train_rmse(b) + 0.01),
+    ("lr_decay", 0.5, lambda m, b: _train_rmse(m) > _train_rmse(b) + 0.01),
+    # fewer epochs: the same first epochs (same draws), stopped earlier
+    ("epochs", 3, lambda m, b: [h["train_rmse"] for h in m.history_]
+     == [h["train_rmse"] for h in b.history_[:3]] and _train_rmse(m) > _train_rmse(b)),
+    # a larger start escapes the saddle at zero sooner: larger factors, a closer fit
+    ("init_scale", 0.1, lambda m, b: _norm_p(m) > 2 * _norm_p(b)
+     and _train_rmse(m) < _train_rmse(b)),
+    ("biases", False, lambda m, b: m.global_mean_ == 0 and not m.user_bias_.any()
+     and not m.item_bias_.any() and b.user_bias_.any()),
+    ("factors", 4, lambda m, b: m.user_factors_.shape[1] == 4
+     and _train_rmse(m) > _train_rmse(b)),
+])
+def test_every_sgd_parameter_moves_the_fit_its_way(data, sgd_base, param, value, check):
+    assert check(_sgd_fit(data[0], **{param: value}), sgd_base)
+
+
+@pytest.mark.parametrize("seed, init_scale", [(0, 0.01), (1, 0.01), (0, 0.3)])
+def test_sgd_starts_from_the_seeded_draw(data, seed, init_scale):
+    # with a vanishing lr the fit stays at its start: P, then Q, drawn from the seed
+    train, _ = data
+    m = _sgd_fit(train, seed=seed, init_scale=init_scale, lr=1e-12, epochs=1)
+    rng = np.random.default_rng(seed)
+    P0 = rng.standard_normal((len(m.user_ids_), 8)) * init_scale
+    Q0 = rng.standard_normal((len(m.item_ids_), 8)) * init_scale
+    assert_allclose(m.user_factors_, P0, rtol=0, atol=1e-9)
+    assert_allclose(m.item_factors_, Q0, rtol=0, atol=1e-9)
 
 
 def test_dataframe_and_tuple_inputs_give_the_same_model(data):

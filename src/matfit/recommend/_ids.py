@@ -54,8 +54,8 @@ def _as_id_array(ids: Any, name: str) -> np.ndarray:
         if not np.all(np.isfinite(arr)):
             bad = int(np.flatnonzero(~np.isfinite(arr))[0])
             raise DataError(
-                f"{name}[{bad}] is {arr[bad]!r}: an ID must not be missing (NaN). Drop the rows "
-                f"without an ID first, e.g. df.dropna(subset=[...])."
+                f"{name}[{bad}] is {show_id(arr[bad])}: an ID must not be missing (NaN) or "
+                f"infinite. Drop the rows without an ID first, e.g. df.dropna(subset=[...])."
             )
         if np.all(arr == np.round(arr)) and np.all(np.abs(arr) < 2**53):
             return arr.astype(np.int64)
@@ -178,29 +178,23 @@ def _coerce_query(q: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
     valid = np.ones(len(q), dtype=bool)
     if q.dtype.kind == dtype.kind:
         return q, valid
-    if dtype.kind == "i" and q.dtype.kind == "U":
-        # IDs typed on a command line are strings: "196" finds the integer user 196
-        out = np.zeros(len(q), dtype=np.int64)
-        for n, text in enumerate(q):
-            try:
-                out[n] = int(text)
-            except ValueError:
-                valid[n] = False
-            else:
-                valid[n] = str(out[n]) == text
-        return out, valid
     if dtype.kind == "U" and q.dtype.kind == "i":
         return q.astype(str), valid
-    # an object query against an int/str map: convert what can be converted, element-wise
+    # a str or object query against an int map (IDs typed on a command line are strings: "196"
+    # finds the integer user 196), or an object query against a str map: convert what can be
+    # converted, element-wise
     out = np.zeros(len(q), dtype=dtype)
     for n, v in enumerate(q):
         if dtype.kind == "i":
+            value = None
             if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-                out[n] = v
-            elif isinstance(v, str) and v.lstrip("-").isdigit() and str(int(v)) == v:
-                out[n] = int(v)
-            else:
+                value = int(v) if _INT64_MIN <= v <= _INT64_MAX else None
+            elif isinstance(v, str):
+                value = _canonical_int(v)
+            if value is None:
                 valid[n] = False
+            else:
+                out[n] = value
         elif isinstance(v, (str, int, np.integer)) and not isinstance(v, bool):
             text = str(v)
             if len(text) > dtype.itemsize // 4:  # longer than every known ID: storing it in
@@ -210,3 +204,21 @@ def _coerce_query(q: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
         else:
             valid[n] = False
     return out, valid
+
+
+_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+
+
+def _canonical_int(text: str) -> int | None:
+    """The int64 that ``text`` spells in canonical decimal ("196", "-5"), else None.
+
+    "07", "+7", " 7", "--5", "\u00b2" (a superscript two) and numbers beyond int64 spell no
+    ID: they would otherwise find a different ID or fail to convert.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    if str(value) != text or not _INT64_MIN <= value <= _INT64_MAX:
+        return None
+    return value

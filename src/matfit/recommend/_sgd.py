@@ -53,7 +53,9 @@ def _numba_kernel() -> Any:
         except ImportError:
             _KERNEL = False
             return None
-        _KERNEL = numba.njit(cache=True, nogil=True)(_sgd_loop)
+        # compile options only (a disk cache, the GIL released): they change no result
+        jit = numba.njit(cache=True, nogil=True)  # pragma: no mutate
+        _KERNEL = jit(_sgd_loop)
     return _KERNEL or None
 
 
