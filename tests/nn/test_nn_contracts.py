@@ -300,3 +300,40 @@ def test_get_loss_knows_every_name_and_alias():
         with pytest.raises(InvalidParameterError, match=r"loss must be a matfit.nn Loss or one "
                                                         r"of \['bce', 'binary_cross_entropy'"):
             get_loss(bad)
+
+
+def test_value_and_grad_without_a_gradient_leaves_out_alone():
+    rng = np.random.default_rng(11)
+    Z = rng.standard_normal((4, 3)) * 2
+    cases = [(CrossEntropy(), rng.integers(0, 3, 4)),
+             (CrossEntropy(), _unnormalised_soft_targets(4, 3, 12)),
+             (BinaryCrossEntropy(), (rng.random((4, 3)) > 0.5).astype(float)),
+             (MeanSquaredError(), rng.standard_normal((4, 3)))]
+    for loss, y in cases:
+        out = np.full_like(Z, 7.0)
+        value, grad = loss.value_and_grad(Z.copy(), y, out=out, need_grad=False)
+        assert grad is None and np.all(out == 7.0), loss
+        assert value == loss.value_and_grad(Z.copy(), y)[0]
+
+
+def test_single_output_targets_may_be_a_column_or_a_vector():
+    for loss in (BinaryCrossEntropy(), MeanSquaredError()):
+        y = np.array([[0.0], [1.0], [0.25]])
+        assert loss.check_targets((3, 1), y).shape == (3, 1)
+        assert_allclose(loss.check_targets((3, 1), y[:, 0]), y, rtol=0)
+        with pytest.raises(ShapeError, match="outputs"):
+            loss.check_targets((3, 2), y[:, 0])
+
+
+def test_float32_losses_accumulate_in_float64():
+    # confident, correct logits in [20, 30] with y = 1: max(z, 0) - z y cancels exactly when
+    # summed in float64 and leaves mean(log1p(exp(-z))) ~ 1e-10; a float32 running sum of
+    # ~25 000 keeps only ~1e-3 of it (BCE). MSE: a float32 sum of 2**18 squares drifts ~1e-4.
+    rng = np.random.default_rng(13)
+    z = rng.uniform(20, 30, (1000, 1)).astype(np.float32)
+    value = BinaryCrossEntropy().value(z.copy(), np.ones((1000, 1), np.float32))
+    assert value == pytest.approx(np.mean(-scipy.special.log_expit(z.astype(np.float64))),
+                                  rel=1e-6, abs=0)
+    Z = (rng.standard_normal((512, 512)) + 3).astype(np.float32)
+    value = MeanSquaredError().value(Z.copy(), np.zeros_like(Z))
+    assert value == pytest.approx(np.mean(Z.astype(np.float64) ** 2), rel=1e-7, abs=0)
