@@ -337,3 +337,14 @@ def test_float32_losses_accumulate_in_float64():
     Z = (rng.standard_normal((512, 512)) + 3).astype(np.float32)
     value = MeanSquaredError().value(Z.copy(), np.zeros_like(Z))
     assert value == pytest.approx(np.mean(Z.astype(np.float64) ** 2), rel=1e-7, abs=0)
+
+
+def test_float32_cross_entropy_over_many_classes_sums_in_float64():
+    # y . shifted over 2**16 classes: float64 sums keep the float32 inputs' value to ~2e-9;
+    # a float32 running sum drifts ~1e-7
+    rng = np.random.default_rng(14)
+    Z = (rng.standard_normal((4, 2**16)) * 4).astype(np.float32)
+    Y = (rng.dirichlet(np.ones(2**16), 4) * rng.uniform(0.5, 3, (4, 1))).astype(np.float32)
+    want = -np.mean(np.sum(Y.astype(np.float64)
+                           * scipy.special.log_softmax(Z.astype(np.float64), axis=1), axis=1))
+    assert CrossEntropy().value(Z.copy(), Y) == pytest.approx(want, rel=2e-8, abs=0)
