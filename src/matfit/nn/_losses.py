@@ -37,7 +37,8 @@ class Loss:
 
     def value_and_grad(self, z: np.ndarray, y: np.ndarray, *, out: np.ndarray | None = None,
                        need_grad: bool = True) -> tuple[float, np.ndarray | None]:
-        """The mean loss and dL/dz (written into ``out`` when given)."""
+        """The mean loss and dL/dz (written into ``out`` when given; with ``need_grad=False``
+        the gradient is None and ``out`` is left as it was)."""
         raise NotImplementedError
 
     def check_targets(self, z_shape: tuple[int, ...], y: np.ndarray) -> np.ndarray:
@@ -177,7 +178,8 @@ class MeanSquaredError(Loss):
 
     def value_and_grad(self, z: np.ndarray, y: np.ndarray, *, out: np.ndarray | None = None,
                        need_grad: bool = True) -> tuple[float, np.ndarray | None]:
-        r = np.subtract(z, y, out=np.empty_like(z) if out is None else out)  # keep z's dtype
+        # keep z's dtype; without a gradient to return, out is not used as scratch
+        r = np.subtract(z, y, out=out if out is not None and need_grad else np.empty_like(z))
         loss = float(np.einsum("ij,ij->", r, r, dtype=np.float64) / z.size)
         if not need_grad:
             return loss, None
