@@ -74,8 +74,8 @@ class MatrixFactorization(BaseEstimator):
         the plain model, and ``implicit_factors_`` the :math:`y_j` (for fold-in).
         Why SGD is the default: on MovieLens 100K (80/20) its defaults reach about 0.901
         against ALS's 0.904 at a similar time; SVD++ reaches a lower RMSE (0.894 with its
-        defaults, see ``benchmarks/recommend_vs_surprise.py``) at about 10-20 times the fit time
-        and memory per user (512 factors), which is too much for a default at millions of users. ALS is
+        defaults, see ``benchmarks/recommend_vs_surprise.py``) at about 8 times the fit time
+        and memory per user (512 factors), too much for a default at millions of users. ALS is
         deterministic given the seed's start, needs no learning rate and is the fastest per
         epoch at scale.
     reg : float, optional
