@@ -40,10 +40,11 @@ Sums over the missing entries are accumulated in float64; ``fastmath`` only reas
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
+
+from .._numba import compile_kernel
 
 __all__ = ["kernel"]
 
@@ -56,14 +57,7 @@ def kernel(name: str) -> Any:
     ``MATFIT_DISABLE_NUMBA`` set)."""
     if name in _COMPILED:
         return _COMPILED[name]
-    fn = None
-    if not os.environ.get("MATFIT_DISABLE_NUMBA"):
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - depends on the environment
-            numba = None
-        if numba is not None:
-            fn = numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)(globals()["_" + name])
+    fn = compile_kernel(globals()["_" + name], fastmath=_FASTMATH)
     _COMPILED[name] = fn
     return fn
 

@@ -28,10 +28,11 @@ Implementation notes
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
+
+from .._numba import compile_kernel, have_numba
 
 __all__ = ["have_numba", "kernel", "set_threads"]
 
@@ -41,28 +42,11 @@ _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 _PARALLEL = {"als_rows_cholesky", "als_rows_cg", "sgd_blocked", "squared_error"}
 
 
-def have_numba() -> bool:
-    """Whether Numba is importable and not disabled with ``MATFIT_DISABLE_NUMBA``."""
-    if os.environ.get("MATFIT_DISABLE_NUMBA"):
-        return False
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def kernel(name: str) -> Any:
     """The compiled kernel ``name`` (cached on disk), or None without Numba."""
     if name in _COMPILED:
         return _COMPILED[name]
-    fn = None
-    if have_numba():
-        import numba
-
-        spec = globals()["_" + name]
-        fn = numba.njit(cache=True, nogil=True, parallel=name in _PARALLEL,
-                        fastmath=_FASTMATH)(spec)
+    fn = compile_kernel(globals()["_" + name], parallel=name in _PARALLEL, fastmath=_FASTMATH)
     _COMPILED[name] = fn
     return fn
 

@@ -27,10 +27,11 @@ Implementation notes
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
+
+from .._numba import compile_kernel
 
 __all__ = ["have_numba", "sgd_epoch", "sgd_epoch_numpy"]
 
@@ -45,17 +46,7 @@ def have_numba() -> bool:
 def _numba_kernel() -> Any:
     global _KERNEL
     if _KERNEL is None:
-        if os.environ.get("MATFIT_DISABLE_NUMBA"):
-            _KERNEL = False
-            return None
-        try:
-            import numba
-        except ImportError:
-            _KERNEL = False
-            return None
-        # compile options only (a disk cache, the GIL released): they change no result
-        jit = numba.njit(cache=True, nogil=True)  # pragma: no mutate
-        _KERNEL = jit(_sgd_loop)
+        _KERNEL = compile_kernel(_sgd_loop) or False
     return _KERNEL or None
 
 
