@@ -16,7 +16,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 from numpy.testing import assert_allclose, assert_array_equal
 
-from matfit.factorize import _init
+from matfit.factorize import _init, apply_update, h_terms, mm_exponent, sparse_wh, w_terms
 from matfit.factorize._hals import hals_rows
 from matfit.factorize._init import initialize, missing_factor, randomized_svd
 
@@ -419,3 +419,226 @@ def test_missing_factor_of_an_all_zero_x_or_dictionary_stays_unscaled():
                        draws)
     assert_array_equal(missing_factor(X, np.zeros((6, 2)), "H", rng=np.random.default_rng(1)),
                        draws)
+
+
+# ---- MU pieces -------------------------------------------------------------------------------
+BETAS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
+
+
+def _mu_problem(seed, m=9, n=11, k=3, scale=1.0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = scale * (rng.random((m, n)) + 0.1)
+    W = np.sqrt(scale) * (rng.random((m, k)) + 0.2)
+    H = np.sqrt(scale) * (rng.random((k, n)) + 0.2)
+    return X.astype(dtype), W.astype(dtype), H.astype(dtype)
+
+
+def _plain_terms(X, W, H, beta, columns=slice(None)):
+    """Févotte & Idier (2011), eqs. 4-5: (numer, denom) for H and for the chosen columns of W."""
+    X, W, H = (np.asarray(a, dtype=np.float64) for a in (X, W, H))
+    Y = np.maximum(W @ H, np.finfo(np.float64).tiny)
+    with np.errstate(over="ignore", invalid="ignore"):  # Y**(beta-2) = inf where Y = tiny
+        R = np.where(X > 0, X * Y ** (beta - 2), 0.0)
+    P = Y ** (beta - 1)
+    return (W.T @ R, W.T @ P), (R @ H[columns].T, P @ H[columns].T)
+
+
+def _full(a, shape):
+    return np.broadcast_to(a, shape)
+
+
+@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize("scale", [1.0, 1e-12, 1e12])
+def test_mu_pieces_are_the_papers_formulas(beta, scale):
+    X, W, H = _mu_problem(0, scale=scale)
+    (nh, dh), (nw, dw) = _plain_terms(X, W, H, beta)
+    num, den = h_terms(X, W, H, beta)
+    assert_allclose(num, nh, rtol=1e-12)
+    assert_allclose(_full(den, num.shape), dh, rtol=1e-12)
+    num, den = w_terms(X, W, H, beta)
+    assert_allclose(num, nw, rtol=1e-12)
+    assert_allclose(_full(den, num.shape), dw, rtol=1e-12)
+    # a subset of W's columns: its pieces, for those columns only
+    (_, _), (nw2, dw2) = _plain_terms(X, W, H, beta, columns=[0, 2])
+    num, den = w_terms(X, W, H, beta, columns=[0, 2])
+    assert num.shape == (9, 2)
+    assert_allclose(num, nw2, rtol=1e-12)
+    assert_allclose(_full(den, num.shape), dw2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("beta", BETAS)
+def test_mu_pieces_with_the_callers_buffers(beta):
+    # WH may be overwritten; out receives the numerator; work is scratch: same values
+    X, W, H = _mu_problem(1)
+    (nh, dh), (nw, dw) = _plain_terms(X, W, H, beta)
+    for fn, n_ref, d_ref, shape in ((h_terms, nh, dh, (3, 11)), (w_terms, nw, dw, (9, 3))):
+        out = np.full(shape, np.nan)
+        num, den = fn(X, W, H, beta, WH=W @ H, work=np.full(X.shape, np.nan), out=out)
+        assert num is out
+        assert_allclose(out, n_ref, rtol=1e-12)
+        assert_allclose(_full(den, shape), d_ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.0, 1.5, 3.0])
+@pytest.mark.parametrize("fn", [h_terms, w_terms])
+def test_mu_guard_clips_a_zero_product_at_the_smallest_normal(beta, fn):
+    # a zero row of W (and of X) makes W @ H exactly 0 there: the guard divides by tiny, not 0
+    X, W, H = _mu_problem(2)
+    W[4], X[4] = 0.0, 0.0
+    (nh, dh), (nw, dw) = _plain_terms(X, W, H, beta)
+    num, den = fn(X, W, H, beta)
+    n_ref, d_ref = (nh, dh) if fn is h_terms else (nw, dw)
+    assert np.isfinite(num).all() and np.isfinite(den).all()
+    assert_allclose(num, n_ref, rtol=1e-12)
+    assert_allclose(_full(den, num.shape), d_ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize("fn", [h_terms, w_terms])
+def test_mu_pieces_of_float32_are_float32_and_close_to_float64(beta, fn):
+    X, W, H = _mu_problem(3, dtype=np.float32)
+    num, den = fn(X, W, H, beta)
+    ref = _plain_terms(X, W, H, beta)[0 if fn is h_terms else 1]
+    assert num.dtype == den.dtype == np.float32
+    assert_allclose(num, ref[0], rtol=2e-5)
+    assert_allclose(_full(den, num.shape), ref[1], rtol=2e-5)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("beta", [1.0, 2.0])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_mu_pieces_of_sparse_x_are_the_dense_formulas(fmt, beta, dtype):
+    X, W, H = _mu_problem(4, m=14, n=16, dtype=dtype)
+    X[np.random.default_rng(4).random(X.shape) < 0.6] = 0
+    Xs = sp.csr_matrix(X).asformat(fmt)
+    (nh, dh), (nw, dw) = _plain_terms(X, W, H, beta)
+    (_, _), (nw2, dw2) = _plain_terms(X, W, H, beta, columns=slice(1, 3))
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    for fn, kw, n_ref, d_ref in ((h_terms, {}, nh, dh), (w_terms, {}, nw, dw),
+                                 (w_terms, {"columns": slice(1, 3)}, nw2, dw2)):
+        out = np.full(n_ref.shape, np.nan, dtype=dtype)
+        num, den = fn(Xs, W, H, beta, out=out, **kw)
+        assert num is out and num.dtype == dtype
+        assert_allclose(num, n_ref, rtol=tol)
+        assert_allclose(_full(den, num.shape), d_ref, rtol=tol)
+        num, den = fn(Xs, W, H, beta, WH=sparse_wh(Xs, W, H), **kw)   # a given product
+        assert isinstance(num, np.ndarray) and num.dtype == dtype
+        assert_allclose(num, n_ref, rtol=tol)
+
+
+def test_mu_pieces_of_sparse_x_guard_a_zero_product():
+    # row 2 of W is zero and X stores explicit zeros there: 0 / tiny = 0, not 0 / 0 = NaN
+    X, W, H = _mu_problem(5)
+    W[2] = 0.0
+    Xs = sp.csr_matrix(X)
+    Xs.data[Xs.indptr[2]:Xs.indptr[3]] = 0.0
+    Xd = Xs.toarray()
+    R = Xd / np.maximum(W @ H, np.finfo(float).tiny)
+    for wh in (None, sparse_wh(Xs, W, H)):
+        num, _ = h_terms(Xs, W, H, 1.0, WH=None if wh is None else wh.copy())
+        assert np.isfinite(num).all()
+        assert_allclose(num, W.T @ R, rtol=1e-12)
+        num, _ = w_terms(Xs, W, H, 1.0, WH=None if wh is None else wh.copy())
+        assert_allclose(num, R @ H.T, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fn", [h_terms, w_terms])
+@pytest.mark.parametrize("beta", [0.0, 1.5, 3.0])
+def test_mu_pieces_of_sparse_x_need_beta_1_or_2(fn, beta):
+    X, W, H = _mu_problem(6)
+    with pytest.raises(ValueError, match=rf"sparse X is supported for beta in \{{1, 2\}} only, "
+                                         rf"got beta={beta:g}; pass X.toarray\(\)"):
+        fn(sp.csr_matrix(X), W, H, beta)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_wh_in_chunks_with_out_and_index(fmt):
+    # 2000 components: chunks of 1024 stored entries, so 3000 entries take three chunks
+    rng = np.random.default_rng(7)
+    X = sp.random(60, 100, density=0.5, random_state=7, format=fmt)
+    W, H = rng.random((60, 2000)), rng.random((2000, 100))
+    coo = X.tocoo()
+    order = np.lexsort((coo.col, coo.row)) if fmt == "csr" else np.lexsort((coo.row, coo.col))
+    rows, cols = coo.row[order], coo.col[order]
+    ref = np.einsum("ij,ji->i", W[rows], H[:, cols])
+    assert_allclose(sparse_wh(X, W, H), ref, rtol=1e-12)
+    out = np.full(X.nnz, np.nan)
+    got = sparse_wh(X, W, H, out=out, index=(rows, cols))
+    assert got is out
+    assert_allclose(out, ref, rtol=1e-12)
+    assert sparse_wh(X, W.astype(np.float32), H.astype(np.float32)).dtype == np.float32
+
+
+def _plain_apply(F, numer, denom, gamma=1.0, l1=0.0, l2=0.0, floor=0.0):
+    F = np.asarray(F, dtype=np.float64)
+    den = np.maximum(np.asarray(denom, dtype=np.float64) + l1 + l2 * F, np.finfo(np.float64).tiny)
+    return np.maximum(F * (np.asarray(numer, dtype=np.float64) / den) ** gamma, floor)
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.5])
+@pytest.mark.parametrize("pen", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.7), (0.2, 0.5)])
+@pytest.mark.parametrize("floor", [0.0, 0.05])
+def test_apply_update_is_the_multiplicative_step(gamma, pen, floor):
+    rng = np.random.default_rng(8)
+    F, numer, denom = rng.random((5, 6)), rng.random((5, 6)), rng.random((5, 6)) + 0.1
+    numer[0, 0] = 0.0                                   # an entry MU sends to 0: floored
+    ref = _plain_apply(F, numer, denom, gamma, *pen, floor)
+    den0 = denom.copy()
+    ours = F.copy()
+    assert apply_update(ours, numer.copy(), denom, gamma=gamma, l1=pen[0], l2=pen[1],
+                        floor=floor) is ours
+    assert_allclose(ours, ref, rtol=1e-14)
+    assert_array_equal(denom, den0)                     # denom is kept unless overwrite_denom
+    assert ours[0, 0] == floor
+
+
+def test_apply_update_clips_a_zero_denominator_and_keeps_the_callers():
+    # a component that touches nothing: numer = denom = 0 gives 0, not NaN; the caller's
+    # denominator (a broadcast row, as for KL) is left as it was
+    F = np.full((4, 3), 2.0)
+    numer = np.ones((4, 3))
+    numer[:, 1] = 0.0
+    denom = np.array([[1.0, 0.0, 4.0]])
+    for overwrite in (False, True):
+        den = denom.copy()
+        ours = apply_update(F.copy(), numer.copy(), den, overwrite_denom=overwrite)
+        assert_allclose(ours, _plain_apply(F, numer, denom), rtol=1e-15)
+        assert np.isfinite(ours).all()
+        if not overwrite:
+            assert_array_equal(den, denom)
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_apply_update_of_float32_with_a_float64_denominator(overwrite):
+    rng = np.random.default_rng(9)
+    F = rng.random((5, 6)).astype(np.float32)
+    numer = rng.random((5, 6)).astype(np.float32)
+    denom = rng.random((5, 6)) + 0.1                    # float64, e.g. summed chunk pieces
+    denom[1, 1] = 0.0
+    den0 = denom.copy()
+    ours = apply_update(F.copy(), numer.copy(), denom, overwrite_denom=overwrite)
+    assert ours.dtype == np.float32
+    # clipped at float32's tiny (1e-38), not float64's (2e-308): 0/tiny stays finite in float32
+    assert_allclose(ours, _plain_apply(F, numer, np.maximum(denom, np.finfo(np.float32).tiny)),
+                    rtol=1e-6)
+    assert_array_equal(denom, den0)                     # another dtype: never written to
+
+
+def test_apply_update_of_tiny_values_uses_the_dtypes_smallest_normal():
+    # the step of X * 1e-30 (float64): denominators ~1e-20 must not be clipped at any constant
+    F = np.full((2, 2), 1e-10)
+    numer = np.array([[2e-20, 1e-20], [3e-20, 0.0]])
+    denom = np.array([[1e-20, 1e-20], [1e-20, 0.0]])
+    ours = apply_update(F.copy(), numer.copy(), denom.copy())
+    assert_allclose(ours, [[2e-10, 1e-10], [3e-10, 0.0]], rtol=1e-14)
+    F32 = F.astype(np.float32)
+    ours = apply_update(F32.copy(), numer.astype(np.float32) * 1e10, denom.astype(np.float32)
+                        * 1e10)
+    assert_allclose(ours, [[2e-10, 1e-10], [3e-10, 0.0]], rtol=1e-6)
+
+
+def test_mm_exponent_at_the_boundaries_of_its_three_ranges():
+    assert mm_exponent(1.0) == 1.0 and mm_exponent(2.0) == 1.0
+    assert mm_exponent(0.999) == pytest.approx(1 / 1.001, rel=1e-15, abs=0)
+    assert mm_exponent(2.001) == pytest.approx(1 / 1.001, rel=1e-15, abs=0)
+    assert mm_exponent(-2.0) == pytest.approx(0.25, rel=1e-15, abs=0)

@@ -135,6 +135,7 @@ def test_mu_objective_never_rises(beta, problem):
     assert res.fun <= res.history[0]
 
 
+@pytest.mark.filterwarnings("ignore:.*every component collapsed to zero:UserWarning")
 @settings(max_examples=25)
 @given(problem=problems, reg=st.sampled_from([(0.0, 0.0, 0.0), (0.05, 0.1, 0.5),
                                               (0.1, 0.0, 1.0)]))
