@@ -301,21 +301,52 @@ def test_nndsvd_of_a_full_rank_x_is_the_papers_algorithm(dtype):
     assert_allclose(H, H0, rtol=tol, atol=tol)
 
 
+def _fixed_svd(monkeypatch, U, s, Vt):
+    monkeypatch.setattr(_init, "randomized_svd", lambda X, k, rng: (np.array(U), np.array(s),
+                                                                    np.array(Vt)))
+
+
 def test_nndsvd_leaves_a_pair_without_a_usable_part_at_zero(monkeypatch):
     # a singular pair whose left vector is >= 0 and right vector <= 0 has neither a positive
-    # nor a negative part to keep (it happens for rank-deficient X): its component stays zero
-    U = np.array([[0.6, 1.0], [0.8, 0.0]])
-    Vt = np.array([[0.6, 0.8, 0.0], [-1.0, 0.0, 0.0]])
-    monkeypatch.setattr(_init, "randomized_svd", lambda X, k, rng: (U, np.array([2.0, 1.0]), Vt))
+    # nor a negative part to keep (it happens for rank-deficient X): its component stays zero,
+    # and the pairs after it are still used
+    U = np.array([[0.6, 1.0, 0.0], [0.8, 0.0, 1.0]])
+    Vt = np.array([[0.6, 0.8, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    _fixed_svd(monkeypatch, U, [2.0, 1.0, 0.5], Vt)
     X = np.ones((2, 3))
-    W, H = initialize(X, 2, "nndsvd", rng=np.random.default_rng(0))
+    W, H = initialize(X, 3, "nndsvd", rng=np.random.default_rng(0))
     assert_allclose(W[:, 0], np.sqrt(2.0) * U[:, 0], rtol=1e-15)
     assert_allclose(H[0], np.sqrt(2.0) * Vt[0], rtol=1e-15)
     assert_array_equal(W[:, 1], 0)
     assert_array_equal(H[1], 0)
-    Wa, Ha = initialize(X, 2, "nndsvda", rng=np.random.default_rng(0))   # filled with mean(X)
+    assert_allclose(W[:, 2], np.sqrt(0.5) * U[:, 2], rtol=1e-15)
+    assert_allclose(H[2], np.sqrt(0.5) * Vt[2], rtol=1e-15)
+    Wa, Ha = initialize(X, 3, "nndsvda", rng=np.random.default_rng(0))   # filled with mean(X)
     assert_array_equal(Wa[:, 1], 1.0)
     assert_array_equal(Ha[1], 1.0)
+
+
+def test_nndsvd_first_pair_is_the_absolute_value_even_of_mixed_signs(monkeypatch):
+    # Boutsidis & Gallopoulos take |u_1|, |v_1| for the leading pair (Perron-Frobenius); with a
+    # repeated top singular value (X = I) LAPACK may return a leading pair of mixed signs, whose
+    # positive/negative split would keep only half of it
+    r = np.sqrt(0.5)
+    U = np.array([[r, r], [-r, r]])
+    _fixed_svd(monkeypatch, U, [1.0, 1.0], U.T)
+    W, H = initialize(np.eye(2), 2, "nndsvd", rng=np.random.default_rng(0))
+    assert_allclose(W[:, 0], [r, r], rtol=1e-15)
+    assert_allclose(H[0], [r, r], rtol=1e-15)
+
+
+def test_nndsvd_keeps_an_entry_of_exactly_eps(monkeypatch):
+    # "entries below eps are set to zero" (strictly below, as scikit-learn's W[W < eps] = 0)
+    u = np.array([1e-6, np.sqrt(1 - 1e-12)])
+    v = np.array([np.sqrt(1 - 1e-12), 1e-6])
+    _fixed_svd(monkeypatch, u[:, None], [1.0], v[None, :])
+    W, H = initialize(np.ones((2, 2)), 1, "nndsvd", rng=np.random.default_rng(0), eps=1e-6)
+    assert W[0, 0] == 1e-6 and H[0, 1] == 1e-6
+    W, H = initialize(np.ones((2, 2)), 1, "nndsvd", rng=np.random.default_rng(0), eps=1.1e-6)
+    assert W[0, 0] == 0 and H[0, 1] == 0
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -408,6 +439,16 @@ def test_missing_factor_beside_a_huge_float32_dictionary_sums_in_float64(which):
     assert (F > 0).all()
     W, H = (given, F) if which == "H" else (F, given)
     assert_allclose((W.astype(np.float64) @ H).mean(), X.astype(np.float64).mean(), rtol=1e-5)
+
+
+def test_missing_factor_w_of_many_features_sums_them_in_float64():
+    # 100000 features: W's float32 column sums (a row-by-row reduction) would be off by ~2e-6
+    rng = np.random.default_rng(11)
+    X = rng.random((100_000, 3)).astype(np.float32)
+    H = rng.random((2, 3)).astype(np.float32)
+    W = missing_factor(X, H, "W", rng=np.random.default_rng(0))
+    # what is left: one float32 rounding of the scale (6e-8)
+    assert_allclose((W.astype(np.float64) @ H).mean(), X.astype(np.float64).mean(), rtol=2e-7)
 
 
 def test_missing_factor_of_an_all_zero_x_or_dictionary_stays_unscaled():
