@@ -47,8 +47,12 @@ MODULES: dict[str, list[str]] = {
         "loop", "updates", "magnitude", "sparse", "dictionaries", "sklearn_parity")],
     "factorize/_hals": [f"tests/factorize/test_nmf_{t}.py" for t in (
         "kernels", "updates", "sklearn_parity")],
-    "factorize/_init": [f"tests/factorize/test_nmf_{t}.py" for t in (
-        "kernels", "cli_init", "sparse", "dictionaries")],
+    "factorize/_init": ["tests/factorize/test_nmf_kernels.py"] + [
+        f"tests/factorize/test_nmf_{t}" for t in (
+            "cli_init.py::test_initialisations_match_sklearn",
+            "cli_init.py::test_randomized_svd_matches_lapack_on_a_low_rank_matrix",
+            "cli_init.py::test_thin_large_sparse_svd_uses_the_gram_matrix",
+            "sparse.py::test_sparse_nndsvd_init_matches_dense_init")],
     "recommend/_als": ["tests/recommend"],
     "recommend/_sgd": ["tests/recommend"],
     "recommend/_metrics": ["tests/recommend"],
