@@ -386,11 +386,13 @@ def test_random_init_is_scaled_normal_draws_h_first(dtype, sparse):
     assert_allclose(W, W0, rtol=tol)
 
 
-def test_random_init_of_large_float32_x_takes_the_mean_in_float64():
+@pytest.mark.parametrize("sparse", [False, True])
+def test_random_init_of_large_float32_x_takes_the_mean_in_float64(sparse):
     # 400 entries of 3e36: their float32 sum overflows to inf, their mean does not (and
     # ||X||_2 = 6e37 is still a float32)
     X = np.full((20, 20), 3e36, dtype=np.float32)
-    W, H = initialize(X, 2, "random", rng=np.random.default_rng(0))
+    W, H = initialize(sp.csr_matrix(X) if sparse else X, 2, "random",
+                      rng=np.random.default_rng(0))
     draws = np.random.default_rng(0)
     scale = np.sqrt(3e36 / 2)
     assert_allclose(H, np.abs(scale * draws.standard_normal((2, 20))), rtol=1e-6)
