@@ -62,7 +62,7 @@ def test_sparse_x_never_becomes_dense(beta, init, shape):
     res = nmf(X, 4, beta=beta, init=init, max_iter=5, tol=0, seed=0)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert np.isfinite(res.fun)
+    assert np.isfinite(res.fun) and res.fun < res.history[0]
     dense_bytes = X.shape[0] * X.shape[1] * 8
     assert peak < 0.6 * dense_bytes, f"peak {peak / 1e6:.1f} MB, dense X {dense_bytes / 1e6} MB"
 

@@ -38,7 +38,7 @@ def test_one_mu_iteration_equals_sklearn(beta, alphas):
     assert n_iter == 1
     assert_allclose(res.H, W_sk.T, rtol=1e-10, atol=1e-12)
     assert_allclose(res.W, H_sk.T, rtol=1e-10, atol=1e-12)
-    assert not np.allclose(res.W, W)  # the step moved something
+    assert res.history[-1] < res.history[0]  # the step moved, downhill
 
 
 @pytest.mark.parametrize("alphas", [(0.0, 0.0, 0.0), (0.1, 0.05, 0.3)])
@@ -135,6 +135,7 @@ def test_mu_objective_never_rises(beta, problem):
     assert res.fun <= res.history[0]
 
 
+@pytest.mark.filterwarnings("ignore:.*every component collapsed to zero:UserWarning")
 @settings(max_examples=25)
 @given(problem=problems, reg=st.sampled_from([(0.0, 0.0, 0.0), (0.05, 0.1, 0.5),
                                               (0.1, 0.0, 1.0)]))

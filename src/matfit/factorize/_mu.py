@@ -134,13 +134,14 @@ def _ratio_terms(
         np.divide(X, Y, out=Y)
         return Y, None
     P = np.empty_like(Y) if work is None else work
+    # X * Y**(beta-2) as (X / Y) * Y**(beta-1): where a guarded Y is tiny and X is 0, Y**(beta-2)
+    # alone overflows for beta < 1 and 0 * inf would be NaN; X / Y is 0 there
     if beta == 0:
         np.reciprocal(Y, out=P)                 # Y**-1
-        np.multiply(P, P, out=Y)                # Y**-2
     else:
         np.power(Y, beta - 1.0, out=P)          # Y**(beta-1)
-        np.divide(P, Y, out=Y)                  # Y**(beta-2) = Y**(beta-1) / Y
-    np.multiply(Y, X, out=Y)
+    np.divide(X, Y, out=Y)
+    np.multiply(Y, P, out=Y)
     return Y, P
 
 
