@@ -111,6 +111,20 @@ ENV: dict[str, dict[str, str]] = {
 _STATUS = re.compile(r"^\s*(\S+): (\w[\w ]*)$")
 
 
+def _limit_memory() -> None:
+    """Cap each mutmut process's address space at a quarter of the RAM (at least 4 GiB).
+
+    mutmut's CPU-time limit is 30 times the selected tests' duration, and a mutant that turns a
+    loop infinite while appending (``s += j`` -> ``s = j`` in ``_als.build_side``) filled 13 GB
+    of this 23 GB machine before it fired; with the cap it fails with MemoryError (killed).
+    """
+    import resource
+
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    cap = max(4 << 30, ram // 4)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
 def _equivalent() -> set[str]:
     if not EQUIVALENT.exists():
         return set()
@@ -170,7 +184,8 @@ def run_module(module: str, tests: list[str], children: int, equivalent: set[str
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
         env.update(ENV.get(module, {}))
         proc = subprocess.run(["mutmut", "run", "--max-children", str(children)], cwd=dest,
-                              env=env, capture_output=True, text=True)
+                              env=env, capture_output=True, text=True,
+                              preexec_fn=_limit_memory)
         listing = subprocess.run(["mutmut", "results", "--all", "true"], cwd=dest, env=env,
                                  capture_output=True, text=True).stdout
         counts: dict[str, int] = {}

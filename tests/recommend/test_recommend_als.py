@@ -258,6 +258,16 @@ def _reference_plan(counts, chunk_size, max_batch):
     return chunks
 
 
+def test_rows_more_than_four_ratings_longer_start_a_new_chunk():
+    # counts 1 and 5 share a chunk (5 <= 1 + 4), 1 and 6 do not; 40 and 50 do (50 <= 40 + 10)
+    for counts, want in (([1, 5], [[0, 1]]), ([1, 6], [[0], [1]]), ([40, 50], [[0, 1]]),
+                         ([40, 51], [[0], [1]])):
+        rows = np.repeat(np.arange(2), counts)
+        cols = np.concatenate([np.arange(c) for c in counts])
+        side = _als.build_side(rows, cols, np.ones(len(rows)), 2, 60, factors=2)
+        assert [r.tolist() for r, _ in side.chunks] == want
+
+
 @pytest.mark.parametrize("chunk_size, max_gram, factors", [(64, 1 << 22, 5), (4096, 81 * 7, 9),
                                                           (10, 1 << 22, 3), (1 << 17, 16, 4)])
 def test_chunk_plan_is_the_greedy_plan(chunk_size, max_gram, factors):
@@ -285,8 +295,9 @@ def test_build_side_is_a_csr_with_sentinels():
     assert side.values.tolist() == [4.0, 1.0, 2.0, 5.0, 3.0, 0.5, 0.0]
     assert side.values.dtype == np.float32 and side.n_other == 5
     assert sorted(side.visit.tolist()) == [0, 1, 2] and side.visit.dtype == np.int64
-    wide = _als.build_side(rows, cols, vals, 4, 2**31 + 5, factors=2)  # ids past int32
-    assert wide.other.dtype == np.int64 and wide.other[-1] == 2**31 + 5
+    for n_cols in (2**31, 2**31 + 5):  # the sentinel n_cols no longer fits int32
+        wide = _als.build_side(rows, cols, vals, 4, n_cols, factors=2)
+        assert wide.other.dtype == np.int64 and wide.other[-1] == n_cols
     narrow = _als.build_side(rows, cols, vals, 4, 2**31 - 2, factors=2)
     assert narrow.other.dtype == np.int32 and narrow.other[-1] == 2**31 - 2
 
@@ -362,6 +373,22 @@ def test_predict_indices_in_chunks_is_the_formula(biases):
     f32 = _als.predict_indices(2.5, bu, bi, P.astype(np.float32), Q.astype(np.float32), users,
                                items)
     assert f32.dtype == np.float32
+
+
+def test_predict_indices_holds_one_chunk_at_a_time():
+    rng = np.random.default_rng(6)
+    n, k, chunk = 200_000, 8, 2_000
+    P, Q = rng.standard_normal((300, k)), rng.standard_normal((200, k))
+    users, items = rng.integers(0, 300, n), rng.integers(0, 200, n)
+    tracemalloc.start()
+    try:
+        got = _als.predict_indices(0.5, None, None, P, Q, users, items, chunk=chunk)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert_allclose(got, 0.5 + np.sum(P[users] * Q[items], axis=1), rtol=1e-12, atol=1e-12)
+    # the output (1.6 MB) and a few chunk-sized temporaries (128 kB each), never n x k (12.8 MB)
+    assert peak < 1.6e6 + 20 * chunk * k * 8, f"peak {peak / 1e6:.1f} MB"
 
 
 @pytest.mark.parametrize("biases", [True, False])
