@@ -295,7 +295,9 @@ def test_each_supervised_option_is_the_reference_model(case, name):
                                                "lam": {"speech": 0.5}}),
     ({"unknown": {"speech": 3}, "beta": 0.5}, {"unknown": {"speech": 3}, "beta": 0.5,
                                                "lam": {"speech": 0.5}}),
-], ids=["int", "sparsity", "three_starts", "misi_residual", "beta3", "beta0.5"])
+    ({"unknown": {"speech": 3}, "beta": 2.0}, {"unknown": {"speech": 3}, "beta": 2.0,
+                                               "lam": {"speech": 0.5}}),
+], ids=["int", "sparsity", "three_starts", "misi_residual", "beta3", "beta0.5", "beta2"])
 def test_each_semi_supervised_option_is_the_reference_model(case, kw, ref_kw):
     s, n, _, d_n = case
     x = s + n
