@@ -233,9 +233,47 @@ CASES = {
         'np.reshape(x, (4, 4))', 'reshape',
         '`x` has 15 elements (shape (3, 5)) but shape (4, 4) holds 16: reshape keeps the number '
         'of elements.',
-        [('x', None, 15)]),}
+        [('x', None, 15)]),    'matmul_0d_right': (
+        'A = np.ones((3, 4)); b = np.float64(2.0)',
+        'A @ b', 'matmul',
+        '`b` is 0-d (a scalar), but `A @ b` needs at least one axis on each operand: multiply '
+        'by a scalar with `*`.',
+        []),
+    'batch_ranks_left': (
+        'A = np.ones((3, 3, 4)); B = np.ones((4, 2, 4, 5))',
+        'A @ B', 'matmul',
+        'the core dimensions agree (k = 4), but the batch axes (all but the last two) do not '
+        'broadcast: `A` has batch shape (3,) and `B` has (4, 2); `A` has 3 along axis 0 and '
+        '`B` has 2 along axis 1: sizes must be equal or 1.',
+        [('A', 0, 3), ('B', 1, 2)]),
+    'inplace_middle': (
+        't = np.zeros((2, 1, 3)); v = np.ones((4, 3))',
+        't += v', 'in-place broadcast',
+        'the in-place operator writes its result into `t` of shape (2, 1, 3), but `t` and `v` '
+        'broadcast to (2, 4, 3): an in-place operator cannot change the shape of its target.',
+        [('t', 1, 1)]),
+    'inplace_outer': (
+        't = np.zeros((1, 3)); v = np.ones((4, 3))',
+        't += v', 'in-place broadcast',
+        'the in-place operator writes its result into `t` of shape (1, 3), but `t` and `v` '
+        'broadcast to (4, 3): an in-place operator cannot change the shape of its target.',
+        [('t', 0, 1)]),
+    'stack_ndim': (
+        'a = np.ones((2, 3)); b = np.ones(3)',
+        'np.stack([a, b])', 'stack',
+        'all arrays must have the same number of dimensions, but `a` is 2-D (2, 3) and `b` is '
+        '1-D (3,).',
+        [('a', None, 2), ('b', None, 1)]),
+    'where_one': (
+        'm = np.ones((2, 3), bool); a = np.ones((2, 1)); b = np.ones((2, 4))',
+        'np.where(m, a, b)', 'broadcast',
+        'broadcasting aligns the shapes (2, 3) and (2, 1) and (2, 4) from the right; at axis -1 '
+        '`m` has 3 (its axis 1) and `b` has 4 (its axis 1): sizes there must be equal, or 1.',
+        [('m', 1, 3), ('b', 1, 4)]),
+}
 # the named pair is not the only disagreement (a second batch axis) or no pair is named
-NO_SINGLE_FIX = {"batch_two_bad", "matmul_0d", "inplace", "inplace_1d", "cat_0d", "cat_empty",
+NO_SINGLE_FIX = {"batch_two_bad", "matmul_0d", "matmul_0d_right", "inplace_middle",
+                 "inplace_outer", "stack_ndim", "inplace", "inplace_1d", "cat_0d", "cat_empty",
                  "cat_ndim", "vstack_ndim", "reshape_m1", "reshape_zero", "reshape",
                  "reshape_fn", "bcast3"}
 

@@ -296,7 +296,9 @@ def test_each_supervised_option_is_the_reference_model(case, name):
                                                "lam": {"speech": 0.5}}),
     ({"unknown": {"speech": 3}, "beta": 0.5}, {"unknown": {"speech": 3}, "beta": 0.5,
                                                "lam": {"speech": 0.5}}),
-], ids=["int", "sparsity", "three_starts", "misi_residual", "beta3", "beta0.5"])
+    ({"unknown": {"speech": 3}, "beta": 2.0}, {"unknown": {"speech": 3}, "beta": 2.0,
+                                               "lam": {"speech": 0.5}}),
+], ids=["int", "sparsity", "three_starts", "misi_residual", "beta3", "beta0.5", "beta2"])
 def test_each_semi_supervised_option_is_the_reference_model(case, kw, ref_kw):
     s, n, _, d_n = case
     x = s + n
@@ -570,8 +572,9 @@ def test_the_fit_runs_in_float32(case):
                     seed=1).decompose(x, SR)
     ref = _reference(x, {"noise": d_n.W}, {"speech": 3}, beta=1.5, lam={"speech": 0.5},
                      p=1.5, smoothing={"noise": 15}, n_iter=30, seed=1)
-    rel = np.abs(res.H - ref["H"]).max() / ref["H"].max()
-    assert 1e-9 < rel < 1e-3, rel
+    for got, want in [(res.H, ref["H"]), (res.W[:, 4:], ref["W"][:, 4:])]:
+        rel = np.abs(got - want).max() / want.max()
+        assert 1e-9 < rel < 1e-3, rel
 
 
 def test_defaults_seed_0_and_silent(case, capsys):
@@ -678,3 +681,31 @@ def test_zero_dictionary_bins_under_a_loud_mixture_stay_finite():
     x += 0.1 * np.random.default_rng(2).standard_normal(3000)
     res = Separator({"a": Dictionary(W, STFT_)}, max_iter=5).decompose(x, SR)
     assert np.all(np.isfinite(res.H))
+
+
+def test_one_frame_of_smoothing_is_none(case):
+    """smoothing=1 means no smoothing, bit for bit (not a 1-frame filter's rounding)."""
+    s, n, d_s, d_n = case
+    src = {"speech": d_s, "noise": d_n}
+    one = Separator(src, smoothing=1, max_iter=10, phase_iterations=0).decompose(s + n, SR)
+    none = Separator(src, smoothing=0, max_iter=10, phase_iterations=0).decompose(s + n, SR)
+    assert np.array_equal(one.masks["speech"], none.masks["speech"])
+
+
+def test_tol_stops_on_a_decrease_strictly_below_tol_times_the_objective(case):
+    """The rule is `decrease < tol * objective`: a tol that makes the two equal, to the last
+    bit, at the first check (iteration 10) does not stop there (but at the next check, where
+    the decrease is far smaller); the next float up stops at 10."""
+    s, n, d_s, d_n = case
+    x = s + n
+    src = {"speech": d_s, "noise": d_n}
+    kw = {"max_iter": 30, "phase_iterations": 0}
+    h0, h10 = Separator(src, tol=1e-300, **kw).decompose(x, SR).history[:2]
+    tol = (h0 - h10) / abs(h0)
+    for _ in range(50):             # the float whose product with |h0| is the decrease exactly
+        if tol * abs(h0) == h0 - h10:
+            break
+        tol = np.nextafter(tol, np.inf if tol * abs(h0) < h0 - h10 else -np.inf)
+    assert tol * abs(h0) == h0 - h10
+    assert Separator(src, tol=float(tol), **kw).decompose(x, SR).nit == 20   # the next check
+    assert Separator(src, tol=float(np.nextafter(tol, np.inf)), **kw).decompose(x, SR).nit == 10

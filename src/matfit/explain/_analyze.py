@@ -344,7 +344,10 @@ def _root_fixes(op: Op, root: dict | None, dims: list[dict], need: Any) -> list[
             line = size["line"]
         src_line = linecache.getline(root["file"], line).rstrip("\n")
         code = src_line.partition("#")[0]
-        new_code, n = re.subn(rf"(?<![\w.]){re.escape(old)}(?![\w.])", str(new), code, count=1)
+        pattern = rf"(?<![\w.]){re.escape(old)}(?![\w.])"
+        # only an unambiguous literal: in `np.ones((6, 3, 3))` the first 3 may not be the axis
+        new_code, n = re.subn(pattern, str(new), code) if len(re.findall(pattern, code)) == 1 \
+            else (code, 0)
         expr = new_code.strip() if n else None
         if expr is not None:
             text = (f"`{expr}` (instead of `{code.strip()}`): then `{root['operand']}` has "

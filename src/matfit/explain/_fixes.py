@@ -2,8 +2,8 @@
 
 Rewrites change at most two leaves of the failing expression (a transpose, an added axis,
 ``keepdims=True``), or the whole expression (``np.einsum`` for a batched product, the other
-order, ``np.multiply`` for ``*`` on np.matrix, another join axis or function, ``-1`` or a
-divisor in a reshape); requirements change one disagreeing size of one operand. Only those
+order, ``np.multiply`` for ``*`` on np.matrix, another join axis or function, a leading ``-1``
+(batch) axis in a reshape); requirements change one disagreeing size of one operand. Only those
 for which :mod:`._rules` says NumPy accepts the new shapes are returned, smallest result first.
 """
 
@@ -310,21 +310,6 @@ def _reshape_call(op: Op, source: Source, shape: list[int]) -> str:
     if op.extra.get("form") == "varargs" or (op.extra.get("form") == "int" and len(shape) == 1):
         return f"{func_text}({args})"
     return f"{func_text}({as_tuple})"
-
-
-def _divisors_near(size: int, target: int) -> list[int]:
-    """The divisors of ``size`` just below and just above ``target``."""
-    if size <= 0 or size > 10**12:
-        return []
-    divs = set()
-    i = 1
-    while i * i <= size:
-        if size % i == 0:
-            divs.update((i, size // i))
-        i += 1
-    below = [d for d in divs if d < target]
-    above = [d for d in divs if d > target]
-    return ([max(below)] if below else []) + ([min(above)] if above else [])
 
 
 def _reshape_suggestions(op: Op, source: Source) -> list[Suggestion]:
