@@ -363,3 +363,43 @@ def test_sparse_x_with_factors_never_forms_the_dense_product(beta):
         nz = dense > 0
         want = np.sum(dense[nz] * np.log(dense[nz] / WH[nz])) - dense.sum() + WH.sum()
     assert got == pytest.approx(want, rel=1e-10)
+
+
+# ---------------------------------------------------------------- float32 input, float64 sums
+# Integer-valued float32 data whose every term is exact in float32 but whose total is not (it
+# passes 2^24 with odd values): the exact answer comes from Python's integers, and a sum taken
+# in float32 would be off by whole units.
+
+
+def test_float32_frobenius_squares_and_sums_in_float64():
+    # X - Y = 4097 everywhere: 4097^2 = 16785409 needs 25 bits (float32 rounds it to ...408)
+    X = np.full((64, 64), 4098.0, np.float32)
+    Y = np.ones((64, 64), np.float32)
+    assert beta_divergence(X, Y, 2) == 0.5 * 64 * 64 * 4097**2
+
+
+def test_float32_general_beta_sums_in_float64():
+    rng = np.random.default_rng(8)
+    xi = rng.integers(1, 129, (250, 200))
+    yi = rng.integers(1, 129, (250, 200))
+    # beta = 3: d = (x^3 + 2 y^3 - 3 x y^2) / 6, each term below 2^24
+    want = int(np.sum(xi**3 + 2 * yi**3 - 3 * xi * yi**2)) / 6
+    X, Y = xi.astype(np.float32), yi.astype(np.float32)
+    assert beta_divergence(X, Y, 3) == pytest.approx(want, rel=1e-15, abs=0)
+    # sparse X (the zeros too count, through the y^3 terms) against a dense Y
+    xi[rng.random(xi.shape) < 0.5] = 0
+    want = int(np.sum(xi**3 + 2 * yi**3 - 3 * xi * yi**2)) / 6
+    Xs = sp.csr_matrix(xi.astype(np.float32))
+    assert beta_divergence(Xs, Y, 3) == pytest.approx(want, rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_float32_sparse_kl_of_an_exact_factorisation_is_exactly_zero(transpose):
+    # X = W H = 1001 at 20001 entries: sum(x) = sum(WH) = 20021001, odd and above 2^24, so the
+    # x-terms and sum(WH) cancel exactly only when both are summed in float64
+    W = np.full((20001, 1), 1001.0, np.float32)
+    H = np.ones((1, 1), np.float32)
+    X = sp.csr_matrix(W @ H)
+    if transpose:
+        X, W, H = X.T.tocsr(), H.T, W.T
+    assert beta_divergence(X, (W, H), 1) == 0.0

@@ -249,7 +249,8 @@ def beta_divergence(X: Any, WH: Any, beta: float | str) -> float:
     float
         sum d(x | y) with d(x|y) = (x^b + (b-1) y^b - b x y^(b-1)) / (b (b-1)), its limits
         x/y - log(x/y) - 1 (b = 0) and x log(x/y) - x + y (b = 1), and half the squared
-        Frobenius norm of X - WH when b = 2.
+        Frobenius norm of X - WH when b = 2. The terms are summed in float64, also for float32
+        input, so a sum of many terms keeps float64 accuracy.
 
     Raises
     ------

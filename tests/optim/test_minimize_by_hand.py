@@ -309,11 +309,8 @@ def test_bb_non_finite_gradient_returns_the_best_iterate():
 
 def test_sgd_non_finite_gradient_with_a_finite_objective_stops_at_once():
     # f = x^2 from 1 with lr = 0.25: x = 1, 0.5, 0.25; the gradient is NaN below 0.3
-    def fun(x):
-        return float(x @ x)
-
-    res = minimize(fun, np.array([1.0]), lambda x: 2 * x if abs(x[0]) > 0.3 else x * math.nan,
-                   method="sgd", lr=0.25)
+    res = minimize(lambda x: float(x @ x), np.array([1.0]),
+                   lambda x: 2 * x if abs(x[0]) > 0.3 else x * math.nan, method="sgd", lr=0.25)
     assert res.status == 3 and res.nit == 2
     exact(res.x, [0.5])
     exact(res.jac, [1.0])

@@ -465,7 +465,7 @@ def _lbfgs(fun: Callable, x0: np.ndarray, jac: Any, max_iter: int, gtol: float, 
 
     f0, g0 = fg(x64)
     history.append(f0)
-    if x64.size == 0 and math.isfinite(f0):  # nothing to optimise (SciPy rejects N = 0)
+    if x64.size == 0 and math.isfinite(f0):   # nothing to optimise (and SciPy rejects N = 0)
         return p.result(x0.ravel(), f0, g0.astype(p.dtype), 0, 0, history, gtol=gtol)
     stopped = [False]
     with progress(total=max_iter, desc="minimize[lbfgs]", verbose=verbose) as bar:
