@@ -270,8 +270,8 @@ def test_each_supervised_option_is_the_reference_model(case, name):
     kw, ref_kw = VARIANTS[name]
     base = {"beta": 1.0, "lam": {}, "p": 2.0, "smoothing": {"noise": 15}, "n_iter": 30,
             "phase_iterations": 0}
-    res = Separator({"speech": d_s, "noise": d_n}, adapt=0, **{"max_iter": 30, "phase_iterations": 0,
-                                                       **kw}).decompose(x, SR)
+    res = Separator({"speech": d_s, "noise": d_n}, adapt=0,
+                    **{"max_iter": 30, "phase_iterations": 0, **kw}).decompose(x, SR)
     ref = _reference(x, {"speech": d_s.W, "noise": d_n.W}, **{**base, **ref_kw})
     beta = ref_kw.get("beta", 1.0)
     _assert_matches(res, ref, x, binary=name == "binary",
