@@ -176,6 +176,21 @@ def test_randomized_svd_of_a_wide_dense_x_is_exact_and_thin():
     assert_allclose(got[1], s0, rtol=1e-10)
 
 
+def test_randomized_svd_of_a_wide_sparse_x_returns_a_thin_vt():
+    # 2001 x 200000 (a corpus of documents by terms): the randomized route, whose small SVD of
+    # Q.T @ X must be thin (a full (200000, 200000) Vt would need 320 GB)
+    rng = np.random.default_rng(8)
+    X = sp.csr_matrix((rng.standard_normal(4000), (rng.integers(0, 2001, 4000),
+                                                   rng.integers(0, 200_000, 4000))),
+                      shape=(2001, 200_000))
+    U, s, Vt = randomized_svd(X, 1, rng=np.random.default_rng(0))
+    assert U.shape == (2001, 1) and Vt.shape == (1, 200_000)
+    U0, s0, Vt0 = _plain_randomized_svd(X, 1, seed=0)
+    assert_allclose(s, s0, rtol=1e-8)
+    assert_allclose(np.abs(U.T @ U0), 1, rtol=1e-8)        # the same vectors, up to sign
+    assert_allclose(np.abs(Vt @ Vt0.T), 1, rtol=1e-8)
+
+
 def _traced_peak(fn):
     tracemalloc.start()
     try:
