@@ -176,6 +176,21 @@ def test_randomized_svd_of_a_wide_dense_x_is_exact_and_thin():
     assert_allclose(got[1], s0, rtol=1e-10)
 
 
+def test_randomized_svd_of_a_wide_sparse_x_returns_a_thin_vt():
+    # 2001 x 200000 (a corpus of documents by terms): the randomized route, whose small SVD of
+    # Q.T @ X must be thin (a full (200000, 200000) Vt would need 320 GB)
+    rng = np.random.default_rng(8)
+    X = sp.csr_matrix((rng.standard_normal(4000), (rng.integers(0, 2001, 4000),
+                                                   rng.integers(0, 200_000, 4000))),
+                      shape=(2001, 200_000))
+    U, s, Vt = randomized_svd(X, 1, rng=np.random.default_rng(0))
+    assert U.shape == (2001, 1) and Vt.shape == (1, 200_000)
+    U0, s0, Vt0 = _plain_randomized_svd(X, 1, seed=0)
+    assert_allclose(s, s0, rtol=1e-8)
+    assert_allclose(np.abs(U.T @ U0), 1, rtol=1e-8)        # the same vectors, up to sign
+    assert_allclose(np.abs(Vt @ Vt0.T), 1, rtol=1e-8)
+
+
 def _traced_peak(fn):
     tracemalloc.start()
     try:
@@ -609,7 +624,9 @@ def test_sparse_wh_in_chunks_with_out_and_index(fmt):
     got = sparse_wh(X, W, H, out=out, index=(rows, cols))
     assert got is out
     assert_allclose(out, ref, rtol=1e-12)
-    assert sparse_wh(X, W.astype(np.float32), H.astype(np.float32)).dtype == np.float32
+    f4 = np.float32
+    assert sparse_wh(X, W.astype(f4), H.astype(f4)).dtype == f4
+    assert sparse_wh(X, W.astype(f4), H).dtype == sparse_wh(X, W, H.astype(f4)).dtype == np.float64
 
 
 def _plain_apply(F, numer, denom, gamma=1.0, l1=0.0, l2=0.0, floor=0.0):
@@ -618,13 +635,14 @@ def _plain_apply(F, numer, denom, gamma=1.0, l1=0.0, l2=0.0, floor=0.0):
     return np.maximum(F * (np.asarray(numer, dtype=np.float64) / den) ** gamma, floor)
 
 
-@pytest.mark.parametrize("gamma", [1.0, 0.5])
+@pytest.mark.parametrize("gamma", [1.0, 0.5, 2.0])
 @pytest.mark.parametrize("pen", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.7), (0.2, 0.5)])
 @pytest.mark.parametrize("floor", [0.0, 0.05])
 def test_apply_update_is_the_multiplicative_step(gamma, pen, floor):
     rng = np.random.default_rng(8)
     F, numer, denom = rng.random((5, 6)), rng.random((5, 6)), rng.random((5, 6)) + 0.1
     numer[0, 0] = 0.0                                   # an entry MU sends to 0: floored
+    numer[1, 1] = denom[1, 1] = 0.0                     # a zero denominator: clipped, not here
     ref = _plain_apply(F, numer, denom, gamma, *pen, floor)
     den0 = denom.copy()
     ours = F.copy()
@@ -661,9 +679,10 @@ def test_apply_update_of_float32_with_a_float64_denominator(overwrite):
     den0 = denom.copy()
     ours = apply_update(F.copy(), numer.copy(), denom, overwrite_denom=overwrite)
     assert ours.dtype == np.float32
-    # clipped at float32's tiny (1e-38), not float64's (2e-308): 0/tiny stays finite in float32
-    assert_allclose(ours, _plain_apply(F, numer, np.maximum(denom, np.finfo(np.float32).tiny)),
-                    rtol=1e-6)
+    # in float32 arithmetic: the denominator is cast to float32 first and clipped at float32's
+    # tiny (1e-38, not float64's 2e-308), then the same float32 operations, bit for bit
+    den32 = np.maximum(denom.astype(np.float32), np.finfo(np.float32).tiny)
+    assert_array_equal(ours, F * (numer / den32))
     assert_array_equal(denom, den0)                     # another dtype: never written to
 
 
