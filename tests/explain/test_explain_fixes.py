@@ -778,3 +778,17 @@ def test_rewrites_of_joins_and_reshapes(tmp_path, monkeypatch, name):
     for s in e.suggestions:
         assert s.text.startswith(f"`{s.expression}` gives shape {s.result_shape}")
     assert e.needed == needed
+
+
+def test_a_throw_away_node_never_gets_another_nodes_cached_value():
+    """The evaluator caches by id(node); the keepdims fix builds a fresh ast.Call each time, and
+    a freed node's id is soon reused. The cache must not hand the new node the old value (it
+    did: the keepdims variant then vanished or took another expression's shape)."""
+    from matfit.explain._safe import SafeEvaluator
+
+    X = np.ones((20, 5))
+    ev = SafeEvaluator({"np": np}, {"X": X})
+    for i in range(200):
+        text = "np.sum(X, axis=1)" if i % 2 else "np.sum(X, axis=1, keepdims=True)"
+        ok, value = ev.try_eval(ast.parse(text, mode="eval").body)   # a new node each time
+        assert ok and value.shape == ((20,) if i % 2 else (20, 1)), (i, value)
