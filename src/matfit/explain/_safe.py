@@ -156,19 +156,22 @@ class SafeEvaluator:
     def __init__(self, f_globals: dict[str, Any], f_locals: Any) -> None:
         self.globals = f_globals
         self.locals = f_locals
-        self._cache: dict[int, tuple[bool, Any]] = {}
+        # id(node) -> (node, ok, value); the node is kept so that its id cannot be reused by a
+        # node built later (the fixes build throw-away nodes, e.g. a call with keepdims=True)
+        self._cache: dict[int, tuple[ast.AST, bool, Any]] = {}
 
     def try_eval(self, node: ast.AST) -> tuple[bool, Any]:
         """(True, value), or (False, reason) when the node is unsafe or raises."""
         key = id(node)
         if key not in self._cache:
             try:
-                self._cache[key] = (True, self._eval(node))
+                self._cache[key] = (node, True, self._eval(node))
             except Unsafe as why:
-                self._cache[key] = (False, str(why))
+                self._cache[key] = (node, False, str(why))
             except Exception as err:  # a safe expression that fails: report, do not propagate
-                self._cache[key] = (False, f"raised {type(err).__name__}: {err}")
-        return self._cache[key]
+                self._cache[key] = (node, False, f"raised {type(err).__name__}: {err}")
+        _, ok, value = self._cache[key]
+        return ok, value
 
     def eval(self, node: ast.AST) -> Any:
         """The node's value; raises :class:`Unsafe` (or the expression's own error)."""
