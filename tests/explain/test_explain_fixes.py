@@ -1004,6 +1004,84 @@ TREE = {
             '`a` must have 4 columns (it has 3): with shape (2, 4), `a @ (b + 0)` gives shape '
             '(2, 2)',
         ]),
+    'matrix_unknown_leaf': (
+        'A = np.matrix(np.ones((2, 3)))\ndef load():\n    return np.matrix(np.ones((2, 3)))',
+        'C = A * (2 * load())',
+        [
+            '`np.multiply(A, 2 * load())` gives shape (2, 3) if you meant the elementwise '
+            'product',
+            '`A.T * (2 * load())` gives shape (3, 3)',
+        ],
+        [
+            ('np.multiply(A, 2 * load())', (2, 3), None,
+             '`np.multiply(A, 2 * load())` gives shape (2, 3) if you meant the elementwise '
+             'product',
+             'run on ndarray, np.matrix stand-ins'),
+            ('A.T * (2 * load())', (3, 3), None,
+             '`A.T * (2 * load())` gives shape (3, 3)',
+             'run on ndarray, np.matrix stand-ins'),
+        ],
+        [
+            '`A` must have 2 columns (it has 3): with shape (2, 2), `A * (2 * load())` gives '
+            'shape (2, 3)',
+        ]),
+    'inplace_3d': (
+        't = np.zeros((6, 3, 3)); T = np.ones((6, 3, 4))',
+        't += T',
+        [
+        ],
+        [
+        ],
+        [
+            '`T` must have size 3 along axis 2 (it has 4): with shape (6, 3, 3), `t += T` gives '
+            'shape (6, 3, 3)',
+            "the result must have shape (6, 3, 3): an in-place operator keeps `t`'s shape (6, "
+            '3, 3)',
+        ]),
+    'matrix_slice_right': (
+        'A = np.matrix(np.ones((2, 3))); B = np.matrix(np.ones((2, 3)))',
+        'C = A * B[:, :]',
+        [
+            '`np.multiply(A, B[:, :])` gives shape (2, 3) if you meant the elementwise product',
+            '`A * B[:, :].T` gives shape (2, 2)',
+            '`A.T * B[:, :]` gives shape (3, 3)',
+        ],
+        [
+            ('np.multiply(A, B[:, :])', (2, 3), None,
+             '`np.multiply(A, B[:, :])` gives shape (2, 3) if you meant the elementwise product',
+             'run on np.matrix stand-ins'),
+            ('A * B[:, :].T', (2, 2), None,
+             '`A * B[:, :].T` gives shape (2, 2)',
+             'run on np.matrix stand-ins'),
+            ('A.T * B[:, :]', (3, 3), None,
+             '`A.T * B[:, :]` gives shape (3, 3)',
+             'run on np.matrix stand-ins'),
+        ],
+        [
+            '`B[:, :]` must have 3 rows (it has 2): with shape (3, 3), `A * B[:, :]` gives '
+            'shape (2, 3)',
+            '`A` must have 2 columns (it has 3): with shape (2, 2), `A * B[:, :]` gives shape '
+            '(2, 3)',
+        ]),
+    'subscript_call': (
+        'fs = [np.mean]; X = np.ones((20, 5))',
+        'Z = X - fs[0](X, axis=1)',
+        [
+            '`X - fs[0](X, axis=1)[:, None]` gives shape (20, 5)',
+            '`X.T - fs[0](X, axis=1)` gives shape (5, 20)',
+            '`X.T - fs[0](X, axis=1)[None, :]` gives shape (5, 20)',
+        ],
+        [
+            ('X - fs[0](X, axis=1)[:, None]', (20, 5), None,
+             '`X - fs[0](X, axis=1)[:, None]` gives shape (20, 5)',
+             'run on ndarray stand-ins'),
+        ],
+        [
+            '`fs[0](X, axis=1)` must have 5 entries (it has 20): with shape (5,), `X - fs[0](X, '
+            'axis=1)` gives shape (20, 5)',
+            '`X` must have 20 columns (it has 5): with shape (20, 20), `X - fs[0](X, axis=1)` '
+            'gives shape (20, 20)',
+        ]),
 }
 
 # name -> (setup, failing line, [(offered expression, result shape, line, text, how checked)],
@@ -1373,6 +1451,19 @@ JOINS = {
         [
             '`v` must have 1 elements for (1,) (it has 3); reshaping to other sizes would '
             'change what each axis means',
+        ]),
+    'cat_len1': (
+        'a = np.ones(1); B = np.ones((1, 1))',
+        'y = np.concatenate([a, B])',
+        [
+            ('np.concatenate([a[None, :], B])', (2, 1), None,
+             '`np.concatenate([a[None, :], B])` gives shape (2, 1)',
+             "NumPy's join rules"),
+            ('np.concatenate([a[:, None], B])', (2, 1), None,
+             '`np.concatenate([a[:, None], B])` gives shape (2, 1)',
+             "NumPy's join rules"),
+        ],
+        [
         ]),
 }
 
