@@ -129,7 +129,7 @@ def _terms(XV: np.ndarray, V: np.ndarray, Y: np.ndarray, beta: float, work: np.n
 class _Pieces:
     """The MU numerators and denominators from ``terms``, ``left`` and ``right``."""
 
-    fast = False  # DenseData's compiled beta = 2 path
+    fast = False  # DenseData's compiled kernels (0/1 weights, few missing: beta 1 and 2)
 
     def h_pieces(self, Wt, H, Y, beta, work, guard, out=None):
         """(W.T @ R, W.T @ P), shape (components, samples)."""
@@ -225,6 +225,10 @@ class DenseData(_Pieces):
             return numer, np.maximum(denom, 0, out=denom)
         R, Q, q = self._comp_terms(Wt, H, Y, beta, work, guard)
         numer = np.matmul(Wt, R, out=out)
+        if beta == 1 and self.fast:  # colsum(W) minus W's rows summed at the missing entries
+            denom = _wkernels.missing_colsums(self.by_sample, np.ascontiguousarray(Wt.T)).T
+            np.subtract(Wt.sum(axis=1)[:, None], denom, out=denom)
+            return numer, np.maximum(denom, 0, out=denom)  # rounding where all is missing
         if beta == 1:
             base = Wt.sum(axis=1)[:, None]
         elif beta == 2:
@@ -244,6 +248,10 @@ class DenseData(_Pieces):
             return numer, np.maximum(denom, 0, out=denom)
         R, Q, q = self._comp_terms(Wt, H, Y, beta, work, guard)
         numer = np.matmul(R, Hl.T, out=out)
+        if beta == 1 and self.fast:
+            denom = _wkernels.missing_colsums(self.by_feature, np.ascontiguousarray(Hl.T))
+            np.subtract(Hl.sum(axis=1)[None, :], denom, out=denom)
+            return numer, np.maximum(denom, 0, out=denom)
         if beta == 1:
             base = Hl.sum(axis=1)[None, :]
         elif beta == 2:
