@@ -61,7 +61,7 @@ def timing(rounds: int, iters: int) -> dict:
     out = {}
     for name, kw in (("kl-mu", dict(beta="kl")), ("frob-mu", dict(beta="frobenius")),
                      ("hals", dict(solver="hals"))):
-        def call(which: int, its: int) -> tuple[float, float]:
+        def call(which: int, its: int, kw: dict = kw) -> tuple[float, float]:
             start, start_cpu = time.perf_counter(), time.process_time()
             if which == 0:
                 nmf(X, W=W0, H=H0, max_iter=its, tol=0, **kw)

@@ -2,7 +2,7 @@
 
 The Python bodies below are the specification; :func:`kernel` compiles them with Numba when it
 is installed (the optional extra ``fast``) and returns None otherwise, in which case
-:class:`matfit.factorize._weighted.DenseData` keeps its NumPy forms (a dense ``W @ H`` and,
+:class:`matfit.factorize._wdata.DenseData` keeps its NumPy forms (a dense ``W @ H`` and,
 for HALS, the X-sized weighted residual).
 
 Implementation notes
