@@ -71,11 +71,19 @@ def _terms(XV: np.ndarray, V: np.ndarray, Y: np.ndarray, beta: float, work: np.n
     if beta == 2:
         P = np.multiply(V, Y, out=Y)
         return XV, P
-    if guard:
+    if guard:  # a guarded (tiny) Y overflows the powers: capped, see _mu.cap
         np.maximum(Y, np.finfo(Y.dtype).tiny, out=Y)
+        with np.errstate(over="ignore"):
+            return _guarded_terms(XV, V, Y, beta, work, True)
+    return _guarded_terms(XV, V, Y, beta, work, False)
+
+
+def _guarded_terms(XV: np.ndarray, V: np.ndarray, Y: np.ndarray, beta: float,
+                   work: np.ndarray | None, guard: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_terms` for beta != 2 after the guard's clip; ``guard`` caps what may overflow."""
     if beta == 1:
         np.divide(XV, Y, out=Y)
-        return Y, V
+        return (_mu.cap(Y) if guard else Y), V
     P = np.empty_like(Y) if work is None else work
     if beta == 0:
         np.reciprocal(Y, out=P)           # Y^-1
@@ -83,8 +91,14 @@ def _terms(XV: np.ndarray, V: np.ndarray, Y: np.ndarray, beta: float, work: np.n
     else:
         np.power(Y, beta - 1.0, out=P)    # Y^(beta-1)
         np.divide(P, Y, out=Y)            # Y^(beta-2)
+    if guard:
+        _mu.cap(P)
+        _mu.cap(Y)
     np.multiply(Y, XV, out=Y)
     np.multiply(P, V, out=P)
+    if guard:
+        _mu.cap(Y)
+        _mu.cap(P)
     return Y, P
 
 
@@ -165,9 +179,15 @@ class DenseData(_Pieces):
             return self.XV, None, Y.ravel().take(self.cflat)
         if guard:
             np.maximum(Y, np.finfo(Y.dtype).tiny, out=Y)
+            with np.errstate(over="ignore"):
+                return self._ratio(Y, beta, work, True)
+        return self._ratio(Y, beta, work, False)
+
+    def _ratio(self, Y, beta, work, guard):
+        """:meth:`_comp_terms` for beta != 2 after the guard's clip (``guard``: cap)."""
         if beta == 1:
             np.divide(self.XV, Y, out=Y)
-            return Y, None, None
+            return (_mu.cap(Y) if guard else Y), None, None
         Q = np.empty_like(Y) if work is None else work
         if beta == 0:
             np.reciprocal(Y, out=Q)
@@ -175,7 +195,12 @@ class DenseData(_Pieces):
         else:
             np.power(Y, beta - 1.0, out=Q)
             np.divide(Q, Y, out=Y)
+        if guard:
+            _mu.cap(Q)
+            _mu.cap(Y)
         np.multiply(Y, self.XV, out=Y)
+        if guard:
+            _mu.cap(Y)
         return Y, Q, Q.ravel().take(self.cflat)
 
     def h_pieces(self, Wt, H, Y, beta, work, guard, out=None):
