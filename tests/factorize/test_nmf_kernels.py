@@ -706,7 +706,7 @@ def test_mm_exponent_at_the_boundaries_of_its_three_ranges():
     assert mm_exponent(-2.0) == pytest.approx(0.25, rel=1e-15, abs=0)
 
 
-@pytest.mark.parametrize("beta", [0.0, 0.5, 1.0, 1.5])
+@pytest.mark.parametrize("beta", [-1.0, 0.0, 0.5, 1.0, 1.5, 3.0])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_guarded_pieces_ignore_an_entry_no_atom_covers(beta, sparse):
     # a fixed dictionary with an all-zero row (a frequency bin no atom covers) under a loud X
