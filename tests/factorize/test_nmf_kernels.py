@@ -704,3 +704,37 @@ def test_mm_exponent_at_the_boundaries_of_its_three_ranges():
     assert mm_exponent(0.999) == pytest.approx(1 / 1.001, rel=1e-15, abs=0)
     assert mm_exponent(2.001) == pytest.approx(1 / 1.001, rel=1e-15, abs=0)
     assert mm_exponent(-2.0) == pytest.approx(0.25, rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("beta", [-1.0, 0.0, 0.5, 1.0, 1.5, 3.0])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_guarded_pieces_ignore_an_entry_no_atom_covers(beta, sparse):
+    # a fixed dictionary with an all-zero row (a frequency bin no atom covers) under a loud X
+    # there: W @ H is 0 in that row, the guard clips it at float32's smallest normal, and
+    # X / tiny overflows; every W entry in that row is 0, so in the limit the row adds
+    # nothing to W.T @ R and W.T @ P. Reference: the same pieces without that row, in float64
+    # (sparse X: KL only, the beta that allows it)
+    if sparse and beta != 1.0:
+        pytest.skip("sparse X: beta in {1, 2}")
+    rng = np.random.default_rng(4)
+    m, n, k = 12, 9, 3
+    W = rng.random((m, k)).astype(np.float32) + 0.1
+    W[5] = 0.0
+    H = rng.random((k, n)).astype(np.float32) + 0.1
+    X = rng.random((m, n)).astype(np.float32) + 0.5
+    X[5] = 40.0                       # loud where nothing explains it: 40 / 1.2e-38 = inf
+    keep = np.arange(m) != 5
+    Xa = sp.csr_matrix(X) if sparse else X
+    numer, denom = h_terms(Xa, W, H, beta, guard=True)
+    assert np.isfinite(numer).all() and np.isfinite(denom).all()
+    W8, H8, X8 = W[keep].astype(np.float64), H.astype(np.float64), X[keep].astype(np.float64)
+    Y8 = W8 @ H8
+    assert_allclose(numer, W8.T @ (X8 * Y8 ** (beta - 2)), rtol=1e-5)
+    if beta != 1.0:
+        assert_allclose(denom, W8.T @ Y8 ** (beta - 1), rtol=1e-5)
+    # the W step's other rows are untouched by the capped row (its own numerator is as large
+    # as the loud entry asks: a LEARNED W entry is floored positive, so it never meets a 0)
+    with np.errstate(over="ignore"):
+        wn, wd = w_terms(Xa, W, H, beta, guard=True)
+    assert_allclose(wn[keep], (X8 * Y8 ** (beta - 2)) @ H8.T, rtol=1e-5)
+    assert not np.isnan(wn).any() and not np.isnan(wd).any()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import tracemalloc
 
 import numpy as np
@@ -217,23 +218,24 @@ def test_one_weighted_hals_iteration_equals_plain_reference(alphas, missing):
         assert_array_equal(res.W[2, [0, 2]], W[2, [0, 2]])
 
 
-@pytest.mark.parametrize("solver", ["mu", "hals"])
-def test_compiled_complement_equals_its_numpy_form(solver, monkeypatch):
-    # 0/1 weights with few zeros and beta = 2: the Numba kernels (W @ H at the missing entries
-    # only) against the NumPy complement/residual forms they replace, float64 and float32
-    from matfit.factorize import _weighted, _wkernels
+@pytest.mark.parametrize(("solver", "beta"), [("mu", 2), ("mu", "kl"), ("hals", 2)])
+def test_compiled_complement_equals_its_numpy_form(solver, beta, monkeypatch):
+    # 0/1 weights with few zeros, beta = 2 and KL: the Numba kernels (W @ H at the missing
+    # entries only; KL's denominators as column sums minus the missing rows) against the NumPy
+    # complement/residual forms they replace, float64 and float32
+    from matfit.factorize import _wdata, _wkernels
 
     if _wkernels.kernel("mu_complement") is None:
         pytest.skip("numba is not installed: only the NumPy forms run")
     X, V, W, H = _problem(23, m=40, n=50, k=4, missing=0.15, binary=True)
     X[V == 0] = np.nan
-    kw = dict(W=W, H=H, solver=solver, weights=V, max_iter=25, tol=0, check_every=1,
-              alpha_H=0.01, l1_ratio=0.5, fixed_W_columns=[3])
-    assert _weighted.make_data(X, V, 2.0).fast
+    kw = dict(W=W, H=H, solver=solver, beta=beta, weights=V, max_iter=25, tol=0,
+              check_every=1, alpha_H=0.01, l1_ratio=0.5, fixed_W_columns=[3])
+    assert _wdata.make_data(X, V, 2.0).fast
     fast = nmf(X, **kw)
     fast32 = nmf(X.astype(np.float32), **kw)
     monkeypatch.setattr(_wkernels, "kernel", lambda name: None)
-    assert not _weighted.make_data(X, V, 2.0).fast
+    assert not _wdata.make_data(X, V, 2.0).fast
     slow = nmf(X, **kw)
     slow32 = nmf(X.astype(np.float32), **kw)
     assert_allclose(fast.W, slow.W, rtol=1e-10, atol=1e-13)
@@ -412,26 +414,26 @@ def test_observed_only_never_forms_a_dense_array():
 def test_complement_path_equals_the_generic_path(beta, solver, monkeypatch):
     # a 0/1 mask with 20% zeros takes the sparse-complement kernels; a threshold of 0 forces
     # the generic ones (two more GEMMs): the same fit to rounding
-    from matfit.factorize import _weighted
+    from matfit.factorize import _wdata
 
     X, V, W, H = _problem(20, m=25, n=30, missing=0.2, binary=True)
     X[V == 0] = np.nan
     kw = dict(W=W, H=H, beta=beta, solver=solver, weights=V, max_iter=30, tol=0,
               alpha_W=0.01, l1_ratio=0.5, fixed_W_columns=[1])
     fast = nmf(X, **kw)
-    monkeypatch.setattr(_weighted.DenseData, "COMPLEMENT_SHARE", -1.0)
+    monkeypatch.setattr(_wdata.DenseData, "COMPLEMENT_SHARE", -1.0)
     slow = nmf(X, **kw)
     assert_allclose(fast.W, slow.W, rtol=1e-10, atol=1e-13)
     assert_allclose(fast.history, slow.history, rtol=1e-10)
 
 
 def test_no_weights_never_touches_the_weighted_code(monkeypatch):
-    from matfit.factorize import _weighted
+    from matfit.factorize import _wdata, _weighted
 
     def refuse(*args, **kwargs):
         raise AssertionError("weights=None must take the unweighted path")
 
-    monkeypatch.setattr(_weighted, "make_data", refuse)
+    monkeypatch.setattr(_wdata, "make_data", refuse)
     monkeypatch.setattr(_weighted.WeightedFit, "__init__", refuse)
     X, *_ = _problem(21)
     for kw in (dict(beta=1), dict(beta=2, solver="hals"), dict(beta=0.5)):
@@ -440,7 +442,7 @@ def test_no_weights_never_touches_the_weighted_code(monkeypatch):
         nmf(X, 3, weights=np.ones_like(X))
 
 
-@pytest.mark.parametrize("module", ["_weighted", "_rank", "imputer"])
+@pytest.mark.parametrize("module", ["_weighted", "_wdata", "_rank", "imputer"])
 def test_docstring_examples_of_the_missing_entry_modules_run(module):
     import doctest
     import importlib
@@ -448,3 +450,62 @@ def test_docstring_examples_of_the_missing_entry_modules_run(module):
     mod = importlib.import_module(f"matfit.factorize.{module}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+@pytest.mark.parametrize(("solver", "beta"), [("mu", 2), ("mu", "kl"), ("hals", 2)])
+def test_kernels_split_over_threads_give_the_serial_result_bit_for_bit(solver, beta,
+                                                                         monkeypatch):
+    # the compiled kernels run on contiguous column ranges in a thread pool: every column is
+    # written by one thread in the serial order, so any split gives the same bits as none, and
+    # both equal the NumPy forms (an X-sized W @ H) to rounding; uneven ranges on purpose
+    from matfit.factorize import _wdata, _wkernels
+
+    if _wkernels.kernel("mu_complement") is None:
+        pytest.skip("numba is not installed: only the NumPy forms run")
+    X, V, W, H = _problem(5, m=37, n=61, k=5, missing=0.2, binary=True)
+    X[V == 0] = np.nan
+    kw = dict(W=W, H=H, solver=solver, beta=beta, weights=V, max_iter=15, tol=0,
+              check_every=1, fixed_W_columns=[0])
+    serial = nmf(X, **kw)
+    calls = []
+    split = _wkernels._split
+
+    def counting(indptr, run):
+        calls.append(len(indptr) - 1)
+        return split(indptr, run)
+
+    monkeypatch.setattr(_wkernels, "SPLIT_MIN", 7)
+    monkeypatch.setattr(_wkernels, "_threads", lambda: 3)
+    monkeypatch.setattr(_wkernels, "_split", counting)
+    threaded = nmf(X, **kw)
+    assert calls, "the kernels were not called"
+    assert_array_equal(threaded.W, serial.W)
+    assert_array_equal(threaded.H, serial.H)
+    assert_array_equal(threaded.history, serial.history)
+    monkeypatch.setattr(_wkernels, "kernel", lambda name: None)
+    assert not _wdata.make_data(X, V, 2.0).fast
+    plain = nmf(X, **kw)
+    assert_allclose(threaded.W, plain.W, rtol=1e-10, atol=1e-13)
+    assert_allclose(threaded.H, plain.H, rtol=1e-10, atol=1e-13)
+
+
+def test_split_ranges_cover_every_column_once_balanced_by_missing_entries(monkeypatch):
+    from matfit.factorize import _wkernels
+
+    monkeypatch.setattr(_wkernels, "SPLIT_MIN", 10)
+    monkeypatch.setattr(_wkernels, "_threads", lambda: 4)
+    counts = np.array([0, 50, 0, 0, 10, 10, 10, 10, 0, 5, 5, 0])   # 100 missing entries
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    seen = []
+    _wkernels._split(indptr, lambda c0, c1: seen.append((c0, c1)))
+    seen.sort()
+    assert seen[0][0] == 0 and seen[-1][1] == len(counts)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(seen))  # no gap, no overlap
+    assert len(seen) == 4
+    # balanced by missing entries, not columns: the heavy column's range holds no other load
+    loads = [int(counts[c0:c1].sum()) for c0, c1 in seen]
+    assert sum(loads) == 100 and max(loads) <= 50
+    seen.clear()
+    monkeypatch.setattr(_wkernels, "SPLIT_MIN", 1000)   # too few entries: the calling thread
+    _wkernels._split(indptr, lambda c0, c1: seen.append((c0, c1)))
+    assert seen == [(0, len(counts))]

@@ -187,7 +187,7 @@ def _h_summary(h: np.ndarray, learned: np.ndarray) -> tuple[np.ndarray, float]:
 
 def _weighted_block_stats(x: Any, v: Any, offset: int, beta: float) -> tuple:
     """(sum of v x, sum of v, missing entries, first bad entry or None, sum of observed x)."""
-    from ._weighted import _check_observed
+    from ._wdata import _check_observed
 
     x, v = _as_block(x), _as_block(v)
     if sp.issparse(v):
@@ -211,7 +211,7 @@ def _weighted_block_stats(x: Any, v: Any, offset: int, beta: float) -> tuple:
 
 def _block_data(x: Any, v: Any, fill: float) -> Any:
     """The weighted data layout of one block (missing entries set to the fit's ``fill``)."""
-    from ._weighted import DenseData
+    from ._wdata import DenseData
 
     x, v = _as_block(x), _as_block(v)
     v = v.toarray() if sp.issparse(v) else np.asarray(v)
@@ -455,7 +455,7 @@ def nmf_dask(
         if sum_vx == 0:
             raise DataError("X is zero wherever the weight is positive: there is nothing to "
                             "factorise.")
-        # the in-memory fit's fill value for missing entries (see _weighted.make_data)
+        # the in-memory fit's fill value for missing entries (see _wdata.make_data)
         fill = float(dtype.type(sum_vx / sum_v))
         n_missing = sum(s_[2] for s_ in wstats)
         stats = [(0.0, 0.0, True, True)]

@@ -130,9 +130,17 @@ def _ratio_terms(
     """
     if guard:
         np.maximum(Y, np.finfo(Y.dtype).tiny, out=Y)
+        with np.errstate(over="ignore"):  # capped below (see cap)
+            return _ratio_pieces(X, Y, beta, work, True)
+    return _ratio_pieces(X, Y, beta, work, False)
+
+
+def _ratio_pieces(X: np.ndarray, Y: np.ndarray, beta: float, work: np.ndarray | None,
+                  guard: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`_ratio_terms` after the guard's clip; ``guard`` caps what may overflow."""
     if beta == 1:
         np.divide(X, Y, out=Y)
-        return Y, None
+        return (cap(Y) if guard else Y), None
     P = np.empty_like(Y) if work is None else work
     # X * Y**(beta-2) as (X / Y) * Y**(beta-1): where a guarded Y is tiny and X is 0, Y**(beta-2)
     # alone overflows for beta < 1 and 0 * inf would be NaN; X / Y is 0 there
@@ -141,8 +149,24 @@ def _ratio_terms(
     else:
         np.power(Y, beta - 1.0, out=P)          # Y**(beta-1)
     np.divide(X, Y, out=Y)
+    if guard:
+        cap(P)
+        cap(Y)
     np.multiply(Y, P, out=Y)
-    return Y, P
+    return (cap(Y) if guard else Y), P
+
+
+def cap(A: np.ndarray) -> np.ndarray:
+    """Clip A above at its dtype's largest finite value, in place (NaN stays NaN).
+
+    The guard clips ``W @ H`` at the smallest normal number where the factors' zeros make it
+    0; where X is positive there (a bin no atom of a fixed dictionary covers) ``X / (W @ H)``
+    then overflows to inf, and every factor entry that is 0 at that entry (all of them, as
+    ``W @ H`` is 0) would turn the products ``W.T @ R`` into ``0 * inf = NaN``. Capped, those
+    products are ``0 * max = 0``: the entry contributes nothing, its limit as ``W @ H -> 0``
+    with the factor entries exactly 0.
+    """
+    return np.minimum(A, np.finfo(A.dtype).max, out=A)
 
 
 def h_terms(
@@ -191,7 +215,10 @@ def h_terms(
         wh = sparse_wh(X, W, H) if WH is None else WH
         if guard:
             np.maximum(wh, np.finfo(wh.dtype).tiny, out=wh)
-        np.divide(X.data, wh, out=wh)
+            with np.errstate(over="ignore"):
+                cap(np.divide(X.data, wh, out=wh))
+        else:
+            np.divide(X.data, wh, out=wh)
         numer = _into(out, (_with_data(X, wh).T @ W).T)
         return numer, W.sum(axis=0)[:, None]
     if beta == 2:
@@ -244,7 +271,10 @@ def w_terms(
         wh = sparse_wh(X, W, H) if WH is None else WH
         if guard:
             np.maximum(wh, np.finfo(wh.dtype).tiny, out=wh)
-        np.divide(X.data, wh, out=wh)
+            with np.errstate(over="ignore"):
+                cap(np.divide(X.data, wh, out=wh))
+        else:
+            np.divide(X.data, wh, out=wh)
         numer = _into(out, _with_data(X, wh) @ Hc.T)
         return numer, Hc.sum(axis=1)[None, :]
     if beta == 2:

@@ -319,10 +319,10 @@ def nmf(
 
     data = None
     if weights is not None:  # validated there; X becomes a finite stand-in for the checks
-        from . import _weighted
+        from . import _wdata, _weighted
 
-        data = _weighted.make_data(X, weights, beta)
-        X = _weighted.init_standin(data)
+        data = _wdata.make_data(X, weights, beta)
+        X = _wdata.init_standin(data)
     else:
         X = as_float_array(X, "X", dims="features samples", sparse=("csr", "csc"),
                            nonnegative=True, purpose="NMF needs X >= 0.")
@@ -430,10 +430,10 @@ def nmf(
                 "solver='mu'.", UserWarning, stacklevel=2)
         W, H = initialize(X, k, init_used, rng=rng)
     if data is not None and data.observed and init_used != "custom":
-        _weighted.rescale(data, W, H, scale_W=W_given is None, scale_H=H_given is None)
+        _wdata.rescale(data, W, H, scale_W=W_given is None, scale_H=H_given is None)
 
     if beta <= 1 and (fixed.all() or not update_H):
-        _check_reachable(X if data is None else _weighted.reach_standin(data), W, H,
+        _check_reachable(X if data is None else _wdata.reach_standin(data), W, H,
                          fixed.all(), not update_H, beta, voice)
     if solver == "mu":
         for name, F, learned in (("W", W[:, ~fixed], not fixed.all()), ("H", H, update_H)):

@@ -30,7 +30,7 @@ from scipy.optimize import OptimizeResult
 from .._errors import ConvergenceWarning, InvalidParameterError
 from .._params import integer_at_least
 from ..numerics import resolve_beta
-from . import _weighted
+from . import _mu, _wdata
 from ._nmf import nmf
 
 __all__ = ["RankResult", "choose_rank"]
@@ -147,7 +147,7 @@ def choose_rank(
     if solver == "auto":
         solver = "hals" if beta_value == 2 else "mu"
     X, weights = _observed(X, weights)
-    data = _weighted.make_data(X, weights, beta_value)   # validates X against its weights
+    data = _wdata.make_data(X, weights, beta_value)   # validates X against its weights
     v = data.V if data.observed else data.V.ravel()
     obs = np.flatnonzero(v > 0)
     n_hidden = max(1, round(holdout * obs.size))
@@ -158,7 +158,7 @@ def choose_rank(
     perm = rng.permutation(obs)
     disjoint = n_folds * n_hidden <= obs.size
     fit_seeds = rng.integers(0, 2**31, size=n_folds)
-    Xfit = _weighted.init_standin(data) if data.observed else data.X
+    Xfit = _wdata.init_standin(data) if data.observed else data.X
     heldout = np.empty((n_folds, cands.size))
     train = np.zeros(cands.size)
     for f in range(n_folds):
@@ -167,7 +167,7 @@ def choose_rank(
         v_train = v.copy()
         v_train[hidden] = 0
         if data.observed:
-            V_train = _weighted._mu._with_data(data.pattern, v_train)
+            V_train = _mu._with_data(data.pattern, v_train)
         else:
             V_train = v_train.reshape(data.shape)
         v_test = np.zeros_like(v)
@@ -184,7 +184,7 @@ def choose_rank(
             wh = data.product(np.ascontiguousarray(res.W.T), res.H, None)
             wh = wh if data.observed else wh.ravel()
             x = data.x if data.observed else data.X.ravel()
-            heldout[f, c] = _weighted._divergence_sum(x[hidden], wh[hidden], v_test[hidden],
+            heldout[f, c] = _wdata._divergence_sum(x[hidden], wh[hidden], v_test[hidden],
                                                       beta_value) / float(v[hidden].sum())
             train[c] += res.divergence / float(v_train.sum()) / n_folds
     mean = heldout.mean(axis=0)

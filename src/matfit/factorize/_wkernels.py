@@ -2,7 +2,7 @@
 
 The Python bodies below are the specification; :func:`kernel` compiles them with Numba when it
 is installed (the optional extra ``fast``) and returns None otherwise, in which case
-:class:`matfit.factorize._weighted.DenseData` keeps its NumPy forms (a dense ``W @ H`` and,
+:class:`matfit.factorize._wdata.DenseData` keeps its NumPy forms (a dense ``W @ H`` and,
 for HALS, the X-sized weighted residual).
 
 Implementation notes
@@ -32,14 +32,28 @@ X-sized GEMM):
   their rounding (4 * features * eps times the whole sum) of zero the column has no observed
   curvature in this component, and is left as it is, as the X-sized sweep does.
 
-The kernels run on one thread (a few percent of an iteration, next to the BLAS products; a
-Numba thread pool spinning beside OpenBLAS's slowed the GEMMs down by more than it saved).
-Sums over the missing entries are accumulated in float64; ``fastmath`` only reassociates them
-(SIMD), deterministically for given inputs.
+* KL (:func:`_missing_colsums`): the denominators of beta = 1 are ``W.T V = colsum(W) -
+  W.T C``; the kernel adds up the other factor's rows at each column's missing entries.
+
+Threads. Every column (sample for the H step, feature for the W step) is independent, so a call
+splits the columns into one contiguous range per core, balanced by their number of missing
+entries, and runs the compiled loop (which releases the GIL) on each range in a small pool of
+Python threads (:func:`_split`). Not Numba's ``prange``: its OpenMP pool spin-waits at the end
+of a parallel region, and beside OpenBLAS's own spinning threads (or any other busy process on
+the machine) one late thread stalls the whole region; measured on this 2-core machine under
+load, a ``prange`` version took 11-24 ms where the serial loop took 0.4 ms. A pool thread that
+is late only delays its own range. Calls with few missing entries stay on the calling thread.
+Each column's result is written by one thread, in the same order as the serial loop, so the
+results do not depend on the number of threads (bit for bit).
+
+Sums over the missing entries are accumulated in float64 where the kernels say so;
+``fastmath`` only reassociates sums (SIMD), deterministically for given inputs.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -62,9 +76,9 @@ def kernel(name: str) -> Any:
     return fn
 
 
-def _mu_complement(indptr, idx, O, OL, Ft, out, sq):  # pragma: no cover - compiled; the spec
+def _mu_complement(indptr, idx, O, OL, Ft, out, sq, c0, c1):  # pragma: no cover - compiled
     """``out[c] = sum_{e in c's missing} q_e OL[idx[e]]`` with ``q_e = O[idx[e]] @ Ft[c]``,
-    and ``sq[c] = sum q_e^2`` (float64), for every column c.
+    and ``sq[c] = sum q_e^2`` (float64), for the columns c in ``[c0, c1)``.
 
     H step: c runs over samples, ``O = OL = W`` (features, components), ``Ft = H.T``, and
     ``out`` (samples, components) is ``(W.T (C * W H)).T``. W step: c runs over features,
@@ -73,12 +87,12 @@ def _mu_complement(indptr, idx, O, OL, Ft, out, sq):  # pragma: no cover - compi
     for the H step, its CSR for the W step). An ``OL`` without columns gives ``sq`` alone.
     Four entries at a time: one pass over ``Ft[c]`` and ``out[c]`` serves four.
     """
-    n_cols, k = Ft.shape
+    k = Ft.shape[1]
     kl = OL.shape[1]
     zero = O.dtype.type(0)
-    acc = np.empty(kl, dtype=out.dtype)
-    for c in range(n_cols):
+    for c in range(c0, c1):
         f = Ft[c]
+        acc = out[c]
         acc[:] = zero
         total = 0.0
         e = indptr[c]
@@ -111,13 +125,39 @@ def _mu_complement(indptr, idx, O, OL, Ft, out, sq):  # pragma: no cover - compi
                 acc[t] += q0 * OL[p0, t]
             total += float(q0) * q0
             e += 1
-        for t in range(kl):
-            out[c, t] = acc[t]
         sq[c] = total
 
 
-def _hals_complement(indptr, idx, O, F, A, G, diag, n_rows, l1, l2, rel):  # pragma: no cover
-    """One weighted HALS sweep over the first ``n_rows`` rows of F, column by column, in place.
+def _missing_colsums(indptr, idx, O, out, c0, c1):  # pragma: no cover - compiled; the spec
+    """``out[c] = sum_{e in c's missing} O[idx[e]]`` for the columns c in ``[c0, c1)``: the
+    beta = 1 denominators' missing part (H step: ``O = W``, ``out`` is ``(W.T C).T``; W step:
+    ``O = H[learned].T``, ``out`` is ``C @ H[learned].T``)."""
+    k = O.shape[1]
+    zero = O.dtype.type(0)
+    for c in range(c0, c1):
+        acc = out[c]
+        acc[:] = zero
+        e = indptr[c]
+        hi = indptr[c + 1]
+        while e + 4 <= hi:
+            p0 = idx[e]
+            p1 = idx[e + 1]
+            p2 = idx[e + 2]
+            p3 = idx[e + 3]
+            for t in range(k):
+                acc[t] += (O[p0, t] + O[p1, t]) + (O[p2, t] + O[p3, t])
+            e += 4
+        while e < hi:
+            p0 = idx[e]
+            for t in range(k):
+                acc[t] += O[p0, t]
+            e += 1
+
+
+def _hals_complement(indptr, idx, O, F, A, G, diag, n_rows, l1, l2, rel,
+                     c0, c1):  # pragma: no cover - compiled; the spec
+    """One weighted HALS sweep over the first ``n_rows`` rows of F, columns ``[c0, c1)``, in
+    place.
 
     ``F`` (components, columns) is H (``O = W``, the other factor as (features, components),
     ``indptr``/``idx`` C's CSC) or W.T (``O = H.T``, C's CSR); ``A[t, c]`` is ``other.T (V *
@@ -125,18 +165,18 @@ def _hals_complement(indptr, idx, O, F, A, G, diag, n_rows, l1, l2, rel):  # pra
     ``diag`` (n_rows,) their diagonal in float64, ``rel`` the relative rounding threshold of
     the curvature. See the module notes. The other factor's values at a column's missing
     entries are gathered once into ``B`` (components, missing), so each coordinate step is
-    a few contiguous passes over them.
+    a few contiguous passes over them. (Fusing one step's update of ``q`` with the next
+    step's correction into one pass measured 5% slower.)
     """
-    n_cols = F.shape[1]
     k = F.shape[0]
     zero = F.dtype.type(0)
     widest = 0
-    for c in range(n_cols):
+    for c in range(c0, c1):
         widest = max(widest, indptr[c + 1] - indptr[c])
     B = np.empty((k, widest), dtype=O.dtype)
     q = np.empty(widest, dtype=O.dtype)
     h = np.empty(k, dtype=F.dtype)
-    for c in range(n_cols):
+    for c in range(c0, c1):
         lo = indptr[c]
         nm = indptr[c + 1] - lo
         for e in range(nm):
@@ -181,13 +221,59 @@ def _hals_complement(indptr, idx, O, F, A, G, diag, n_rows, l1, l2, rel):  # pra
 
 
 # ------------------------------------------------------------------------ NumPy-facing calls
+#: below this many missing entries a call runs on the calling thread (a pool hand-off costs
+#: some tens of microseconds; 20000 entries at 40 components are about 0.1 ms of work)
+SPLIT_MIN = 20_000
+_POOL: list[Any] = []  # [ThreadPoolExecutor], made on first use
+
+
+def _threads() -> int:
+    """Cores this process may use (its CPU affinity where the OS reports one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def _split(indptr: np.ndarray, run: Callable[[int, int], Any]) -> None:
+    """``run(c0, c1)`` over contiguous column ranges with about equal numbers of missing
+    entries, one per core, the last on the calling thread (see the module notes)."""
+    n_cols = len(indptr) - 1
+    total = int(indptr[-1])
+    parts = min(_threads(), max(1, total // SPLIT_MIN), n_cols)
+    if parts <= 1:
+        run(0, n_cols)
+        return
+    bounds = np.searchsorted(indptr, np.linspace(0, total, parts + 1)[1:-1]).tolist()
+    edges = [0, *bounds, n_cols]
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.append(ThreadPoolExecutor(max_workers=max(1, _threads() - 1),
+                                        thread_name_prefix="matfit-nmf"))
+    futures = [_POOL[0].submit(run, edges[i], edges[i + 1]) for i in range(parts - 1)]
+    run(edges[-2], edges[-1])
+    for fut in futures:
+        fut.result()
+
+
 def missing_sums(by: tuple[np.ndarray, np.ndarray], O: np.ndarray, OL: np.ndarray,
                  Ft: np.ndarray) -> tuple[np.ndarray, float]:
     """(out, sum of q^2) of :func:`_mu_complement`; O, OL, Ft C-contiguous."""
     out = np.empty((Ft.shape[0], OL.shape[1]), dtype=Ft.dtype)
     sq = np.empty(Ft.shape[0], dtype=np.float64)
-    kernel("mu_complement")(by[0], by[1], O, OL, Ft, out, sq)
+    fn = kernel("mu_complement")
+    _split(by[0], lambda c0, c1: fn(by[0], by[1], O, OL, Ft, out, sq, c0, c1))
     return out, float(sq.sum())
+
+
+def missing_colsums(by: tuple[np.ndarray, np.ndarray], O: np.ndarray) -> np.ndarray:
+    """:func:`_missing_colsums` for every column, shape (columns, O's columns); O
+    C-contiguous."""
+    out = np.empty((len(by[0]) - 1, O.shape[1]), dtype=O.dtype)
+    fn = kernel("missing_colsums")
+    _split(by[0], lambda c0, c1: fn(by[0], by[1], O, out, c0, c1))
+    return out
 
 
 def hals_sweep(by: tuple[np.ndarray, np.ndarray], O: np.ndarray, F: np.ndarray, A: np.ndarray,
@@ -195,5 +281,7 @@ def hals_sweep(by: tuple[np.ndarray, np.ndarray], O: np.ndarray, F: np.ndarray, 
     """:func:`_hals_complement` on F in place. The observed curvature is a difference of two
     float64 sums of at most ``O.shape[0]`` terms each: within their rounding it is zero."""
     rel = 4.0 * O.shape[0] * float(np.finfo(np.float64).eps)
-    kernel("hals_complement")(by[0], by[1], O, F, A, G, diag, int(n_rows), float(l1),
-                              float(l2), rel)
+    fn = kernel("hals_complement")
+    n_rows, l1, l2 = int(n_rows), float(l1), float(l2)
+    _split(by[0], lambda c0, c1: fn(by[0], by[1], O, F, A, G, diag, n_rows, l1, l2, rel,
+                                    c0, c1))
