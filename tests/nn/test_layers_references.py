@@ -285,17 +285,22 @@ def test_base_layer_passes_are_abstract():
     assert layer._state() == {} and layer.config() == {}
 
 
-@pytest.mark.parametrize(("layer", "text"), [
-    (Dense(3), "Dense(units=3, init='he', bias=True)"),
-    (Dense(np.int32(2), init="zeros", bias=0), "Dense(units=2, init='zeros', bias=False)"),
-    (LeakyReLU(), "LeakyReLU(negative_slope=0.01)"),
-    (LeakyReLU(1), "LeakyReLU(negative_slope=1.0)"),
-    (Dropout(), "Dropout(p=0.5)"),
-    (Dropout(0), "Dropout(p=0.0)"),
-    (ReLU(), "ReLU()"),
+@pytest.mark.parametrize(("make", "text"), [
+    (lambda: Dense(3), "Dense(units=3, init='he', bias=True)"),
+    (lambda: Dense(np.int32(2), init="zeros", bias=0), "Dense(units=2, init='zeros', bias=False)"),
+    (lambda: LeakyReLU(1), "LeakyReLU(negative_slope=1.0)"),
+    (lambda: Dropout(0), "Dropout(p=0.0)"),
+    (ReLU, "ReLU()"),
 ])
-def test_repr_shows_the_constructor_arguments(layer, text):
-    assert repr(layer) == text
+def test_repr_shows_the_constructor_arguments(make, text):
+    assert repr(make()) == text
+
+
+def test_default_slope_and_drop_probability_are_torchs():
+    assert LeakyReLU().negative_slope == torch.nn.LeakyReLU().negative_slope == 0.01
+    assert Dropout().p == torch.nn.Dropout().p == 0.5
+    assert repr(LeakyReLU()) == "LeakyReLU(negative_slope=0.01)"
+    assert repr(Dropout()) == "Dropout(p=0.5)"
 
 
 # -- constructor validation --------------------------------------------------------------------
