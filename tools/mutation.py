@@ -70,7 +70,7 @@ MODULES: dict[str, list[str]] = {
     # checks the estimator shell, not the layers' arithmetic (test_numerics.py reaches no nn code)
     "nn/_layers": ["tests/nn/test_layers_and_gradcheck.py", "tests/nn/test_nn_vs_torch.py",
                    "tests/nn/test_nn_contracts.py", "tests/nn/test_training.py",
-                   "tests/nn/test_mlp_sklearn_dropin.py"],
+                   "tests/nn/test_mlp_sklearn_dropin.py", "tests/nn/test_layers_references.py"],
     "nn/_batchnorm": ["tests/nn/test_layers_and_gradcheck.py", "tests/nn/test_nn_vs_torch.py",
                       "tests/nn/test_nn_contracts.py", "tests/nn/test_training.py"],
     "nn/_losses": ["tests/nn/test_layers_and_gradcheck.py", "tests/nn/test_loss_properties.py",
