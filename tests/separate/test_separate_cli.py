@@ -165,8 +165,8 @@ def test_cli_semi_supervised_on_the_real_recording(shared_data, tmp_path, capsys
     assert code == 0, cap.err
     summary = _json(cap.out)
     assert summary["atoms"]["speech"] == 30
-    # seed 0 measured 8.27 dB (the library floor test covers seeds 0-2)
-    assert summary["metrics"]["speech"]["si_sdr_improvement"] >= 7.8
+    # seed 0 measured 8.33 dB (8.06 before the refit; the library floor test covers seeds 0-2)
+    assert summary["metrics"]["speech"]["si_sdr_improvement"] >= 8.0
 
 
 def test_residual_leaves_every_other_output_bit_for_bit_the_same(wavs, tmp_path, capsys):

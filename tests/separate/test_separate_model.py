@@ -182,9 +182,10 @@ def test_residual_never_changes_the_other_sources(signals, dicts, kw):
         assert np.array_equal(extra.signals[name], signal), name
         assert np.array_equal(extra.masks[name], plain.masks[name]), name
     # the residual is the unexplained part of each bin's magnitude, by a plain formula (with
-    # two starts it uses both starts' models, and W, H hold the first start's only)
-    one_start = Separator(src, max_iter=20, residual=True, **{"n_starts": 1, **kw}).decompose(
-        x, SR)
+    # two starts it uses both starts' models, and W, H hold the first start's only; with the
+    # semi-supervised refit, the refitted models: checked in test_separate_separator.py)
+    one_start = Separator(src, max_iter=20, residual=True,
+                          **{"n_starts": 1, "refit_iterations": 0, **kw}).decompose(x, SR)
     V = np.abs(one_start.mixture_stft)
     explained = sum(one_start.W[:, sl] @ one_start.H[sl] for sl in one_start.atoms.values())
     expected = np.clip(1 - explained / V, 0, 1)
@@ -246,6 +247,11 @@ def test_separator_errors(signals, dicts):
         Separator({"speech": d_s}, sparsity={"music": 1.0})
     with pytest.raises(InvalidParameterError, match="must be a Dictionary"):
         Separator({"speech": d_s.W})
+    for bad in (-1, 2.0, True):
+        with pytest.raises(InvalidParameterError,
+                           match=rf"refit_iterations must be an integer >= 0 \(0: no refit\), "
+                                 rf"got {bad!r}"):
+            Separator({"noise": d_n}, unknown={"speech": 5}, refit_iterations=bad)
 
 
 def test_short_mixtures_keep_their_length(dicts):

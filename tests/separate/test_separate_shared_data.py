@@ -17,10 +17,12 @@ benchmarks/separation.py) less a stated tolerance for BLAS/FFT rounding across m
   4.37), floor 7.2 (tolerance 0.31).
 * Semi-supervised, real 8 kHz recording: noise exemplars from real_noise_8k outside the mixed
   stretch [38549, 66249) only, 30 speech atoms learned from the mixture (beta 1.5, sparsity
-  0.5, 200 iterations), n_fft 512, noise model smoothed, mask power 1.5: speech SI-SDR
-  improvement over seeds 0, 1, 2 measured mean 8.07 dB (8.27, 8.10, 7.83), floors mean 7.8
-  and min 7.5 (tolerance 0.27 and 0.33).
-  Before issue 18 the figure was 7.13 dB.
+  0.5, 400 iterations, two starts), n_fft 512, then 20 iterations of the refit against the
+  smoothed noise model times a gain per frame, mask power 1.5: speech SI-SDR improvement over
+  seeds 0, 1, 2 measured mean 8.39 dB (8.33, 8.53, 8.31; seeds 3-5: 8.57, 8.55, 8.48),
+  floors mean 8.2 and min 8.0 (tolerance 0.19 and 0.31). noisereduce gets 5.21 dB here, so
+  the floor also keeps the issue's 3 dB lead (8.21). Before the refit and 400 iterations
+  8.10 dB (8.06, 8.16, 8.07); before issue 18 7.13 dB.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ def test_semi_supervised_real_8k_speech_improves_by_8_db(shared_data):
             mixture, sr)
         gains.append(si_sdr(out["speech"], speech) - si_sdr(mixture, speech))
     print(f"semi-supervised real 8 kHz: speech SI-SDR improvement {np.round(gains, 2)} dB")
-    assert np.mean(gains) >= 7.8 and min(gains) >= 7.5, gains
+    assert np.mean(gains) >= 8.2 and min(gains) >= 8.0, gains
 
 
 def test_semi_supervised_with_learned_noise_atoms_is_worse(shared_data):

@@ -98,8 +98,8 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help="samples between frames (default n_fft / 4)")
     p.add_argument("--iterations", type=int, default=None, metavar="N",
                    help="NMF iterations, for learning and for separating (default 100; for "
-                        "separating 150 when speech atoms adapt to the mixture, 200 when a "
-                        "source is --unknown)")
+                        "separating 150 when speech atoms adapt to the mixture, 400 when a "
+                        "source is --unknown, then 20 of a refit against the smoothed noise)")
     p.add_argument("--sparsity", type=float, default=None, metavar="L",
                    help="L1 weight on the unknown sources' activations (default 0.5)")
     p.add_argument("--mask-power", type=float, default=None, metavar="P",
