@@ -79,8 +79,8 @@ def check_sample_weight(sample_weight: Any, n_samples: int, who: str) -> np.ndar
     if sw.dtype.kind not in "biuf":
         raise DataError(f"{who}: sample_weight must hold numbers, got dtype {sw.dtype}.")
     sw = sw.astype(np.float64)
-    if sw.ndim == 0:
-        return np.full(n_samples, float(sw))
+    if sw.ndim == 0:  # broadcast, then checked as a vector: a negative scalar is no weight
+        sw = np.full(n_samples, float(sw))
     if sw.ndim != 1:
         raise DataError(f"Sample weights must be 1D array or scalar; {who} got sample_weight "
                         f"of shape {sw.shape}: pass one weight per sample, shape "
