@@ -99,7 +99,8 @@ MODULES: dict[str, list[str]] = {
     # coin-flip tests reach neither module's arithmetic
     "linear/_regression": [
         *(f"tests/linear/test_{t}.py" for t in (
-            "linear_regression", "linear_functional_inputs", "linear_sklearn_dropin")),
+            "regression_references", "linear_regression", "linear_functional_inputs",
+            "linear_sklearn_dropin")),
         *(f"tests/linear/test_sklearn_linear_suite.py::test_base__{t}" for t in (
             "fit_intercept", "linear_regression", "linear_regression_multiple_outcome",
             "linear_regression_sample_weight_consistency", "linear_regression_sample_weights",
@@ -108,8 +109,8 @@ MODULES: dict[str, list[str]] = {
             "raises_value_error_if_sample_weights_greater_than_1d"))],
     "linear/_logistic": ["tests/linear"],
     "linear/_common": [f"tests/linear/test_{t}.py" for t in (
-        "linear_regression", "linear_functional_inputs", "linear_sklearn_dropin",
-        "logistic_regression")],
+        "common_references", "regression_references", "linear_regression",
+        "linear_functional_inputs", "linear_sklearn_dropin", "logistic_regression")],
     "explain/_fixes": ["tests/explain"],
     "explain/_conflicts": ["tests/explain"],
 }

@@ -8,13 +8,15 @@ and closed forms for the objective, the standardised history and the status fiel
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import scipy.linalg
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
 
-from matfit import ConvergenceWarning, DataError, InvalidParameterError
+from matfit import ConvergenceWarning, DataError, InvalidParameterError, ShapeError
 from matfit.linear import DivergenceError, LinearRegression, linear_regression
 
 SOLVERS = ["lstsq", "cholesky", "gd"]
@@ -370,3 +372,96 @@ def test_edge_parameter_values_are_accepted(kw):
         got = (res.coef, res.intercept) if hasattr(res, "coef") else (res.coef_, res.intercept_)
         assert_allclose(got[0], coef, rtol=1e-8)
         assert_allclose(got[1], b, rtol=1e-8)
+
+
+@pytest.mark.parametrize(("p", "decades", "limit"), [(90, 5, 1000), (120, 4, 1200)])
+def test_sparse_lstsq_at_its_iteration_limit_warns_and_is_not_a_success(p, decades, limit):
+    # columns over 8-10 decades of scale: LSQR needs more than max(10 p, 1000) iterations,
+    # and stopping there must not pass for a solution
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, p)) * np.logspace(-decades, decades, p)
+    X[rng.random((400, p)) < 0.5] = 0.0
+    y = X @ rng.standard_normal(p) + rng.standard_normal(400)
+    with pytest.warns(ConvergenceWarning, match=(
+            rf"^linear_regression: LSQR stopped at its iteration limit \({limit}\) before "
+            r"reaching its tolerance: the columns of the sparse X differ too much in scale")):
+        res = linear_regression(sp.csr_matrix(X), y)
+    assert res.nit == limit and res.status == 1 and not res.success
+    assert res.message.startswith(f"LSQR stopped at its iteration limit ({limit})")
+
+
+def test_the_function_names_its_arguments_and_their_dimensions():
+    with pytest.raises(ShapeError, match=re.escape(
+            "X must be 2-D ('samples features') but has shape (5,), which is 1-D.")):
+        linear_regression(np.ones(5), np.ones(5))
+    with pytest.raises(ShapeError, match=re.escape(
+            "dimension 'samples' disagrees: X has 5 rows but y has 4 rows; shapes X (5, 2), "
+            "y (4, 2). X is 'samples features' (samples=5) and y is 'samples targets' "
+            "(samples=4).")):
+        linear_regression(np.ones((5, 2)), np.ones((4, 2)))
+    with pytest.raises(ShapeError, match=re.escape(
+            "y must be 2-D ('samples targets') but has shape (2, 2, 2)")):
+        linear_regression(np.ones((2, 2)), np.ones((2, 2, 2)))
+    with pytest.raises(DataError, match=re.escape("y has 1 non-finite entry (NaN or inf), the "
+                                                  "first at y[0] = inf.")):
+        linear_regression(np.ones((2, 2)), np.array([np.inf, 1.0]))
+    with pytest.raises(DataError, match=re.escape(
+            "linear_regression: sample_weight must be finite and >= 0")):
+        linear_regression(np.eye(2), np.ones(2), sample_weight=[1.0, -1.0])
+    # integer X and y are solved in float64
+    res = linear_regression(np.array([[0, 1], [1, 0], [1, 1], [2, 1]]), np.array([1, 2, 3, 5]))
+    assert res.coef.dtype == np.float64
+    assert_allclose(res.coef, [2.0, 1.0], rtol=1e-12)
+    assert_allclose(res.intercept, 0.0, atol=1e-12)
+
+
+def test_defaults_are_ols_with_intercept_quiet_and_10000_gd_steps(capsys):
+    X, y, _ = _data(seed=14)
+    coef, b = _ridge_reference(X, y + 100.0, np.ones(len(y)), 0.0, True)
+    res = linear_regression(X, y + 100.0, solver="gd")
+    assert_allclose(res.coef, coef, rtol=1e-7)
+    assert_allclose(res.intercept, b, rtol=1e-7)
+    assert capsys.readouterr().err == ""
+    with pytest.warns(ConvergenceWarning, match=r"max_iter=10000\)"):
+        res = linear_regression(X, y, solver="gd", optimizer="sgd", lr=1e-9)
+    assert res.nit == 10_000 and res.status == 1
+    assert capsys.readouterr().err == ""
+
+
+def test_sparse_lstsq_on_a_zero_target_takes_no_iteration():
+    X, _, _ = _data(zeros=0.5)
+    res = linear_regression(sp.csr_matrix(X), np.zeros(40))
+    assert res.nit == 0 and res.status == 0 and res.success
+    assert_allclose(res.coef, 0.0, atol=0)
+
+
+def test_cholesky_with_an_overflowing_solve_is_refused():
+    # X'X = 1.4e-319 is positive (subnormal), so the factorisation succeeds, but X'y / X'X
+    # overflows: a finite-looking "solution" of inf must not come back
+    X = np.array([[1e-160], [2e-160], [3e-160]])
+    with pytest.raises(DataError, match=(
+            r"^linear_regression\(solver='cholesky'\): the normal equations are numerically "
+            r"singular; use solver='lstsq' or alpha > 0\.$")):
+        linear_regression(X, np.full(3, 1e200), solver="cholesky", fit_intercept=False)
+
+
+def test_gd_that_turns_non_finite_raises():
+    # and says so without an overflow RuntimeWarning first (an error under pytest's settings)
+    X, y, _ = _data()
+    with pytest.raises(DivergenceError, match=r"^linear_regression\(solver='gd', "
+                                              r"optimizer='sgd'\): diverged: the objective or "
+                                              r"its gradient became non-finite"):
+        linear_regression(X, y, solver="gd", optimizer="sgd", lr=1e200)
+
+
+def test_estimator_defaults_are_the_documented_ones():
+    assert LinearRegression().get_params() == dict(
+        solver="lstsq", alpha=0.0, fit_intercept=True, standardize="auto", optimizer="bb",
+        lr=None, max_iter=10_000, tol=1e-12, verbose=0)
+    assert LinearRegression("gd", verbose=2).get_params()["verbose"] == 2
+
+
+def test_estimator_gd_is_quiet_by_default(capsys):
+    X, y, _ = _data()
+    LinearRegression("gd").fit(X, y)
+    assert capsys.readouterr().err == ""
