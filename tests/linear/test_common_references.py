@@ -346,6 +346,15 @@ def test_implicit_design_products_match_the_formed_matrix(center, k):
     assert implicit.centred is center
 
 
+def test_implicit_design_centres_columns_whose_mean_is_one():
+    X = np.array([[0.0, 2.0], [2.0, 0.0], [1.0, 1.0]])  # both column means exactly 1
+    s = column_scaling(X, center=True, scale=False)
+    assert_array_equal(s.mean, [1.0, 1.0])
+    D = implicit_design(sp.csr_matrix(X), s)
+    assert D.centred
+    assert_allclose(D.matvec(np.array([1.0, -1.0])), (X - 1.0) @ [1.0, -1.0], atol=1e-15)
+
+
 # -- check_Xy / check_labels -----------------------------------------------------------------
 
 def test_check_Xy_shapes_targets_like_sklearn():
@@ -393,8 +402,40 @@ def test_check_labels_returns_sorted_classes_and_indices():
     assert Xo.format == "csc"
     assert_array_equal(classes, ["a", "b", "c"])
     assert_array_equal(classes[index], y)
-    with pytest.raises(ValueError, match=r"Unknown label type: continuous.*LinearRegression"):
+    with pytest.raises(ValueError, match=r"^Unknown label type: continuous\. _Est needs class "
+                                         r"labels; for a numeric target use LinearRegression, "
+                                         r"or bin y first\.$"):
         check_labels(_Est(), X, np.linspace(0, 1, 30))
+
+
+@pytest.mark.parametrize(("y", "error", "message"), [
+    (np.ones((30, 2, 1)), ShapeError, r"^y must be 1-D \('samples'\) but has shape \(30, 2, 1\)"),
+    (5.0, ShapeError, r"^y must be 1-D \('samples'\) but has shape \(\), which is 0-D"),
+    (np.array([np.nan] + [1.0] * 29), DataError,
+     r"^y has 1 non-finite entry \(NaN or inf\), the first at y\[0\] = nan\."),
+    (np.ones(30) + 0j, DataError, r"^Complex data not supported: y has dtype complex128\."),
+    (sp.csr_matrix(np.ones((30, 1))), DTypeError,
+     r"^y is a scipy\.sparse matrix, which matfit's linear models does not take: pass "
+     r"y\.toarray\(\)\.$"),
+])
+def test_bad_targets_are_named(y, error, message):
+    with pytest.raises(error, match=message):
+        LinearRegression().fit(_X(), y)
+
+
+def test_targets_become_float64_whatever_their_dtype():
+    for dtype in (np.float32, np.int32, np.bool_):
+        _, yo = check_Xy(_Est(), _X(), (np.arange(30) % 3).astype(dtype), multi_output=True)
+        assert yo.dtype == np.float64
+        assert_array_equal(yo, (np.arange(30) % 3).astype(dtype).astype(np.float64))
+
+
+def test_a_one_dimensional_sparse_array_is_refused():
+    X = sp.coo_array(np.array([1.0, 0.0, 2.0]))
+    assert X.ndim == 1
+    with pytest.raises(DataError, match=r"^X must be 2-D \(samples, features\), got shape "
+                                        r"\(3,\)\.$"):
+        check_X(_Est(), X, reset=True, accept_sparse=True)
 
 
 def test_a_negative_scalar_sample_weight_is_refused_by_the_estimators():

@@ -48,7 +48,7 @@ def check_X(est: Any, X: Any, *, reset: bool, accept_sparse: bool = False) -> An
     """
     names = feature_names(X)
     if sp.issparse(X) and accept_sparse:
-        if X.ndim != 2:  # pragma: no cover - scipy sparse arrays are 2-D
+        if X.ndim != 2:  # a 1-D scipy.sparse array (coo_array can be 1-D)
             raise DataError(f"X must be 2-D (samples, features), got shape {X.shape}.")
         X = X if X.format in ("csr", "csc") else X.tocsr()
         if X.dtype not in (np.float32, np.float64):
@@ -202,6 +202,8 @@ def check_labels(est: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _check_lengths(X: Any, y: Any) -> None:
+    if sp.issparse(y):  # len() of it raises TypeError; as_2d_float names the fix instead
+        return
     n_y = len(y) if hasattr(y, "__len__") else None
     if n_y is not None and n_y != X.shape[0]:
         raise ShapeError(f"Found input variables with inconsistent numbers of samples: "
