@@ -445,13 +445,15 @@ def test_cholesky_with_an_overflowing_solve_is_refused():
         linear_regression(X, np.full(3, 1e200), solver="cholesky", fit_intercept=False)
 
 
-def test_gd_that_turns_non_finite_raises():
-    # and says so without an overflow RuntimeWarning first (an error under pytest's settings)
+@pytest.mark.parametrize("lr", [1e200, 1e308])
+def test_gd_that_turns_non_finite_raises(lr):
+    # and says so without an overflow (1e200) or invalid-value (1e308: inf - inf) RuntimeWarning
+    # first, which is an error under pytest's settings
     X, y, _ = _data()
     with pytest.raises(DivergenceError, match=r"^linear_regression\(solver='gd', "
                                               r"optimizer='sgd'\): diverged: the objective or "
                                               r"its gradient became non-finite"):
-        linear_regression(X, y, solver="gd", optimizer="sgd", lr=1e200)
+        linear_regression(X, y, solver="gd", optimizer="sgd", lr=lr)
 
 
 def test_estimator_defaults_are_the_documented_ones():
@@ -465,3 +467,34 @@ def test_estimator_gd_is_quiet_by_default(capsys):
     X, y, _ = _data()
     LinearRegression("gd").fit(X, y)
     assert capsys.readouterr().err == ""
+
+
+def test_gd_preconditions_a_penalised_column_of_tiny_spread():
+    # scale = sqrt(std^2 + alpha / S): without the alpha / S term the column of spread 1e-3 has
+    # a penalty curvature alpha / std^2 up to 3e7 times its data curvature, and BB needs two to
+    # five times the steps (18-57 here instead of 10-12)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50, 3)) * np.array([1.0, 1e-3, 5.0])
+    y = X @ np.array([1.0, 300.0, -0.5]) + 0.1 * rng.standard_normal(50)
+    for alpha in (1e-3, 1.0, 30.0):
+        res = linear_regression(X, y, solver="gd", alpha=alpha)
+        coef, _ = _ridge_reference(X, y, np.ones(50), alpha, True)
+        assert_allclose(res.coef, coef, rtol=1e-7)
+        assert res.nit <= 15, (alpha, res.nit)
+
+
+def test_the_function_solves_float32_and_integer_input_in_float64():
+    X, y, sw = _data(seed=15)
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    coef, b = _ridge_reference(X32.astype(np.float64), y32.astype(np.float64), sw, 0.3, True)
+    for Xin in (X32, sp.csr_matrix(X32)):
+        res = linear_regression(Xin, y32, sample_weight=sw, alpha=0.3)
+        assert res.coef.dtype == np.float64
+        assert_allclose(res.coef, coef, rtol=1e-10)
+        assert_allclose(res.intercept, b, rtol=1e-10)
+
+
+def test_non_finite_X_is_named_X():
+    with pytest.raises(DataError, match=r"^X has 1 non-finite entry \(NaN or inf\), the first "
+                                        r"at X\[1, 0\] = inf\."):
+        linear_regression(np.array([[1.0, 2.0], [np.inf, 1.0]]), np.ones(2))
