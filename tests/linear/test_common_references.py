@@ -309,6 +309,17 @@ def test_a_spread_just_above_the_threshold_is_kept():
     assert 1e-12 < s.scale[0] < 3e-12
     s = column_scaling(np.array([[1.0 + 5e-13], [1.0 - 5e-13]]), center=True, scale=True)
     assert s.scale[0] == 1.0
+    # a spread of exactly the threshold (1e-12 around mean 0) counts as none
+    X = np.array([[1e-12], [-1e-12]])
+    assert np.sqrt(0.5 * (X[0, 0] ** 2 + X[1, 0] ** 2)) == 1e-12
+    assert column_scaling(X, center=True, scale=True).scale[0] == 1.0
+    # a constant 1000.1 whose weighted mean is off by an ulp has a spread of ~1e-13: below
+    # 1e-12 * 1000.1, so rounding, not a feature to divide by
+    w = np.random.default_rng(0).uniform(0.1, 1.0, 7)
+    w /= w.sum()
+    X = np.full((7, 1), 1e3 + 0.1)
+    assert 0 < np.sqrt(w @ (X[:, 0] - w @ X[:, 0]) ** 2) < 1e-12
+    assert column_scaling(X, center=True, scale=True, weights=w).scale[0] == 1.0
 
 
 def test_scaling_maps_coefficients_and_intercepts_back_to_the_raw_columns():

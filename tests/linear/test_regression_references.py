@@ -387,6 +387,9 @@ def test_sparse_lstsq_at_its_iteration_limit_warns_and_is_not_a_success(p, decad
             r"reaching its tolerance: the columns of the sparse X differ too much in scale")):
         res = linear_regression(sp.csr_matrix(X), y)
     assert res.nit == limit and res.status == 1 and not res.success
+    with pytest.warns(ConvergenceWarning) as record:
+        linear_regression(sp.csr_matrix(X), y)
+    assert record[0].filename == __file__  # stacklevel=2: the line that called the function
     assert res.message.startswith(f"LSQR stopped at its iteration limit ({limit})")
 
 
