@@ -93,9 +93,24 @@ MODULES: dict[str, list[str]] = {
     "separate/separator": ["tests/separate/test_separate_separator.py"],
     "separate/_stft": ["tests/separate/test_separate_audio_stft.py"],
     "separate/metrics": ["tests/separate/test_separate_metrics.py"],
-    "linear/_regression": ["tests/linear"],
+    # linear: each module's own test files and scikit-learn's LinearRegression tests (test_base);
+    # the check_estimator contract (test_linear_estimator_checks.py) and scikit-learn's logistic
+    # suite test the estimator shell and _logistic, at seconds per mutant, and the demo and
+    # coin-flip tests reach neither module's arithmetic
+    "linear/_regression": [
+        *(f"tests/linear/test_{t}.py" for t in (
+            "regression_references", "linear_regression", "linear_functional_inputs",
+            "linear_sklearn_dropin")),
+        *(f"tests/linear/test_sklearn_linear_suite.py::test_base__{t}" for t in (
+            "fit_intercept", "linear_regression", "linear_regression_multiple_outcome",
+            "linear_regression_sample_weight_consistency", "linear_regression_sample_weights",
+            "linear_regression_sparse", "linear_regression_sparse_equal_dense",
+            "linear_regression_sparse_multiple_outcome", "linear_regression_vs_lstsq",
+            "raises_value_error_if_sample_weights_greater_than_1d"))],
     "linear/_logistic": ["tests/linear"],
-    "linear/_common": ["tests/linear"],
+    "linear/_common": [f"tests/linear/test_{t}.py" for t in (
+        "common_references", "regression_references", "linear_regression",
+        "linear_functional_inputs", "linear_sklearn_dropin", "logistic_regression")],
     "explain/_fixes": ["tests/explain"],
     "explain/_conflicts": ["tests/explain"],
 }

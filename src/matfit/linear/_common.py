@@ -48,7 +48,7 @@ def check_X(est: Any, X: Any, *, reset: bool, accept_sparse: bool = False) -> An
     """
     names = feature_names(X)
     if sp.issparse(X) and accept_sparse:
-        if X.ndim != 2:  # pragma: no cover - scipy sparse arrays are 2-D
+        if X.ndim != 2:  # a 1-D scipy.sparse array (coo_array can be 1-D)
             raise DataError(f"X must be 2-D (samples, features), got shape {X.shape}.")
         X = X if X.format in ("csr", "csc") else X.tocsr()
         if X.dtype not in (np.float32, np.float64):
@@ -79,8 +79,8 @@ def check_sample_weight(sample_weight: Any, n_samples: int, who: str) -> np.ndar
     if sw.dtype.kind not in "biuf":
         raise DataError(f"{who}: sample_weight must hold numbers, got dtype {sw.dtype}.")
     sw = sw.astype(np.float64)
-    if sw.ndim == 0:
-        return np.full(n_samples, float(sw))
+    if sw.ndim == 0:  # broadcast, then checked as a vector: a negative scalar is no weight
+        sw = np.full(n_samples, float(sw))
     if sw.ndim != 1:
         raise DataError(f"Sample weights must be 1D array or scalar; {who} got sample_weight "
                         f"of shape {sw.shape}: pass one weight per sample, shape "
@@ -202,6 +202,8 @@ def check_labels(est: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _check_lengths(X: Any, y: Any) -> None:
+    if sp.issparse(y):  # len() of it raises TypeError; as_2d_float names the fix instead
+        return
     n_y = len(y) if hasattr(y, "__len__") else None
     if n_y is not None and n_y != X.shape[0]:
         raise ShapeError(f"Found input variables with inconsistent numbers of samples: "

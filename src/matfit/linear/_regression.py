@@ -26,7 +26,10 @@ Implementation notes
   ``"lstsq"`` runs SciPy's LSQR on the centred, row-weighted operator
   ``v -> sqrt(s) * (X v - mean . v)`` (as scikit-learn does), ``"cholesky"`` forms the
   (features x features) Gram matrix ``X' S X - sum(s) mean mean'`` from sparse products, and
-  ``"gd"`` uses the same operator form for its gradients.
+  ``"gd"`` uses the same operator form for its gradients. LSQR stops after
+  ``max(10 * features, 1000)`` iterations; a target that has not converged by then makes the
+  result ``status=1``, ``success=False`` with a :class:`ConvergenceWarning` (as ``"gd"`` at
+  ``max_iter``), never a silent inaccurate fit.
 * float32 X is solved in float64 and the coefficients returned as float32 (scikit-learn's
   dtype), so the float32 fit is as accurate as float32 can store.
 """
@@ -34,6 +37,7 @@ Implementation notes
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -42,7 +46,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 from scipy.optimize import OptimizeResult
 
-from .._errors import DataError, InvalidParameterError
+from .._errors import ConvergenceWarning, DataError, InvalidParameterError
 from .._estimator import BaseEstimator, RegressorMixin
 from ..shapes import as_float_array, check
 from ._common import (
@@ -172,8 +176,14 @@ def linear_regression(
                      verbose)
         nit, status, message, history = res.nit, res.status, res.message, res.history
     elif sparse and solver == "lstsq":
-        U, nit = _lsqr(X, scaling, root, Yc, float(alpha), tol)
+        U, nit, capped = _lsqr(X, scaling, root, Yc, float(alpha), tol)
         message = f"solved by LSQR on the sparse X in {nit} iteration(s)"
+        if capped:  # as minimize's max_iter: status 1, not a success, and a warning
+            status = 1
+            message = (f"LSQR stopped at its iteration limit ({nit}) before reaching its "
+                       f"tolerance: the columns of the sparse X differ too much in scale; "
+                       f"scale them, or use solver='cholesky' (few features) or alpha > 0")
+            warnings.warn(f"linear_regression: {message}", ConvergenceWarning, stacklevel=2)
     elif sparse:
         U = _cholesky_gram(*_sparse_gram(X, scaling, sw, Yc), d, X.shape)
     else:
@@ -192,8 +202,12 @@ def linear_regression(
 
 
 def _lsqr(X: Any, scaling: Any, root: np.ndarray, Yc: np.ndarray, alpha: float,
-          tol: float) -> tuple[np.ndarray, int]:
-    """min ||sqrt(s) (Xc u - yc)||^2 + alpha ||u||^2 per target, Xc never formed."""
+          tol: float) -> tuple[np.ndarray, int, bool]:
+    """min ||sqrt(s) (Xc u - yc)||^2 + alpha ||u||^2 per target, Xc never formed.
+
+    Returns the coefficients (features, targets), the most iterations over the targets, and
+    whether a target stopped at the iteration limit (LSQR's istop 7) rather than converged.
+    """
     mean = scaling.mean
     n, p = X.shape
 
@@ -208,20 +222,21 @@ def _lsqr(X: Any, scaling: Any, root: np.ndarray, Yc: np.ndarray, alpha: float,
     A = scipy.sparse.linalg.LinearOperator((n, p), matvec=matvec, rmatvec=rmatvec,
                                            dtype=np.float64)
     atol = max(min(tol, 1e-10), 1e-15)
-    cols, iters = [], 0
+    cols, iters, capped = [], 0, False
     for k in range(Yc.shape[1]):
         out = scipy.sparse.linalg.lsqr(A, root * Yc[:, k], damp=math.sqrt(alpha), atol=atol,
                                        btol=atol, iter_lim=max(10 * p, 1000))
         cols.append(out[0])
         iters = max(iters, int(out[2]))
-    return np.column_stack(cols), iters
+        capped = capped or out[1] == 7
+    return np.column_stack(cols), iters, capped
 
 
 def _sparse_gram(X: Any, scaling: Any, sw: np.ndarray,
                  Yc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Xs' S Xs and Xs' S Yc from sparse products (Xs the centred, scaled X; S = diag(sw))."""
     mean, scale = scaling.mean, scaling.scale
-    XtS = (X.T.multiply(sw[None, :])).tocsr() if sp.issparse(X) else X.T * sw
+    XtS = X.T.multiply(sw[None, :]).tocsr()  # X is sparse here: the dense path forms Xs
     G = np.asarray((XtS @ X).toarray()) - float(sw.sum()) * np.outer(mean, mean)
     rhs = np.asarray(XtS @ Yc) - np.outer(mean, sw @ Yc)
     G /= np.outer(scale, scale)
@@ -253,7 +268,7 @@ def _cholesky_gram(G: np.ndarray, rhs: np.ndarray, d: np.ndarray,
             f"solution) or alpha > 0."
         ) from None
     U = scipy.linalg.cho_solve(factor, rhs, check_finite=False)
-    if not np.all(np.isfinite(U)):  # pragma: no cover - a numerically singular factor
+    if not np.all(np.isfinite(U)):  # a factor with pivots near the underflow threshold
         raise DataError("linear_regression(solver='cholesky'): the normal equations are "
                         "numerically singular; use solver='lstsq' or alpha > 0.")
     return U
@@ -264,20 +279,22 @@ def _gd(D: Any, Yc: np.ndarray, sw: np.ndarray, d: np.ndarray, optimizer: str,
         verbose: int) -> tuple[np.ndarray, OptimizeResult]:
     from ..optim import minimize
 
-    n = D.shape[0]
     total = float(sw.sum())
-    y_scale = np.sqrt(sw @ (Yc * Yc) / total) if n > 1 else np.ones(Yc.shape[1])
+    y_scale = np.sqrt(sw @ (Yc * Yc) / total)  # |y| for one sample; 0 (a zero target) -> 1
     y_scale = np.where(y_scale > 0, y_scale, 1.0)
     Ys = Yc / y_scale
     dcol = d[:, None]
     swcol = sw[:, None]
 
     def fun(V: np.ndarray) -> tuple[float, np.ndarray]:
-        # 0.5/S (sum s R^2 + sum(d V^2)): the raw objective / (S std(y)^2), S = sum(s)
-        R = D.matvec(V) - Ys
-        Rw = R * swcol
-        f = 0.5 * (np.sum(R * Rw) + np.sum(dcol * V * V)) / total
-        return f, (D.rmatvec(Rw) + dcol * V) / total
+        # 0.5/S (sum s R^2 + sum(d V^2)): the raw objective / (S std(y)^2), S = sum(s).
+        # An overflow here is divergence, which minimize reports and _gd raises as such: no
+        # RuntimeWarning before the DivergenceError
+        with np.errstate(over="ignore", invalid="ignore"):
+            R = D.matvec(V) - Ys
+            Rw = R * swcol
+            f = 0.5 * (np.sum(R * Rw) + np.sum(dcol * V * V)) / total
+            return f, (D.rmatvec(Rw) + dcol * V) / total
 
     V0 = np.zeros((D.shape[1], Yc.shape[1]))
     res = minimize(fun, V0, jac=True, method=optimizer, lr=lr, max_iter=max_iter, gtol=tol,
