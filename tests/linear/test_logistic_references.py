@@ -22,7 +22,7 @@ import scipy.sparse as sp
 import scipy.special as sc
 from numpy.testing import assert_allclose, assert_array_equal
 
-from matfit import ConvergenceWarning, DataError, DTypeError, InvalidParameterError
+from matfit import ConvergenceWarning, DataError, DTypeError, InvalidParameterError, ShapeError
 from matfit.linear import LogisticRegression, logistic_regression
 from matfit.linear._common import DivergenceError, column_scaling, implicit_design
 from matfit.linear._logistic import _binary_objective, _multinomial_objective
@@ -536,6 +536,8 @@ def test_estimator_names_the_only_class_left_with_weight():
         LogisticRegression().fit(X, labels, sample_weight=(y == 1).astype(float))
     with pytest.raises(ValueError, match=r"only class 'cat' has any"):
         LogisticRegression(class_weight={"ant": 0.0, "bee": 0.0}).fit(X, labels)
+    with pytest.raises(ValueError, match=r"only class 'ant' has any"):   # weights sum < 1
+        LogisticRegression().fit(X, labels, sample_weight=0.01 * (y == 0))
 
 
 def test_sparse_input_is_declared_to_scikit_learn():
@@ -612,14 +614,22 @@ def test_sparsify_keeps_the_predictions_and_densify_restores_the_array():
     assert_array_equal(model.coef_, dense_coef)
 
 
-def test_warm_start_from_a_sparsified_fit_starts_at_the_optimum():
-    X, y = _data(n=40, K=3, seed=29)
+@pytest.mark.parametrize("K", [2, 3])
+def test_warm_start_from_a_sparsified_fit_starts_at_the_optimum(K):
+    X, y = _data(n=40, K=K, seed=29)
     model = LogisticRegression(warm_start=True, tol=1e-8).fit(X, y)
     model.sparsify()
     model.fit(X, y)
     assert model.n_iter_[0] == 0
     model.fit(X[:, :2], y)                  # another shape: a cold start, not an error
-    assert model.coef_.shape == (3, 2) and model.n_iter_[0] > 0
+    assert model.coef_.shape == (1 if K == 2 else K, 2) and model.n_iter_[0] > 0
+
+
+def test_the_estimator_passes_tol_and_max_iter_to_the_solver():
+    X, y = _data(n=30, seed=44)
+    with pytest.warns(ConvergenceWarning, match=r"^lbfgs failed to converge after 2 "
+                      r"iteration\(s\) \(max_iter=2, tol=0\.001\)"):
+        LogisticRegression(tol=1e-3, max_iter=2).fit(X, y)
 
 
 def test_penalty_none_warns_that_c_is_ignored_and_ignores_it():
@@ -668,6 +678,15 @@ def test_verbose_draws_the_solvers_progress_bar_on_stderr(solver, capsys):
     assert f"minimize[{name}]" in capsys.readouterr().err
     LogisticRegression(solver=solver, verbose=1).fit(X, y)
     assert f"minimize[{name}]" in capsys.readouterr().err
+    logistic_regression(X, (y == 1).astype(int), 2, solver=solver, verbose=1)   # binary
+    assert f"minimize[{name}]" in capsys.readouterr().err
+
+
+def test_the_convergence_warning_points_at_the_caller():
+    X, y = _data(n=30, seed=41)
+    with pytest.warns(ConvergenceWarning) as caught:
+        logistic_regression(X, y, 2, max_iter=1)
+    assert [w.filename for w in caught] == [__file__]
 
 
 def test_every_parameter_is_stored_as_given():
@@ -685,3 +704,95 @@ def test_a_numeric_warning_the_caller_made_an_error_is_raised_from_inside_the_so
         warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(RuntimeWarning, match="overflow"):
             logistic_regression(X, y, 2, solver="adam", lr=1e300, max_iter=5)
+
+
+def test_adam_first_step_is_lr_along_the_gradient_sign():
+    # from zero, Adam's bias-corrected first step is lr * g / (|g| + eps) in each coordinate
+    # (PyTorch's arithmetic); without intercept or penalty the columns are only divided by their
+    # root mean square, so the raw step is that over the RMS, with g the scaled gradient
+    rng = np.random.default_rng(37)
+    y = rng.integers(0, 2, 30)
+    X = rng.standard_normal((30, 3)) * np.array([1.0, 20.0, 0.05]) + np.eye(2, 3)[y]
+    rms = np.sqrt(np.mean(X * X, axis=0))
+    g = (X / rms).T @ (0.5 - y) / len(y)
+    with pytest.warns(ConvergenceWarning, match=r"^adam failed to converge after 1 "):
+        res = logistic_regression(X, y, 2, solver="adam", lr=0.3, max_iter=1, penalty=None,
+                                  fit_intercept=False)
+    assert_allclose(res.coef[0] * rms, -0.3 * g / (np.abs(g) + 1e-8), rtol=1e-12)
+
+
+def test_adam_default_budget_and_tolerance_are_in_the_warning():
+    X, y = _data(n=30, seed=38)
+    with pytest.warns(ConvergenceWarning, match=r"^adam failed to converge after 1000 "
+                      r"iteration\(s\) \(max_iter=1000, tol=1e-10\)"):
+        logistic_regression(X, y, 2, solver="adam")
+
+
+@pytest.mark.parametrize("factor", [1e-4, 1e4])
+def test_tiny_and_huge_sample_weights_only_rescale_c(factor):
+    # sum_i (f w_i) loss_i with C is sum_i w_i loss_i with C * f
+    X, y = _data(n=40, seed=39)
+    sw = np.random.default_rng(40).uniform(0.5, 2.0, len(y))
+    res = logistic_regression(X, y, 2, sample_weight=factor * sw, C=1.0)
+    w, b = newton_binary(X, y.astype(float), C=factor, sw=sw)
+    assert_allclose(res.coef[0], w, rtol=0, atol=1e-7 * max(1.0, np.abs(w).max()))
+    assert_allclose(res.intercept[0], b, rtol=0, atol=1e-7 * max(1.0, abs(b)))
+
+
+def test_input_errors_name_the_functional_entry():
+    y = np.array([0, 1, 0, 1, 0])
+    with pytest.raises(DataError, match=r"^logistic_regression: sample_weight must be finite "
+                       r"and >= 0"):
+        logistic_regression(np.ones((5, 2)), y, 2, sample_weight=-np.ones(5))
+    with pytest.raises(ShapeError, match=r"^X must be 2-D \('samples features'\) but has "
+                       r"shape \(5,\)"):
+        logistic_regression(np.r_[np.nan, np.ones(4)], y, 2)   # the shape is named first
+    with pytest.raises(DataError, match=r"^X has 1 non-finite entry \(NaN or inf\), the first "
+                       r"at X\[0, 1\] = nan"):
+        logistic_regression(sp.csr_matrix(np.array([[1.0, np.nan]] + [[1.0, 2.0]] * 4)), y, 2)
+    with pytest.raises(DataError, match=r"^X has 1 non-finite entry"):
+        logistic_regression(np.array([[1.0, np.inf]] + [[1.0, 2.0]] * 4), y, 2)
+
+
+@pytest.mark.parametrize("classes,max_iter,want_status,want", [
+    # class 0's binary model starts at its optimum: x = +-1 is uncorrelated with it and it
+    # holds half the samples, so its gradient at zero is exactly 0 (status 0, no iteration);
+    # classes 1 and 2 have finite optima that tol=1e-300 cannot certify (status 5, stalled)
+    ([0, 0, 0, 0, 1, 1, 1, 2, 0, 0, 0, 0, 1, 2, 2, 2], 1000, 5, "stopped: the line search"),
+    # classes 2 and 3 are quasi-separable (no finite optimum): they use up max_iter (status 1)
+    # while class 1 stalls and class 0 converges; the budget is the one reported
+    ([0, 0, 0, 0, 1, 1, 3, 3, 0, 0, 0, 0, 1, 2, 2, 2], 15, 1, "maximum number of iterations"),
+])
+def test_one_vs_rest_reports_its_least_successful_model(classes, max_iter, want_status, want):
+    x = np.r_[np.ones(8), -np.ones(8)][:, None]
+    y = np.array(classes)
+    K = y.max() + 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)   # status 1 is asserted instead
+        alone = [logistic_regression(x, (y == k).astype(int), 2, penalty=None, tol=1e-300,
+                                     max_iter=max_iter) for k in range(K)]
+        res = logistic_regression(x, y, K, multi_class="ovr", penalty=None, tol=1e-300,
+                                  max_iter=max_iter)
+    assert (alone[0].status, alone[0].nit) == (0, 0) and alone[1].status == 5
+    assert res.status == want_status and res.success is False
+    assert res.message.startswith(want)
+    assert res.nit == sum(r.nit for r in alone)
+
+
+def test_estimator_input_errors_name_the_estimator():
+    X, y = _data(n=20, seed=42)
+    with pytest.raises(DataError, match=r"^LogisticRegression\.fit: sample_weight must be "
+                       r"finite and >= 0"):
+        LogisticRegression().fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(InvalidParameterError, match=r"^LogisticRegression\(class_weight="
+                       r"'even'\): class_weight must be 'balanced'"):
+        LogisticRegression(class_weight="even").fit(X, y)
+    with pytest.raises(DataError, match=r"^LogisticRegression: class_weight names the label 5"):
+        LogisticRegression(class_weight={5: 1.0}).fit(X, y)
+
+
+def test_the_penalty_none_warning_points_at_the_caller():
+    X, y = _data(n=20, seed=43)
+    with pytest.warns(UserWarning, match="penalty=None") as caught:
+        LogisticRegression(penalty=None, C=2.0).fit(X, y)
+    assert [w.filename for w in caught] == [__file__]
