@@ -172,7 +172,7 @@ def test_one_vs_rest_is_one_newton_solve_per_class(fit_intercept):
         assert abs(res.intercept.sum()) > 0.1
 
 
-@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "lil", "dok", "bsr"])
 @pytest.mark.parametrize("K", [2, 3])
 def test_sparse_input_matches_the_newton_solution(fmt, K):
     X, y = _data(n=50, p=4, K=K, seed=7)
@@ -520,7 +520,9 @@ def test_class_indices_must_be_integers_in_range():
 
 def test_zero_total_weight_is_refused():
     X, y = _data(n=20, seed=24)
-    with pytest.raises(DataError, match="sample_weight sums to zero"):
+    with pytest.raises(DataError, match=r"^logistic_regression: sample_weight sums to zero "
+                       r"\(every weight is zero\): at least one sample needs a positive "
+                       r"weight\.$"):
         logistic_regression(X, y, 2, sample_weight=np.zeros(len(y)))
 
 
@@ -806,15 +808,19 @@ def test_the_penalty_none_warning_points_at_the_caller():
 
 
 @pytest.mark.parametrize("sparse", [False, True])
-def test_adam_first_step_with_penalty_intercept_and_weights(sparse):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adam_first_step_with_penalty_intercept_and_weights(sparse, dtype):
     # the columns are centred by their weighted mean and divided by
     # sqrt(weighted variance + 4 / (C sum(sw))) (the documented Jacobi scale: logistic
     # curvature <= 1/4 per unit variance, plus the penalty's); Adam's first step from zero is
     # lr * g / (|g| + eps) on those columns and on the intercept
     rng = np.random.default_rng(45)
     y = rng.integers(0, 2, 40)
-    X = rng.standard_normal((40, 3)) * np.array([1.0, 30.0, 0.02]) + np.array([3.0, -50.0, 0.1])
-    X += 0.5 * np.eye(2, 3)[y]
+    X = rng.standard_normal((40, 4)) * np.array([1.0, 30.0, 0.02, 1.0]) + np.array(
+        [3.0, -50.0, 0.1, 300.0])   # the last column's mean dwarfs its spread
+    X += 0.5 * np.eye(2, 4)[y]
+    # float32 X is fitted in float64: the reference uses its float32 values, exactly
+    X = X.astype(dtype).astype(np.float64)
     sw = rng.uniform(0.2, 2.0, 40)
     C, lr = 0.05, 0.2
     w = sw / sw.sum()
@@ -825,7 +831,8 @@ def test_adam_first_step_with_penalty_intercept_and_weights(sparse):
     u, b = -lr * g_u / (np.abs(g_u) + 1e-8), -lr * g_b / (abs(g_b) + 1e-8)
     coef = u / scale
     with pytest.warns(ConvergenceWarning):
-        res = logistic_regression(sp.csr_matrix(X) if sparse else X, y, 2, solver="adam",
+        Xd = X.astype(dtype)
+        res = logistic_regression(sp.csr_matrix(Xd) if sparse else Xd, y, 2, solver="adam",
                                   lr=lr, max_iter=1, C=C, sample_weight=sw)
     assert_allclose(res.coef[0], coef, rtol=1e-9)
     assert_allclose(res.intercept[0], b - coef @ mean, rtol=1e-9)
