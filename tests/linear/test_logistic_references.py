@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import warnings
 
 import numpy as np
@@ -518,6 +519,17 @@ def test_class_indices_must_be_integers_in_range():
     assert res.coef.shape == (1, 3)
 
 
+@pytest.mark.parametrize("n_classes", [1, 0, 2.0, True, "2"])
+def test_n_classes_must_be_an_integer_of_at_least_two(n_classes):
+    # n_classes=1 used to fit a binary model against an all-zero target and report log 2 per
+    # sample for a one-class softmax, whose loss is 0
+    X, y = _data(n=20, seed=46)
+    with pytest.raises(InvalidParameterError, match=r"^logistic_regression\(n_classes="
+                       + re.escape(repr(n_classes)) + r"\): n_classes must be an integer >= 2 \(a "
+                       r"one-class model has nothing to fit\)\.$"):
+        logistic_regression(X, np.zeros_like(y), n_classes)
+
+
 def test_zero_total_weight_is_refused():
     X, y = _data(n=20, seed=24)
     with pytest.raises(DataError, match=r"^logistic_regression: sample_weight sums to zero "
@@ -753,6 +765,9 @@ def test_input_errors_name_the_functional_entry():
     with pytest.raises(ShapeError, match=r"^X must be 2-D \('samples features'\) but has "
                        r"shape \(5,\)"):
         logistic_regression(np.r_[np.nan, np.ones(4)], y, 2)   # the shape is named first
+    with pytest.raises(ShapeError, match=r"^X must be 2-D \('samples features'\) but has "
+                       r"shape \(5,\)"):   # a 1-D scipy.sparse array, NaN included
+        logistic_regression(sp.csr_array(np.r_[np.nan, 1.0, 0.0, 2.0, 0.0]), y, 2)
     with pytest.raises(DataError, match=r"^X has 1 non-finite entry \(NaN or inf\), the first "
                        r"at X\[0, 1\] = nan"):
         logistic_regression(sp.csr_matrix(np.array([[1.0, np.nan]] + [[1.0, 2.0]] * 4)), y, 2)

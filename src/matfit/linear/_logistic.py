@@ -212,6 +212,11 @@ def logistic_regression(
         ``max_iter`` warns with :class:`ConvergenceWarning` ("lbfgs failed to converge ...").
     """
     _check_params("logistic_regression", multi_class, penalty, C, solver, max_iter, tol)
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or \
+            n_classes < 2:
+        raise InvalidParameterError(f"logistic_regression(n_classes={n_classes!r}): n_classes "
+                                    f"must be an integer >= 2 (a one-class model has nothing "
+                                    f"to fit).")
     if sp.issparse(X):
         X = as_float_array(X, "X", dims="samples features", sparse=("csr", "csc"),
                            dtype=np.float64)
