@@ -206,11 +206,17 @@ def logistic_regression(
     -------
     scipy.optimize.OptimizeResult
         ``coef`` shape (1, features) for two classes, else (classes, features); ``intercept``
-        shape (1,) or (classes,); ``fun`` the objective ``C * sum w loss + 0.5 ||W||^2``;
+        shape (1,) or (classes,); ``fun`` the objective ``C * sum w loss + 0.5 ||W||^2``
+        (``sum w loss`` without a penalty, whatever C is);
         ``nit`` (total iterations), ``status``, ``success``, ``message``. A fit that stops at
         ``max_iter`` warns with :class:`ConvergenceWarning` ("lbfgs failed to converge ...").
     """
     _check_params("logistic_regression", multi_class, penalty, C, solver, max_iter, tol)
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or \
+            n_classes < 2:
+        raise InvalidParameterError(f"logistic_regression(n_classes={n_classes!r}): n_classes "
+                                    f"must be an integer >= 2 (a one-class model has nothing "
+                                    f"to fit).")
     if sp.issparse(X):
         X = as_float_array(X, "X", dims="samples features", sparse=("csr", "csc"),
                            dtype=np.float64)
@@ -299,10 +305,15 @@ def _start(init: Any, scaling: Any, n_rows: int, p: int,
 
 
 def _objective(X, y_index, n_classes, W, b, C, penalty, multi_class, sw) -> float:
-    """C * sum of weighted log-losses + 0.5 ||W||^2, on the raw features (for reporting)."""
+    """C * sum of weighted log-losses + 0.5 ||W||^2, on the raw features (for reporting).
+
+    Without a penalty (``penalty=None`` or ``C=inf``) it is the plain sum of weighted
+    log-losses: C is ignored then, as the fit ignores it.
+    """
     Z = np.asarray(X @ W.T) + b
-    pen = 0.5 * float(np.sum(W * W)) if penalty == "l2" and math.isfinite(C) else 0.0
-    if not math.isfinite(C):
+    penalised = penalty == "l2" and math.isfinite(C)
+    pen = 0.5 * float(np.sum(W * W)) if penalised else 0.0
+    if not penalised:
         C = 1.0
     if W.shape[0] == 1 or multi_class == "ovr":
         T = (y_index[:, None] == (np.arange(W.shape[0]) if W.shape[0] > 1 else 1)).astype(float)
@@ -392,9 +403,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             sw = sw * per_class
         weighted = np.bincount(index, weights=sw, minlength=len(classes))
         if np.count_nonzero(weighted > 0) < 2 and sw.sum() > 0:
+            only = classes[weighted > 0].tolist()[0]  # a Python label: 'a', not np.str_('a')
             raise ValueError(f"LogisticRegression needs samples of at least 2 classes with a "
-                             f"positive weight, but only class {classes[weighted > 0][0]!r} has "
-                             f"any: check sample_weight and class_weight.")
+                             f"positive weight, but only class {only!r} has any: check "
+                             f"sample_weight and class_weight.")
         init = None
         n_rows = 1 if len(classes) == 2 else len(classes)
         if self.warm_start and getattr(self, "coef_", None) is not None:
