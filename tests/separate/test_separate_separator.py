@@ -311,6 +311,17 @@ VARIANTS = {
     "refit": ({"refit_iterations": 4}, {"refit": 4}),           # the speech refitted, noise held
     "refit_all_smoothed": ({"refit_iterations": 4, "smoothing": 5},
                            {"smoothing": {"speech": 5, "noise": 5}}),   # nothing to refit
+    # two refitted sources (the speech dictionary and free atoms): each keeps its own rows
+    "refit_two_refitted": ({"refit_iterations": 4, "unknown": {"other": 2}, "beta": 1.0,
+                            "mask_power": 2.0, "n_starts": 1, "seed": 0},
+                           {"refit": 4, "unknown": {"other": 2}, "lam": {"other": 0.5}}),
+    # smoothing 1 is none: the speech is refitted, not held; 2 frames already hold the noise
+    "refit_smooth_one": ({"refit_iterations": 4, "smoothing": {"speech": 1, "noise": 15}},
+                         {"refit": 4, "smoothing": {"speech": 1, "noise": 15}}),
+    "refit_smooth_two": ({"refit_iterations": 4, "smoothing": {"noise": 2}},
+                         {"refit": 4, "smoothing": {"noise": 2}}),
+    "refit_beta2.5": ({"refit_iterations": 4, "beta": 2.5}, {"refit": 4, "beta": 2.5}),
+    "refit_residual": ({"refit_iterations": 4, "residual": True}, {"refit": 4, "residual": True}),
 }
 
 
@@ -332,6 +343,20 @@ def test_each_supervised_option_is_the_reference_model(case, name):
         assert len(res.history) == res.nit // 10 + 2         # the checks and the final value
     if name == "tol_first_check":                            # the first 10 iterations: -60 %
         assert res.nit == 10 and len(res.history) == 3
+
+
+def test_refit_keeps_each_refitted_source_its_own_rows(case):
+    """Three refitted sources, the first not at row 0 (the held noise comes first): each
+    source's refitted model is built from its own rows of the refitted activations."""
+    s, n, d_s, d_n = case
+    x = s + n
+    kw = dict(beta=1.0, mask_power=2.0, n_starts=1, seed=0, max_iter=30, phase_iterations=0,
+              refit_iterations=4)
+    res = Separator({"noise": d_n, "speech": d_s}, unknown={"a": 2, "b": 3},
+                    **kw).decompose(x, SR)
+    ref = _reference(x, {"noise": d_n.W, "speech": d_s.W}, {"a": 2, "b": 3}, beta=1.0,
+                     lam={"a": 0.5, "b": 0.5}, smoothing={"noise": 15}, n_iter=30, refit=4)
+    _assert_matches(res, ref, x)
 
 
 @pytest.mark.parametrize("kw, ref_kw", [
