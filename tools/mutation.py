@@ -44,7 +44,8 @@ MODULES: dict[str, list[str]] = {
     "factorize/_mu": [f"tests/factorize/test_nmf_{t}.py" for t in (
         "kernels", "updates", "magnitude", "sparse")],
     "factorize/_loop": [f"tests/factorize/test_nmf_{t}.py" for t in (
-        "loop", "updates", "magnitude", "sparse", "dictionaries", "sklearn_parity")],
+        "loop", "loop_references", "updates", "magnitude", "sparse", "dictionaries",
+        "sklearn_parity")],
     "factorize/_hals": [f"tests/factorize/test_nmf_{t}.py" for t in (
         "kernels", "updates", "sklearn_parity")],
     "factorize/_init": ["tests/factorize/test_nmf_kernels.py"] + [
