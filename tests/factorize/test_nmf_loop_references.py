@@ -222,7 +222,7 @@ def test_supervised_w_fixed_is_the_plain_loop(solver, beta):
 
 @pytest.mark.parametrize("solver,beta", [("mu", 1.0), ("mu", 2.0), ("mu", 3.0), ("hals", 2.0)])
 def test_h_fixed_is_the_plain_loop(solver, beta):
-    X, W, H = _problem(6)
+    X, W, H = _problem(6, zeros=True)   # (the check then evaluates KL at x = 0 from W @ H)
     ours, ref = _fit_both(X, W, H, beta=beta, solver=solver, max_iter=10, tol=0,
                           update_H=False, alpha_W=0.02, l1_ratio=0.3, check_every=4)
     _assert_same(ours, ref)
@@ -259,6 +259,25 @@ def test_normalize_w_leaves_a_zero_column_and_its_activations_alone(normalize_W)
                           l1_ratio=1.0, normalize_W=normalize_W)
     _assert_same(ours, ref)
     assert np.all(ours.W[:, 2] == 0) and np.all(ours.H[2] == 1e-3)
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.0, 1.5])
+def test_zero_columns_of_fixed_h_and_x_are_the_fit_without_those_columns(beta):
+    # H fixed with all-zero columns where X is 0 too: W @ H is exactly 0 there, so the floors
+    # cannot keep it positive and the W update must clip it (0 / 0 would be NaN); those
+    # samples then contribute nothing, as if they were left out
+    X, W, H = _problem(27, n=12)
+    X[:, [2, 7]], H[:, [2, 7]] = 0.0, 0.0
+    keep = np.setdiff1d(np.arange(12), [2, 7])
+    res = nmf(X, W=W, H=H, beta=beta, update_H=False, max_iter=6, tol=0, check_every=2)
+    without = nmf(X[:, keep], W=W, H=H[:, keep], beta=beta, update_H=False, max_iter=6, tol=0,
+                  check_every=2)
+    assert np.isfinite(res.W).all()
+    assert_allclose(res.W, without.W, rtol=1e-12)
+    assert_allclose(res.history, without.history, rtol=1e-12)
+    ref = _plain_fit(X[:, keep], W, H[:, keep], beta=beta, max_iter=6, check_every=2,
+                     update_H=False)
+    _assert_same(without, ref)
 
 
 def test_hals_leaves_a_component_with_no_partner_as_it_is():
@@ -354,11 +373,12 @@ def test_sparse_divergence_without_a_product_computes_it(beta):
 
 
 @pytest.mark.parametrize("sparse", [False, True])
-def test_float32_near_exact_kl_objective_is_the_float64_divergence_of_its_factors(sparse):
+@pytest.mark.parametrize("seed", [0, 1])
+def test_float32_near_exact_kl_objective_is_the_float64_divergence_of_its_factors(sparse, seed):
     # X = W0 H0 in float32 and a start 0.1% away: the KL divergence is ~2e-9 of sum(X), so
     # the model's mass must be summed in float64 (float32 sums are off by ~1e-7 of it); the
     # float32 rounding of W @ H itself leaves a few percent of this tiny divergence
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed)
     W0, H0 = rng.random((300, 3)) + 0.1, rng.random((3, 250)) + 0.1
     X = (W0 @ H0).astype(np.float32)
     W, H = W0 * (1 + 1e-3 * rng.random(W0.shape)), H0 * (1 + 1e-3 * rng.random(H0.shape))
@@ -366,6 +386,17 @@ def test_float32_near_exact_kl_objective_is_the_float64_divergence_of_its_factor
     ref = _divergence(X, res.W.astype(np.float64) @ res.H, 1)
     assert ref < 1e-8 * X.sum()
     assert_allclose(res.fun, ref, rtol=0.1)
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.25, 1.5, 3.0])
+def test_divergence_of_an_exact_factorisation_is_zero_never_negative(beta):
+    # small integers: W @ H is exact, so d(X | W H) = 0; each term of the general formula is
+    # a difference of terms of size x^beta, whose rounding may fall below 0: it is clipped
+    W = np.array([[1.0, 2.0], [3.0, 1.0], [2.0, 2.0], [1.0, 5.0]])
+    H = np.array([[1.0, 3.0, 2.0, 7.0, 1.0], [2.0, 1.0, 4.0, 1.0, 3.0]])
+    X = W @ H
+    res = nmf(X, W=W, H=H, beta=beta, max_iter=0)
+    assert 0.0 <= res.fun <= 1e-15 * np.sum(X**beta)
 
 
 @pytest.mark.parametrize("zeros", [False, True])

@@ -246,3 +246,26 @@ def test_bad_adapt_values_are_named(case, adapt, message):
     with pytest.raises(InvalidParameterError) as err:
         Separator({"speech": d_s, "noise": d_n}, adapt=adapt)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize("kw", [{"adapt": 0}, {"adapt": 2}, {"adapt": 2, "beta": 0.5}])
+def test_the_factorisation_runs_in_float32(case, kw, monkeypatch):
+    """The module's promise: every MU piece sees float32 arrays (the spectrogram, the factors
+    and the W @ H buffer); masks and resynthesis are float64."""
+    import matfit.factorize as factorize
+
+    x, d_s, d_n = case
+    seen = []
+
+    def spying(f):
+        def spy(*args, **kwargs):
+            seen.extend(a.dtype for a in (*args[:3], kwargs.get("WH"))
+                        if isinstance(a, np.ndarray))
+            return f(*args, **kwargs)
+        return spy
+
+    for name in ("h_terms", "w_terms", "apply_update"):
+        monkeypatch.setattr(factorize, name, spying(getattr(factorize, name)))
+    res = Separator({"speech": d_s, "noise": d_n}, max_iter=2, **kw).decompose(x, SR)
+    assert len(seen) >= 2 * 3 * 2 and set(seen) == {np.dtype(np.float32)}
+    assert res.masks["speech"].dtype == res.signals["speech"].dtype == np.float64
