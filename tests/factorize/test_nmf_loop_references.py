@@ -399,6 +399,14 @@ def test_divergence_of_an_exact_factorisation_is_zero_never_negative(beta):
     assert 0.0 <= res.fun <= 1e-15 * np.sum(X**beta)
 
 
+def test_float32_l1_penalty_is_summed_in_float64():
+    # the L1 penalty is a sum of float32 entries; summed in float64 it is exact to 1e-16
+    X = _problem(28, m=300, n=200)[0].astype(np.float32)
+    res = nmf(X, 3, alpha_W=1e-3, alpha_H=2e-3, l1_ratio=1.0, max_iter=3, tol=0, seed=0)
+    W, H = res.W.astype(np.float64), res.H.astype(np.float64)
+    assert_allclose(res.penalty, 1e-3 * 200 * W.sum() + 2e-3 * 300 * H.sum(), rtol=1e-13)
+
+
 @pytest.mark.parametrize("zeros", [False, True])
 def test_kl_objective_with_and_without_zeros_in_x(zeros):
     X, W, H = _problem(13, zeros=zeros)
