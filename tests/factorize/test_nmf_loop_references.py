@@ -525,16 +525,21 @@ UNDERFLOW = ("W @ H underflows to 0 where X is positive, so the divergence is in
              "column there")
 
 
-@pytest.mark.parametrize("case", ["float32 overflow", "float64 overflow", "underflow",
-                                  "fixed underflow"])
+@pytest.mark.parametrize("case", ["float32 overflow", "float64 overflow", "fixed overflow",
+                                  "tiny start overflow", "underflow", "fixed underflow"])
 def test_non_finite_objective_is_status_3_with_its_cause(case):
     X, W, H = _problem(21)
     kw = {}
     if case == "float32 overflow":   # (X - W H)^2 of 1e30 overflows float32
         X, W, H, beta, bad, cause = (1e30 * X).astype(np.float32), 1e15 * W, 1e15 * H, 2.0, \
             "infinite", OVERFLOW
-    elif case == "float64 overflow":  # beta = 3: powers of 1e200 overflow, then inf - inf
+    elif case in ("float64 overflow", "fixed overflow"):  # beta 3: 1e200 ** 3 overflows
         X, W, H, beta, bad, cause = 1e200 * X, 1e100 * W, 1e100 * H, 3.0, "NaN", OVERFLOW
+        if case == "fixed overflow":   # (a fixed W with positive rows: W @ H stays positive)
+            kw = {"update_W": False}
+    elif case == "tiny start overflow":  # Frobenius: (1e200)^2 overflows whatever the start
+        X, W, H, beta, bad, cause = 1e200 * X, 1e-160 * W, 1e-160 * H, 2.0, "infinite", \
+            OVERFLOW
     else:  # Itakura-Saito from factors of 1e-160: W @ H is 1e-320, and X / (W H) overflows
         W, H, beta, bad, cause = 1e-160 * W, 1e-160 * H, 0.0, "infinite", UNDERFLOW
         if case == "fixed underflow":
