@@ -505,6 +505,17 @@ def test_nothing_to_fit_is_status_2_with_the_objective(beta):
     assert np.array_equal(res.W, W) and np.array_equal(res.H, H)
 
 
+@pytest.mark.parametrize("beta", [1.0, 0.5, 1.5])
+def test_nothing_to_fit_with_a_zero_row_of_w_where_x_is_zero(beta):
+    # both factors fixed, W's row 0 is 0 and so is X's: W @ H is 0 there, a 0 log 0 = 0 term
+    # (a KL fit like this used to report NaN: 0 / 0 in its X / (W @ H))
+    X, W, H = _problem(29)
+    X[0], W[0] = 0.0, 0.0
+    res = nmf(X, W=W, H=H, beta=beta, update_W=False, update_H=False)
+    assert res.status == 2
+    assert_allclose(res.fun, _divergence(X[1:], W[1:] @ H, beta), rtol=1e-12)
+
+
 def test_exact_low_rank_data_stops_at_a_zero_objective():
     # X = W H exactly and the start is the answer: the objective is 0 at the first check
     # after iteration 0, so the rule stops there (0 is below any relative decrease)

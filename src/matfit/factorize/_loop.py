@@ -275,7 +275,9 @@ class Fit:
             return float(Wt.max(axis=0).min()) * self.floor_H > threshold
         if kl:  # H fixed: every column of H[:kl] needs a positive entry
             return float(H[:kl].max(axis=0).min()) * self.floor_W > threshold
-        return True
+        # nothing learned, so no floors: a zero row of the fixed W where X is 0 too (allowed)
+        # made the KL objective 0 / 0 = NaN instead of its finite value
+        return False
 
     # ---- products ---------------------------------------------------------------------
     def _product(self) -> np.ndarray:
