@@ -499,6 +499,7 @@ def test_nothing_to_fit_is_status_2_with_the_objective(beta):
     res = nmf(X, W=W, H=H, beta=beta, update_W=False, update_H=False, alpha_H=0.1)
     assert res.status == 2 and res.success and res.nit == 0
     assert res.message == "nothing to fit: update_W and update_H are both False"
+    assert res.history_nit.tolist() == [0]
     pen = _penalty(W, H, _penalties(*X.shape, 0, 0.1, 0))
     assert_allclose(res.history, [_divergence(X, W @ H, beta) + pen], rtol=1e-12)
     assert_allclose(res.penalty, pen, rtol=1e-12)
@@ -514,6 +515,35 @@ def test_nothing_to_fit_with_a_zero_row_of_w_where_x_is_zero(beta):
     res = nmf(X, W=W, H=H, beta=beta, update_W=False, update_H=False)
     assert res.status == 2
     assert_allclose(res.fun, _divergence(X[1:], W[1:] @ H, beta), rtol=1e-12)
+
+
+def test_a_drop_to_an_exact_zero_objective_stops_at_once():
+    # X = [[1]], W = [[1]], H = [[2]]: one HALS sweep is exact, so the objective goes 0.5 -> 0
+    # at the check after iteration 1: a zero objective stops the fit there, whatever the drop
+    res = nmf(np.array([[1.0]]), W=np.array([[1.0]]), H=np.array([[2.0]]), solver="hals",
+              max_iter=50, tol=1e-4, check_every=1)
+    assert res.status == 0 and res.nit == 1
+    assert res.history.tolist() == [0.5, 0.0]
+
+
+def test_tol_is_a_strict_bound_on_the_decrease():
+    # W = [[1], [1]] fixed, X = [[1], [2]], H from 2.5: one step reaches the optimum H = 1.5,
+    # the objective falls 1.25 -> 0.25, a decrease of 1.0 = tol * 1.25 exactly for tol = 0.8
+    # (all exact in binary): not *less* than tol times the initial value, so the fit goes on,
+    # and stops at the next check (decrease 0)
+    kw = dict(W=np.array([[1.0], [1.0]]), H=np.array([[2.5]]), solver="hals", update_W=False,
+              max_iter=50, check_every=1)
+    X = np.array([[1.0], [2.0]])
+    res = nmf(X, tol=0.8, **kw)
+    assert res.history.tolist() == [1.25, 0.25, 0.25]
+    assert res.status == 0 and res.nit == 2
+    assert nmf(X, tol=0.8000001, **kw).nit == 1
+
+
+def test_progress_bar_counts_towards_max_iter(capsys):
+    X, W, H = _problem(30)
+    nmf(X, W=W, H=H, max_iter=12, tol=0, check_every=5, verbose=1)
+    assert "nmf mu:   0%|          | 0/12" in capsys.readouterr().err
 
 
 def test_exact_low_rank_data_stops_at_a_zero_objective():
