@@ -361,13 +361,16 @@ def test_sparse_x_at_small_magnitude_is_the_plain_loop(solver, beta):
     _assert_same(ours, _plain_fit(X, W, H, beta=beta, solver=solver, max_iter=4))
 
 
-@pytest.mark.parametrize("beta", [1.0, 2.0])
-def test_sparse_divergence_without_a_product_computes_it(beta):
-    # the Dask driver asks a block's divergence with no W @ H at hand
+@pytest.mark.parametrize("beta", [1.0, 2.0, 0.5])
+@pytest.mark.parametrize("sparse", [True, False])
+def test_divergence_without_a_product_computes_it(beta, sparse):
+    # the Dask driver asks a block's divergence with no W @ H at hand (and no Fit around it)
     from matfit.factorize._loop import _Objective
 
+    if sparse and beta == 0.5:
+        pytest.skip("sparse X is for beta in {1, 2}")
     X, W, H = _problem(26, zeros=True)
-    obj = _Objective(sp.csr_matrix(X), beta, (0.0, 0.0, 0.0, 0.0))
+    obj = _Objective(sp.csr_matrix(X) if sparse else X, beta, (0.0, 0.0, 0.0, 0.0))
     assert_allclose(obj.divergence(np.ascontiguousarray(W.T), H, None),
                     _divergence(X, W @ H, beta), rtol=1e-12)
 
@@ -470,6 +473,26 @@ def test_max_iter_before_tol_is_status_1_with_a_warning(solver):
     assert ours.status == 1 and not ours.success
     assert ours.message == ("max_iter=6 iterations reached before the objective fell by less "
                             "than tol=1e-09 times its initial value over 2 iterations")
+
+
+def test_the_last_iterations_are_judged_by_the_objective_rule_only():
+    # max_iter = 15, checks every 10: the objective falls 95% of its initial value by 10 and
+    # 1.2% from 10 to 15 (sqrt(2 D): 77% and 2.8%). With tol = 3% the objective rule judges
+    # the last 5 iterations too (converged, status 0); scikit-learn's rule does not, though
+    # its criterion fell by less than tol there as well (max_iter reached, status 1)
+    X, W, H = _problem(16, m=20, n=15)
+    kw = dict(W=W, H=H, beta=1, max_iter=15, tol=0.03, check_every=10)
+    res = nmf(X, **kw)
+    h = res.history
+    assert res.history_nit.tolist() == [0, 10, 15]
+    assert h[0] - h[1] >= 0.03 * h[0] > h[1] - h[2]
+    c = np.sqrt(2 * h)
+    assert c[0] - c[1] >= 0.03 * c[0] > c[1] - c[2]
+    assert res.status == 0 and res.success and res.nit == 15
+    with pytest.warns(ConvergenceWarning, match="scikit-learn's stopping rule was met"):
+        sk = nmf(X, convergence="sklearn", **kw)
+    assert sk.status == 1 and not sk.success and sk.nit == 15
+    assert_allclose(sk.history, h, rtol=1e-12)
 
 
 def test_tol_zero_runs_max_iter_and_says_so():
