@@ -361,14 +361,12 @@ def test_sparse_x_at_small_magnitude_is_the_plain_loop(solver, beta):
     _assert_same(ours, _plain_fit(X, W, H, beta=beta, solver=solver, max_iter=4))
 
 
-@pytest.mark.parametrize("beta", [1.0, 2.0, 0.5])
-@pytest.mark.parametrize("sparse", [True, False])
-def test_divergence_without_a_product_computes_it(beta, sparse):
+@pytest.mark.parametrize("sparse,beta", [(True, 1.0), (True, 2.0), (False, 1.0), (False, 2.0),
+                                         (False, 0.5)])
+def test_divergence_without_a_product_computes_it(sparse, beta):
     # the Dask driver asks a block's divergence with no W @ H at hand (and no Fit around it)
     from matfit.factorize._loop import _Objective
 
-    if sparse and beta == 0.5:
-        pytest.skip("sparse X is for beta in {1, 2}")
     X, W, H = _problem(26, zeros=True)
     obj = _Objective(sp.csr_matrix(X) if sparse else X, beta, (0.0, 0.0, 0.0, 0.0))
     assert_allclose(obj.divergence(np.ascontiguousarray(W.T), H, None),
