@@ -197,9 +197,14 @@ def test_adapted_defaults_other_than_the_fit(case):
     assert fixed._lambda == {"speech": 0.0, "noise": 0.0}
     sep = Separator(two, beta=2.0, phase_iterations=2, n_starts=2)
     assert (sep._beta, sep._phase_iterations, sep._n_starts) == (2.0, 2, 2)
-    # with an unknown source nothing adapts (its free atoms could take anything)
+    # with an unknown source nothing adapts (its free atoms could take anything): the
+    # semi-supervised defaults hold, as for a noise dictionary alone beside the unknown source
     semi = Separator({"speech": d_s, "noise": d_n}, unknown={"music": 2})
-    assert semi._adapt == {} and semi._beta == 1.5 and semi._max_iter == 200
+    plain = Separator({"noise": d_n}, unknown={"music": 2})
+    assert semi._adapt == {} and semi._beta == 1.5
+    assert (semi._max_iter, semi._phase_iterations, semi._n_starts, semi._mask_power) == \
+        (plain._max_iter, plain._phase_iterations, plain._n_starts, plain._mask_power)
+    assert sep._max_iter == 150 < semi._max_iter   # (the semi-supervised fit runs longer)
 
 
 @pytest.mark.parametrize("adapt, sizes", [
