@@ -43,8 +43,16 @@ MODULES: dict[str, list[str]] = {
     # mutant run hundreds of unrelated tests)
     "factorize/_mu": [f"tests/factorize/test_nmf_{t}.py" for t in (
         "kernels", "updates", "magnitude", "sparse")],
+    # (_loop without test_sparse_x_never_becomes_dense: a memory test of 20-odd seconds that
+    # every surviving mutant would pay; the sparse values are compared with a plain loop in
+    # test_nmf_loop_references.py)
     "factorize/_loop": [f"tests/factorize/test_nmf_{t}.py" for t in (
-        "loop", "updates", "magnitude", "sparse", "dictionaries", "sklearn_parity")],
+        "loop", "loop_references", "updates", "magnitude", "dictionaries", "sklearn_parity")] + [
+        f"tests/factorize/test_nmf_sparse.py::test_{t}" for t in (
+            "sparse_and_dense_give_the_same_factors",
+            "sparse_with_fixed_columns_and_penalties_matches_dense",
+            "sparse_wh_is_the_product_at_stored_entries",
+            "sparse_nndsvd_init_matches_dense_init")],
     "factorize/_hals": [f"tests/factorize/test_nmf_{t}.py" for t in (
         "kernels", "updates", "sklearn_parity")],
     "factorize/_init": ["tests/factorize/test_nmf_kernels.py"] + [
@@ -90,7 +98,9 @@ MODULES: dict[str, list[str]] = {
     # the separator's own file: every option against a plain float64 re-implementation, on
     # half a second of audio (test_separate_model.py learns its dictionaries from 4 s: 10 s
     # of setup per mutant)
-    "separate/separator": ["tests/separate/test_separate_separator.py"],
+    # (and the adapted atoms' own replay, test_separator_references.py)
+    "separate/separator": ["tests/separate/test_separate_separator.py",
+                           "tests/separate/test_separator_references.py"],
     "separate/_stft": ["tests/separate/test_separate_audio_stft.py"],
     "separate/metrics": ["tests/separate/test_separate_metrics.py"],
     # linear/_regression and _common: their own test files and scikit-learn's LinearRegression

@@ -275,7 +275,9 @@ class Fit:
             return float(Wt.max(axis=0).min()) * self.floor_H > threshold
         if kl:  # H fixed: every column of H[:kl] needs a positive entry
             return float(H[:kl].max(axis=0).min()) * self.floor_W > threshold
-        return True
+        # nothing learned, so no floors: a zero row of the fixed W where X is 0 too (allowed)
+        # made the KL objective 0 / 0 = NaN instead of its finite value
+        return False
 
     # ---- products ---------------------------------------------------------------------
     def _product(self) -> np.ndarray:
@@ -490,7 +492,12 @@ class Fit:
 
     def _cause(self) -> str:
         if self.guard:
-            return ("a fixed factor has an all-zero row or column where X is positive, so "
-                    "W @ H is 0 there and the divergence is infinite")
+            # the floors cannot keep W @ H positive: a start too small for X's dtype (its
+            # floors multiply to below the smallest normal number) as well as a zero row of a
+            # fixed factor (an IS fit from factors of 1e-160 said only the latter)
+            return ("W @ H underflows to 0 where X is positive, so the divergence is infinite: "
+                    "the factors are too small for X's dtype (start from larger ones, e.g. "
+                    "scaled so that mean(W @ H) = mean(X), or rescale X), or a fixed factor has "
+                    "an all-zero row or column there")
         return ("overflow: X has values too large for its dtype; rescale X (e.g. X / X.max()) "
                 "or use float64")
