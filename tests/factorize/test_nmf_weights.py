@@ -470,15 +470,15 @@ def test_kernels_split_over_threads_give_the_serial_result_bit_for_bit(solver, b
     calls = []
     split = _wkernels._split
 
-    def counting(indptr, run):
-        calls.append(len(indptr) - 1)
-        return split(indptr, run)
+    def counting(indptr, run, threads):
+        calls.append(threads)
+        return split(indptr, run, threads)
 
     monkeypatch.setattr(_wkernels, "SPLIT_MIN", 7)
-    monkeypatch.setattr(_wkernels, "_threads", lambda: 3)
+    monkeypatch.setattr(_wkernels, "kernel_threads", lambda: 3)
     monkeypatch.setattr(_wkernels, "_split", counting)
     threaded = nmf(X, **kw)
-    assert calls, "the kernels were not called"
+    assert calls and set(calls) == {3}, "the kernels were not called with the fit's threads"
     assert_array_equal(threaded.W, serial.W)
     assert_array_equal(threaded.H, serial.H)
     assert_array_equal(threaded.history, serial.history)
@@ -493,11 +493,10 @@ def test_split_ranges_cover_every_column_once_balanced_by_missing_entries(monkey
     from matfit.factorize import _wkernels
 
     monkeypatch.setattr(_wkernels, "SPLIT_MIN", 10)
-    monkeypatch.setattr(_wkernels, "_threads", lambda: 4)
     counts = np.array([0, 50, 0, 0, 10, 10, 10, 10, 0, 5, 5, 0])   # 100 missing entries
     indptr = np.concatenate([[0], np.cumsum(counts)])
     seen = []
-    _wkernels._split(indptr, lambda c0, c1: seen.append((c0, c1)))
+    _wkernels._split(indptr, lambda c0, c1: seen.append((c0, c1)), 4)
     seen.sort()
     assert seen[0][0] == 0 and seen[-1][1] == len(counts)
     assert all(a[1] == b[0] for a, b in itertools.pairwise(seen))  # no gap, no overlap
@@ -507,5 +506,27 @@ def test_split_ranges_cover_every_column_once_balanced_by_missing_entries(monkey
     assert sum(loads) == 100 and max(loads) <= 50
     seen.clear()
     monkeypatch.setattr(_wkernels, "SPLIT_MIN", 1000)   # too few entries: the calling thread
-    _wkernels._split(indptr, lambda c0, c1: seen.append((c0, c1)))
+    _wkernels._split(indptr, lambda c0, c1: seen.append((c0, c1)), 4)
     assert seen == [(0, len(counts))]
+    seen.clear()
+    monkeypatch.setattr(_wkernels, "SPLIT_MIN", 10)     # one thread: one range
+    _wkernels._split(indptr, lambda c0, c1: seen.append((c0, c1)), 1)
+    assert seen == [(0, len(counts))]
+
+
+def test_kernels_split_only_when_blas_runs_on_one_thread(monkeypatch):
+    # a multi-threaded OpenBLAS spins on the other cores after every product: the kernels
+    # then stay on the calling thread; under threadpool_limits(1) they use every core
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from matfit.factorize import _wkernels
+
+    monkeypatch.setattr(_wkernels, "_threads", lambda: 4)
+    blas = [lib for lib in threadpoolctl.threadpool_info() if lib.get("user_api") == "blas"]
+    if not blas:
+        pytest.skip("threadpoolctl sees no BLAS library")
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        assert _wkernels.kernel_threads() == 4
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        expected = 4 if all(lib["num_threads"] == 1 for lib in threadpoolctl.threadpool_info()
+                            if lib.get("user_api") == "blas") else 1
+        assert _wkernels.kernel_threads() == expected

@@ -164,6 +164,7 @@ class DenseData(_Pieces):
                 # feature's missing samples (C's CSR) and each sample's missing features (CSC)
                 csc = self.C.tocsc()
                 self.fast = True
+                self.threads = _wkernels.kernel_threads()  # decided once per fit
                 self.by_feature = (self.C.indptr, self.C.indices)
                 self.by_sample = (csc.indptr, csc.indices)
                 self.xx = float(np.einsum("ij,ij->", self.XV, self.XV, dtype=np.float64))
@@ -214,7 +215,8 @@ class DenseData(_Pieces):
         R, Q, q = self._comp_terms(Wt, H, Y, beta, work, guard)
         numer = np.matmul(Wt, R, out=out)
         if beta == 1 and self.fast:  # colsum(W) minus W's rows summed at the missing entries
-            denom = _wkernels.missing_colsums(self.by_sample, np.ascontiguousarray(Wt.T)).T
+            denom = _wkernels.missing_colsums(self.by_sample, np.ascontiguousarray(Wt.T),
+                                               self.threads).T
             np.subtract(Wt.sum(axis=1)[:, None], denom, out=denom)
             return numer, np.maximum(denom, 0, out=denom)  # rounding where all is missing
         if beta == 1:
@@ -237,7 +239,8 @@ class DenseData(_Pieces):
         R, Q, q = self._comp_terms(Wt, H, Y, beta, work, guard)
         numer = np.matmul(R, Hl.T, out=out)
         if beta == 1 and self.fast:
-            denom = _wkernels.missing_colsums(self.by_feature, np.ascontiguousarray(Hl.T))
+            denom = _wkernels.missing_colsums(self.by_feature, np.ascontiguousarray(Hl.T),
+                                               self.threads)
             np.subtract(Hl.sum(axis=1)[None, :], denom, out=denom)
             return numer, np.maximum(denom, 0, out=denom)
         if beta == 1:
@@ -256,13 +259,14 @@ class DenseData(_Pieces):
         W = np.ascontiguousarray(Wt.T)
         return _wkernels.missing_sums(self.by_sample, W, np.empty((W.shape[0], 0), W.dtype)
                                       if sums_only else W,
-                                      np.ascontiguousarray(H.T))
+                                      np.ascontiguousarray(H.T), self.threads)
 
     def missing_w(self, Wt: np.ndarray, H: np.ndarray,
                   Hl: np.ndarray) -> tuple[np.ndarray, float]:
         """(``(C * W H) @ Hl.T`` (features, rows of Hl), ``sum(C * (W H)^2)``)."""
         return _wkernels.missing_sums(self.by_feature, np.ascontiguousarray(H.T),
-                                      np.ascontiguousarray(Hl.T), np.ascontiguousarray(Wt.T))
+                                      np.ascontiguousarray(Hl.T), np.ascontiguousarray(Wt.T),
+                                      self.threads)
 
     def frobenius(self, cross: np.ndarray, gram: np.ndarray, H: np.ndarray,
                   missing_sq: float) -> float | None:
@@ -282,7 +286,7 @@ class DenseData(_Pieces):
         """One weighted HALS sweep over all rows of H, in place; ``cross = W.T (V X)``."""
         _wkernels.hals_sweep(self.by_sample, np.ascontiguousarray(Wt.T), H, cross, gram,
                              np.einsum("ij,ij->i", Wt, Wt, dtype=np.float64), H.shape[0],
-                             l1, l2)
+                             l1, l2, self.threads)
 
     def hals_w(self, Wt: np.ndarray, H: np.ndarray, n_learned: int, cross: np.ndarray,
                l1: float, l2: float) -> None:
@@ -291,7 +295,7 @@ class DenseData(_Pieces):
         Hl = H[:n_learned]
         _wkernels.hals_sweep(self.by_feature, np.ascontiguousarray(H.T), Wt, cross.T, Hl @ H.T,
                              np.einsum("ij,ij->i", Hl, Hl, dtype=np.float64), n_learned,
-                             l1, l2)
+                             l1, l2, self.threads)
 
     def buffer(self) -> np.ndarray:
         return np.empty(self.shape, dtype=self.dtype)
