@@ -27,6 +27,9 @@ Cases (../shared/data/audio; see its README)
 --------------------------------------------
 sup16        supervised, synthetic 16 kHz set: speech_train/noise_train -> mixture_16k (0 dB)
 sup16 -5/+5  the same test speech and noise re-mixed at -5 and +5 dB SNR
+sup16 realnoise  supervised, 5 s of the 16 kHz test speech with the REAL 8 kHz noise
+             recording resampled to 16 kHz (its first 5 s) at 0 dB, the noise known from its
+             other 5 s
 semi8        semi-supervised, the real 8 kHz set: noise atoms from real_noise_8k outside the
              mixed stretch [38549, 66249) only, real_mixture_8k (0 dB)
 real8 A/B    the real 8 kHz speech mixed with two OTHER stretches of the real noise recording
@@ -91,6 +94,13 @@ def cases(data: Path, quick: bool) -> list[dict]:
                             noise=at_snr(s16, n16, snr), speech_train=s_tr16,
                             noise_train=n_tr16))
     s8, n8 = r("real_speech_8k.wav"), r("real_noise_8k.wav")
+    # supervised with a REAL noise: the real 8 kHz noise resampled to 16 kHz, its first 5 s
+    # mixed with 5 s of the test speech at 0 dB, the noise known from its other 5 s
+    n8_16 = resample(n8, 8000, 16000)
+    half = n8_16.size // 2
+    out.append(dict(name="sup16 realnoise 0dB", sr=16000, mode="supervised",
+                    speech=s16[:half], noise=at_snr(s16[:half], n8_16[:half], 0),
+                    speech_train=s_tr16, noise_train=n8_16[half:]))
     out.append(dict(name="semi8", sr=8000, mode="semi", speech=s8,
                     noise=r("real_mixture_8k.wav") - s8, mixture=r("real_mixture_8k.wav"),
                     noise_train=[n8[:MIXED[0]], n8[MIXED[1]:]]))
