@@ -98,9 +98,8 @@ MODULES: dict[str, list[str]] = {
     # the separator's own file: every option against a plain float64 re-implementation, on
     # half a second of audio (test_separate_model.py learns its dictionaries from 4 s: 10 s
     # of setup per mutant)
-    # (and the adapted atoms' own replay, test_separator_references.py)
-    "separate/separator": ["tests/separate/test_separate_separator.py",
-                           "tests/separate/test_separator_references.py"],
+    # (the adapted atoms' replay is in the same file)
+    "separate/separator": ["tests/separate/test_separate_separator.py"],
     "separate/_stft": ["tests/separate/test_separate_audio_stft.py"],
     "separate/metrics": ["tests/separate/test_separate_metrics.py"],
     # linear/_regression and _common: their own test files and scikit-learn's LinearRegression
