@@ -28,15 +28,22 @@ SR = 8000
 STFT_ = STFT(SR, 256, 64)
 
 
-@pytest.fixture(scope="module")
-def case():
-    """Half a second of speech-like + noise-like mixture, 4-atom dictionaries of each."""
-    s, n = speech_like(0.5, SR, seed=20), noise_like(0.5, SR, seed=21)
+def _make_case(test_seed, train_seed):
+    """Half a second of speech-like + noise-like signals (equal energy) and 4-atom
+    dictionaries of each from a second of other audio."""
+    s, n = speech_like(0.5, SR, seed=test_seed), noise_like(0.5, SR, seed=test_seed + 1)
     n *= np.linalg.norm(s) / np.linalg.norm(n)
-    d_s = learn_dictionary(speech_like(1.0, SR, seed=10), SR, 4, n_fft=256, max_iter=40, seed=0)
-    d_n = learn_dictionary(noise_like(1.0, SR, seed=11), SR, 4, n_fft=256, max_iter=40, seed=0)
+    d_s = learn_dictionary(speech_like(1.0, SR, seed=train_seed), SR, 4, n_fft=256,
+                           max_iter=40, seed=0)
+    d_n = learn_dictionary(noise_like(1.0, SR, seed=train_seed + 1), SR, 4, n_fft=256,
+                           max_iter=40, seed=0)
     assert d_s.stationary is False and d_n.stationary is True
     return s, n, d_s, d_n
+
+
+@pytest.fixture(scope="module")
+def case():
+    return _make_case(20, 10)
 
 
 # ---- the reference --------------------------------------------------------------------------
@@ -813,12 +820,8 @@ def test_tol_stops_on_a_decrease_strictly_below_tol_times_the_objective(case):
 
 @pytest.fixture(scope="module")
 def adapt_case():
-    """Half a second of speech-like + noise-like mixture; 4-atom dictionaries of each."""
-    s, n = speech_like(0.5, SR, seed=30), noise_like(0.5, SR, seed=31)
-    n *= np.linalg.norm(s) / np.linalg.norm(n)
-    d_s = learn_dictionary(speech_like(1.0, SR, seed=12), SR, 4, n_fft=256, max_iter=40, seed=0)
-    d_n = learn_dictionary(noise_like(1.0, SR, seed=13), SR, 4, n_fft=256, max_iter=40, seed=0)
-    assert d_s.stationary is False and d_n.stationary is True
+    """The mixture of another draw, and its dictionaries."""
+    s, n, d_s, d_n = _make_case(30, 12)
     return s + n, d_s, d_n
 
 
