@@ -78,11 +78,13 @@ def _ratio(V, Y, beta):
 FLOOR = float(np.finfo(np.float32).eps) * 1e-3
 
 
-def _naive_fit(V, W, H, lam, n_free, n_iter, beta, tol=0.0):
-    """MU for D_beta(V | WH) + sum(lam * H), the last n_free atoms learned with unit sums."""
+def _naive_fit(V, W, H, lam, free, n_iter, beta, tol=0.0):
+    """MU for D_beta(V | WH) + sum(lam * H), the free atoms learned with unit sums: ``free``
+    is their number (the last atoms) or their column indices."""
     W, H = W.copy(), H.copy()
     g, k = _mm_exponent(beta), W.shape[1]
-    f = slice(k - n_free, k)
+    f = slice(k - free, k) if isinstance(free, int) else np.asarray(free, dtype=int)
+    n_free = free if isinstance(free, int) else f.size
     hist, nit = [], 0
 
     def objective():
@@ -845,31 +847,7 @@ def _replay(x, layout, *, beta, n_iter, p=2.0, smoothing=None, tol=0.0, seed=0):
         owner += [name] * k
     W = np.hstack(blocks)
     H = np.tile(Vn.sum(axis=0) / W.shape[1] + 1e-3, (W.shape[1], 1))
-    lam = np.array(lam)[:, None]
-    f = np.array(free, dtype=int)
-    g = _mm_exponent(beta)
-    hist, nit = [], 0
-
-    def objective():
-        return _divergence(Vn, W @ H, beta) + float(np.sum(lam * H))
-
-    for it in range(n_iter):
-        if tol and it % 10 == 0:
-            hist.append(objective())
-            if len(hist) > 1 and hist[-2] - hist[-1] < tol * abs(hist[-2]):
-                break
-        Y = W @ H
-        H = np.maximum(H * ((W.T @ (Vn * Y ** (beta - 2))) / (W.T @ Y ** (beta - 1) + lam)) ** g,
-                       FLOOR)
-        if f.size:
-            Y = W @ H
-            Wf = W[:, f] * (((Vn * Y ** (beta - 2)) @ H[f].T) / (Y ** (beta - 1) @ H[f].T)) ** g
-            Wf = np.maximum(Wf, FLOOR)
-            s = Wf.sum(axis=0)
-            W[:, f] = Wf / s
-            H[f] *= s[:, None]
-        nit = it + 1
-    hist.append(objective())
+    W, H, nit, hist = _naive_fit(Vn, W, H, np.array(lam), free, n_iter, beta, tol)
     names = list(dict.fromkeys(owner))
     rows = {name: np.flatnonzero(np.array(owner) == name) for name in names}
     models = {name: _moving_average(W[:, r] @ (H[r] * scale), smoothing.get(name, 0))
