@@ -157,6 +157,10 @@ def _missing_colsums(indptr, idx, O, out, c0, c1):  # pragma: no cover - compile
             e += 1
 
 
+#: columns that one call of :func:`_hals_complement` sweeps in lockstep (see there)
+LANES = 4
+
+
 def _hals_complement(indptr, idx, O, F, A, G, diag, n_rows, l1, l2, rel,
                      c0, c1):  # pragma: no cover - compiled; the spec
     """One weighted HALS sweep over the first ``n_rows`` rows of F, columns ``[c0, c1)``, in
@@ -168,59 +172,84 @@ def _hals_complement(indptr, idx, O, F, A, G, diag, n_rows, l1, l2, rel,
     ``diag`` (n_rows,) their diagonal in float64, ``rel`` the relative rounding threshold of
     the curvature. See the module notes. The other factor's values at a column's missing
     entries are gathered once into ``B`` (components, missing), so each coordinate step is
-    a few contiguous passes over them. (Fusing one step's update of ``q`` with the next
-    step's correction into one pass measured 5% slower.)
+    a few contiguous passes over them, and the observed curvature of every coordinate is
+    summed there too. Each coordinate step depends on the one before it (through ``h`` and
+    ``q``), so a column alone is a chain of short dependent loops; :data:`LANES` columns are
+    swept in lockstep, coordinate by coordinate, so that their independent chains overlap
+    (513 x 2000, k = 40, 10% missing, one thread: the H side, about 50 missing entries a column,
+    5.4 -> 3.8 ms with 4 lanes, 8 lanes 3.7; the W side, about 200, 3.7 -> 3.5 ms).
+    Each column runs the same arithmetic in the same order whichever lane it is in, so a
+    column's result does not depend on the split into threads or lanes. (Fusing one
+    step's update of ``q`` with the next step's correction into one pass measured 5% slower.)
     """
     k = F.shape[0]
     zero = F.dtype.type(0)
     widest = 0
     for c in range(c0, c1):
         widest = max(widest, indptr[c + 1] - indptr[c])
-    B = np.empty((k, widest), dtype=O.dtype)
-    q = np.empty(widest, dtype=O.dtype)
-    h = np.empty(k, dtype=F.dtype)
-    for c in range(c0, c1):
-        lo = indptr[c]
-        nm = indptr[c + 1] - lo
-        for e in range(nm):
-            p = idx[lo + e]
-            for s in range(k):
-                B[s, e] = O[p, s]
-        for s in range(k):
-            h[s] = F[s, c]
-        q[:nm] = zero
-        for s in range(k):
-            hs = h[s]
+    B = np.empty((LANES, k, widest), dtype=O.dtype)
+    q = np.empty((LANES, widest), dtype=O.dtype)
+    h = np.empty((LANES, k), dtype=F.dtype)
+    hess = np.empty((LANES, n_rows), dtype=np.float64)
+    c = c0
+    while c < c1:
+        lanes = min(LANES, c1 - c)
+        for j in range(lanes):  # gather each lane's column; its q = (W h) at the missing
+            lo = indptr[c + j]
+            nm = indptr[c + j + 1] - lo
+            Bj = B[j]
+            qj = q[j]
+            hj = h[j]
             for e in range(nm):
-                q[e] += B[s, e] * hs
-        for t in range(n_rows):
-            corr = zero
-            miss = 0.0
-            for e in range(nm):
-                b = B[t, e]
-                corr += b * q[e]
-                miss += float(b) * b
-            curv = diag[t] - miss
-            if curv <= rel * diag[t]:
-                curv = 0.0  # no observed entry with a nonzero partner (to rounding)
-            hess = curv + l2
-            if hess <= 0.0:
-                continue
-            g = A[t, c] + corr
+                p = idx[lo + e]
+                for s in range(k):
+                    Bj[s, e] = O[p, s]
             for s in range(k):
-                g -= G[t, s] * h[s]
-            g = g - l1 - l2 * h[t]
-            new = h[t] + g / hess
-            if new < 0.0:
-                new = 0.0
-            old = h[t]
-            h[t] = new  # rounded to F's dtype, as the row sweep stores it
-            delta = h[t] - old
-            if delta != 0.0:
+                hj[s] = F[s, c + j]
+            qj[:nm] = zero
+            for s in range(k):
+                hs = hj[s]
                 for e in range(nm):
-                    q[e] += B[t, e] * delta
-        for s in range(n_rows):
-            F[s, c] = h[s]
+                    qj[e] += Bj[s, e] * hs
+            for t in range(n_rows):
+                miss = 0.0
+                for e in range(nm):
+                    b = Bj[t, e]
+                    miss += float(b) * b
+                curv = diag[t] - miss
+                if curv <= rel * diag[t]:
+                    curv = 0.0  # no observed entry with a nonzero partner (to rounding)
+                hess[j, t] = curv + l2
+        for t in range(n_rows):
+            Gt = G[t]
+            for j in range(lanes):
+                ht = hess[j, t]
+                if ht <= 0.0:
+                    continue
+                nm = indptr[c + j + 1] - indptr[c + j]
+                Bt = B[j, t]
+                qj = q[j]
+                hj = h[j]
+                corr = zero
+                for e in range(nm):
+                    corr += Bt[e] * qj[e]
+                g = A[t, c + j] + corr
+                for s in range(k):
+                    g -= Gt[s] * hj[s]
+                g = g - l1 - l2 * hj[t]
+                new = hj[t] + g / ht
+                if new < 0.0:
+                    new = 0.0
+                old = hj[t]
+                hj[t] = new  # rounded to F's dtype, as the row sweep stores it
+                delta = hj[t] - old
+                if delta != 0.0:
+                    for e in range(nm):
+                        qj[e] += Bt[e] * delta
+        for j in range(lanes):
+            for s in range(n_rows):
+                F[s, c + j] = h[j, s]
+        c += lanes
 
 
 # ------------------------------------------------------------------------ NumPy-facing calls
