@@ -65,6 +65,8 @@ EXPECTED = {
     "list_weights": ("matmul", [("features", (50, 4)), ("weights", (3,))], "weights", (50,)),
     "mask_wrong_length": ("boolean index", [("X", (80, 3)), ("positive", (100,))], "positive",
                           None),
+    "mf_gradient_transpose": ("in-place broadcast", [("V", (5, 20)), ("lr * E.T @ U", (20, 5))],
+                              "lr * E.T @ U", (5, 20)),
     "matmul_three": ("np.matmul (positional out)", [("A", (2, 3)), ("B", (3, 4)),
                                                     ("C", (4, 5))], "out", (2, 5)),
     "matrix_scale": ("matrix product", [("ratings", (2, 3)), ("weights", (2, 3))],
@@ -79,6 +81,7 @@ EXPECTED = {
     "series_minus_column": ("reshape", [("resid", (24, 24))], "broadcast", None),
     "solve_batched_numpy2": ("np.linalg.solve", [("A", (10, 3, 3)), ("b", (10, 3))],
                              "NumPy 2", (10, 3)),
+    "standardize_features": ("broadcast", [("X", (50, 4)), ("mu", (50,))], "axis", (50, 4)),
     "stack_segments": ("stack", [("segments[0]", (256,)), ("segments[1]", (256,)),
                                  ("segments[2]", (256,)), ("segments[3]", (232,))],
                        "segments", None),
@@ -143,6 +146,10 @@ def _eval_fix(expression: str, namespace: dict):
     node = tree.body[0]
     if isinstance(node, ast.Assign):  # a slice assignment: the value that would be stored
         return eval(compile(ast.Expression(node.value), "<fix>", "eval"), namespace)
+    if isinstance(node, ast.AugAssign):  # x op= value: what x op value gives
+        target = ast.parse(ast.unparse(node.target), mode="eval").body  # as a load
+        expr = ast.Expression(ast.BinOp(target, node.op, node.value))
+        return eval(compile(ast.fix_missing_locations(expr), "<fix>", "eval"), namespace)
     return eval(expression, namespace)
 
 

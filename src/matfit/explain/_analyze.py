@@ -39,6 +39,7 @@ from ._fixes import (
     _reshape_suggestions,
     _swap_suggestion,
     _tree_suggestions,
+    _upstream_reduction_fixes,
 )
 from ._ops import (
     _KIND_CATEGORIES,
@@ -266,6 +267,8 @@ def _build(op: Op, exc: BaseException, frame, source: Source, ev: SafeEvaluator,
             needed.append(f"line {root['line']}: give both operands the same layout (both 1-D, "
                           f"e.g. with `[:, 0]` on the column, or both columns with "
                           f"`[:, None]`), so that the result keeps the size of its operands")
+    if not upstream:  # the line that reduced an operand along the wrong axis
+        suggestions += _upstream_reduction_fixes(op, origins, need, ev)[:2]
     suggestions = root_fixes + suggestions
     first, last = _statement_lines(source, op.node)
     file_first = first + source.first_line - 1

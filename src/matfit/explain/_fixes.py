@@ -13,7 +13,7 @@ import ast
 import itertools
 from typing import Any
 
-from . import _rules
+from . import _evidence, _rules
 from ._ops import _REDUCTIONS, Leaf, Op, Shape, _atomic, _expr_text, _q, _size, _splice
 from ._report import Suggestion, shape_text
 from ._safe import SafeEvaluator, is_array
@@ -340,3 +340,55 @@ def _reshape_suggestions(op: Op, source: Source) -> list[Suggestion]:
         if lead > batch:
             break
     return []
+
+
+
+def _upstream_reduction_fixes(op: Op, origins: list, need: Any,
+                              ev: SafeEvaluator) -> list[Suggestion]:
+    """Fixes on the line where an operand was reduced along an axis (``m = x.mean(axis=1)``,
+    :func:`._evidence.reduction`): another axis, or ``keepdims=True``, when the failing
+    operation (and what the code needs) then works. The reduced array is read from the failing
+    frame and must still reduce to the operand's shape, so a name changed since is left alone."""
+    from . import _honest
+
+    if op.kind not in ("matmul", "dot", "broadcast", "inplace") or not op.known():
+        return []
+    shapes = [tuple(s) for s in op.shapes()]  # type: ignore[union-attr]
+    out: list[Suggestion] = []
+    for idx, leaf in enumerate(op.operands):
+        if not isinstance(leaf.node, ast.Name) or leaf.shape is None:
+            continue
+        origin = next((o for o in origins if o.operand == leaf.text and o.steps), None)
+        step = None if origin is None else next(
+            (s for s in origin.steps if "got shape" in s.what), None)
+        red = None if step is None else _evidence.reduction(step.text, leaf.text)
+        if red is None:
+            continue
+        try:
+            base_node = ast.parse(red.base, mode="eval").body
+        except SyntaxError:
+            continue
+        ok, base = ev.try_eval(base_node)
+        if not ok or not is_array(base) or not -base.ndim <= red.axis < base.ndim:
+            continue
+        axis = red.axis % base.ndim
+        full = tuple(base.shape)
+        if full[:axis] + full[axis + 1:] != tuple(leaf.shape):
+            continue  # the reduced array is not what it was then
+        text, (a0, a1) = step.text, red.axis_span  # type: ignore[union-attr]
+        trials = [(text[:a0] + str(other) + text[a1:], full[:other] + full[other + 1:])
+                  for other in range(base.ndim) if other != axis]
+        trials.append((text[:red.close].rstrip() + ", keepdims=True" + text[red.close:],
+                       (*full[:axis], 1, *full[axis + 1:])))
+        for new_text, new_shape in trials:
+            trial = list(shapes)
+            trial[idx] = new_shape
+            result = _rules.eval_tree(op.immediate_tree(), trial)
+            if result is None or not _honest.satisfies(result, need):
+                continue
+            out.append(Suggestion(
+                f"`{new_text}` (instead of `{text}`): then `{leaf.text}` has shape "
+                f"{shape_text(new_shape)} and `{_expr_text(op)}` gives shape "
+                f"{shape_text(result)}", new_text, result, line=step.line,  # type: ignore[union-attr]
+                checked="shape rules" + (f"; {need[2]}" if need else "")))
+    return out

@@ -13,9 +13,13 @@ Implementation notes
   ``.T`` that carries the axis. A size is *chosen by hand* when it is a literal or a name bound
   to a literal (``num_components = 131``), and *derived* when it comes from data (``S.shape[1]``,
   ``len(x)``).
-* Root cause, strongest reason first: an upstream silent broadcast; a shape that changed between
-  loop iterations; a size chosen by hand against one derived from data; otherwise the operand
-  whose shape was set last (and the report says it cannot tell which size is intended).
+* Root cause, strongest reason first: an expression of the failing line whose shape is its own
+  (a call, a subscript; a product, when the other operand is a name an earlier line of the
+  scope already used with its shape: ``V += lr * E.T @ U`` after ``E = R - U @ V``); an
+  upstream silent broadcast; a shape that changed between loop iterations; an operand reduced
+  along an axis of the other operand (``m = X.mean(axis=1)``, then ``X - m``: the reduction's
+  line); a size chosen by hand against one derived from data; otherwise the operand whose shape
+  was set last (and the report says it cannot tell which size is intended).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ._evidence import is_product, reduction, scope_of, used_since
 from ._report import shape_text
 from ._safe import SafeEvaluator, is_array
 from ._source import Source, load_source
@@ -110,17 +115,6 @@ def _one_line(src: Source, node: ast.AST) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
-def _scope_of(tree: ast.AST, line: int) -> ast.AST:
-    """The innermost function (or the module) whose body contains ``line``."""
-    best: ast.AST = tree
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and \
-                node.lineno <= line <= (node.end_lineno or node.lineno) and \
-                node.lineno >= getattr(best, "lineno", 0):
-            best = node
-    return best
-
-
 def _walk_scope(scope: ast.AST):
     """Statements of a scope, not entering nested functions or classes."""
     stack = list(ast.iter_child_nodes(scope))
@@ -154,7 +148,7 @@ def _assigns(stmt: ast.AST, name: str) -> bool:
 def _static_assignment(src: Source, name: str, line: int) -> ast.stmt | None:
     """The last assignment to ``name`` before ``line`` in the scope of ``line`` (or, for a
     free variable, in the enclosing functions and then the module)."""
-    scope = _scope_of(src.tree, line)
+    scope = scope_of(src.tree, line)
     found = [s for s in _walk_scope(scope) if isinstance(s, ast.stmt) and _assigns(s, name)]
     if not found and scope is not src.tree and "." not in name and not _is_param(scope, name):
         enclosing = sorted((n for n in ast.walk(src.tree) if isinstance(
@@ -318,7 +312,7 @@ class _Finder:
                     out["how"] = f"derived from the data on line {where.lineno}"
                 else:
                     out["how"] = f"computed on line {where.lineno}"
-            elif _is_param(scope := _scope_of(src.tree, stmt.lineno), el.id):
+            elif _is_param(scope := scope_of(src.tree, stmt.lineno), el.id):
                 out.update(how=f"a parameter of `{getattr(scope, 'name', '?')}`")
                 caller = None
                 if getattr(scope, "name", None) == frame.f_code.co_name:
@@ -479,8 +473,8 @@ class _Finder:
         elif ev is None or ev.kind != "arg":
             stmt = _static_assignment(src, name, lineno)
             if stmt is not None and isinstance(node, ast.Name) and _is_param(
-                    _scope_of(src.tree, lineno), name) and not any(
-                    s for s in _walk_scope(_scope_of(src.tree, lineno))
+                    scope_of(src.tree, lineno), name) and not any(
+                    s for s in _walk_scope(scope_of(src.tree, lineno))
                     if isinstance(s, ast.stmt) and _assigns(s, name) and s.lineno < lineno):
                 stmt = None
             if stmt is None and frame.f_code.co_name == "<module>" and isinstance(node, ast.Name):
@@ -751,6 +745,9 @@ def root_cause(origins: list[Origin], dims: list[dict[str, Any]],
                     isinstance(leaf.node, (ast.Call, ast.Subscript)):
                 return _rc(here, o.operand, f"the expression `{o.operand}` gets its shape "
                            f"{shape_text(o.shape)} on this line", "expression")
+        used = _used_elsewhere(origins, by_text, conflicting_texts, here)
+        if used is not None:
+            return used
         shapes = [o.shape for o in origins if o.operand in conflicting_texts]
         if len(shapes) == 2 and shapes[0] == shapes[1] and shapes[0] is not None and \
                 len(shapes[0]) >= 2 and shapes[0][-1] != shapes[0][-2]:
@@ -769,6 +766,20 @@ def root_cause(origins: list[Origin], dims: list[dict[str, Any]],
             return _rc(o.changed_at, o.operand,
                        f"the shape of `{o.operand}` changed while the program ran: "
                        f"{o.history}", "changed")
+    in_conflict = [o for o in with_steps if o.operand in conflicting_texts]
+    if len(in_conflict) == 2:
+        for x, y in (in_conflict, in_conflict[::-1]):
+            step = next((st for st in x.steps if "got shape" in st.what), None)
+            red = None if step is None else reduction(step.text, x.operand)
+            base = "" if red is None else red.base.split(".")[0].split("[")[0]
+            if red is not None and base.isidentifier() and \
+                    re.search(rf"(?<![\w.]){re.escape(base)}(?!\w)", y.operand):
+                return _rc(step, x.operand,  # type: ignore[arg-type]
+                           f"`{x.operand}` is `{red.call}`: the reduction removes axis "
+                           f"{red.axis} of `{red.base}`, and the {shape_text(x.shape)} left "
+                           f"does not line up with `{y.operand}` {shape_text(y.shape)}: reduce "
+                           f"along the axis you mean, or keep the reduced axis "
+                           f"(keepdims=True)", "reduction")
     if here is not None and operands and len(conflicting_texts) == 2:
         names = []
         for leaf in operands:
@@ -779,7 +790,6 @@ def root_cause(origins: list[Origin], dims: list[dict[str, Any]],
             return _rc(here, operands[0].text, f"both operands are built from {shared} on this "
                        f"line: the sizes come from the same data, the operation does not line "
                        f"them up", "operation")
-    in_conflict = [o for o in with_steps if o.operand in conflicting_texts]
     if here is not None and len(in_conflict) == 2:
         a, b = in_conflict
         for x, y in ((a, b), (b, a)):
@@ -823,6 +833,29 @@ def root_cause(origins: list[Origin], dims: list[dict[str, Any]],
            + "; the report cannot tell which size is the intended one")
     step = _step_at(o, s["line"]) if s and s.get("line") else o.steps[-1]
     return _rc(step, o.operand, why, "latest", s)
+
+
+def _used_elsewhere(origins: list[Origin], by_text: dict[str, Any], conflicting: set[str],
+                    here: Step) -> dict | None:
+    """The failing line as the root cause when one operand is a product computed on it and the
+    other a name that an earlier statement of the scope already used with its shape (see
+    :func:`._evidence.used_since`): the name's shape was accepted there, the product is new."""
+    pair = [o for o in origins if o.operand in conflicting]
+    if len(pair) != 2:
+        return None
+    for x, y in (pair, pair[::-1]):
+        leaf = by_text.get(x.operand)
+        step = next((st for st in y.steps if "got shape" in st.what), None)
+        if x.steps or leaf is None or not is_product(leaf.node) or step is None or \
+                step.filename != here.filename or not y.operand.isidentifier():
+            continue
+        use = used_since(here.filename, y.operand, step.line, here.line)
+        if use is not None:
+            return _rc(here, x.operand, f"`{y.operand}` {shape_text(y.shape)} was already used "
+                       f"with that shape on line {use[0]} (`{use[1]}`); the product "
+                       f"`{x.operand}`, {shape_text(x.shape)}, is computed on this line",
+                       "expression")
+    return None
 
 
 def _step_at(o: Origin, line: int) -> Step:
