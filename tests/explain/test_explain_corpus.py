@@ -63,6 +63,8 @@ EXPECTED = {
     "layer_init_typo": ("matmul", [("x", (32, 784)), ("self.W", (748, 128))], "n_in",
                         (32, 128)),
     "list_weights": ("matmul", [("features", (50, 4)), ("weights", (3,))], "weights", (50,)),
+    "logistic_column_labels": ("in-place broadcast", [("w", (3,)), ("0.1 * grad", (3, 100))],
+                               "broadcast", None),
     "mask_wrong_length": ("boolean index", [("X", (80, 3)), ("positive", (100,))], "positive",
                           None),
     "mf_gradient_transpose": ("in-place broadcast", [("V", (5, 20)), ("lr * E.T @ U", (20, 5))],

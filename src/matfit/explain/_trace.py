@@ -16,7 +16,9 @@ Implementation notes
   and the value of small ints (so that ``num_components = 131`` is known after its frame has
   gone). At most ``_MAX_EVENTS`` changes are kept per name (the first half and the latest).
 * At an elementwise statement whose result is larger than every operand (``(n,)`` against
-  ``(n, 1)`` giving ``(n, n)``), the event is marked as a silent broadcast.
+  ``(n, 1)`` giving ``(n, n)``), the event is marked as a silent broadcast; so is one with such
+  an operation inside (``X.T @ (p - y) / n``) when its operands are plain names, attributes or
+  subscripts, read again after the statement ran.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class _Stmt:
     hits: int = 0
     is_for: bool = False
     counter: int = 0  # consecutive runs of a for-header that only assigned ints
+    nested: tuple[tuple[ast.AST, ast.AST], ...] = ()  # inner elementwise pairs
 
 
 def _target_parts(target: ast.AST, names: list[str], attrs: list[tuple[str, str]]) -> None:
@@ -94,6 +97,23 @@ def _elementwise_operands(rhs: ast.AST | None) -> tuple[ast.AST, ...]:
     return ()
 
 
+def _plain(node: ast.AST) -> bool:
+    """A name, attribute or subscript of names and constants: cheap to read again, no call."""
+    return all(isinstance(n, (ast.Name, ast.Attribute, ast.Subscript, ast.Slice, ast.Tuple,
+                              ast.Constant, ast.Load, ast.UnaryOp, ast.USub))
+               for n in ast.walk(node))
+
+
+def _nested_pairs(rhs: ast.AST | None) -> tuple[tuple[ast.AST, ast.AST], ...]:
+    """The elementwise operations inside the right-hand side (not its top one) whose two
+    operands are plain (:func:`_plain`): ``p - y`` in ``X.T @ (p - y) / n``."""
+    if rhs is None:
+        return ()
+    return tuple((n.left, n.right) for n in ast.walk(rhs)
+                 if n is not rhs and isinstance(n, ast.BinOp) and isinstance(n.op, _ELEMENTWISE)
+                 and _plain(n.left) and _plain(n.right))
+
+
 class _FileInfo:
     """Assignment statements of one file, indexed by every line they span."""
 
@@ -112,7 +132,7 @@ class _FileInfo:
         rhs_names = tuple(dict.fromkeys(
             n.id for n in ast.walk(rhs) if isinstance(n, ast.Name))) if rhs is not None else ()
         stmt = _Stmt(first, last, tuple(names), tuple(attrs), rhs, rhs_names,
-                     _elementwise_operands(rhs), in_loop)
+                     _elementwise_operands(rhs), in_loop, nested=_nested_pairs(rhs))
         for line in range(first, last + 1):
             self.by_line.setdefault(line, stmt)
 
@@ -394,6 +414,8 @@ class ShapeTracer:
                    frame.f_code.co_name, stmt.hits, sig, stmt.in_loop, ints=ints)
         if stmt.elementwise and isinstance(value, np.ndarray) and value.ndim >= 2:
             ev.broadcast = _silent_broadcast(frame, stmt, value, previous)
+        if ev.broadcast is None and stmt.nested and isinstance(value, np.ndarray):
+            ev.broadcast = _inner_broadcast(frame, stmt)
         return ev
 
     def _record_args(self, frame: FrameType, code: CodeType, nargs: int, n: int) -> None:
@@ -453,6 +475,33 @@ def _silent_broadcast(frame: FrameType, stmt: _Stmt, value: np.ndarray,
     if size <= max(sizes) or any(len(s) == 0 for _, s in shapes):
         return None
     return (tuple(value.shape), shapes)
+
+
+def _inner_broadcast(frame: FrameType, stmt: _Stmt) -> tuple | None:
+    """(result shape, operands) for the first inner elementwise operation of the statement
+    whose result outgrew both operands, read again after the statement ran (a name the
+    statement itself assigns is skipped: its value is no longer the operand's)."""
+    from ._safe import SafeEvaluator
+
+    ev = SafeEvaluator(frame.f_globals, frame.f_locals)
+    for left, right in stmt.nested:
+        shapes = []
+        for node in (left, right):
+            if any(isinstance(n, ast.Name) and n.id in stmt.names for n in ast.walk(node)):
+                break
+            ok, v = ev.try_eval(node)
+            if not ok or not isinstance(v, np.ndarray) or v.ndim == 0:
+                break
+            shapes.append((ast.unparse(node), tuple(v.shape)))
+        if len(shapes) != 2:
+            continue
+        try:
+            out = np.broadcast_shapes(shapes[0][1], shapes[1][1])
+        except ValueError:
+            continue
+        if int(np.prod(out)) > max(int(np.prod(s)) for _, s in shapes):
+            return (tuple(out), shapes)
+    return None
 
 
 _ACTIVE: ShapeTracer | None = None
