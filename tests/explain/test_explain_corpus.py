@@ -73,6 +73,7 @@ EXPECTED = {
                                                     ("C", (4, 5))], "out", (2, 5)),
     "matrix_scale": ("matrix product", [("ratings", (2, 3)), ("weights", (2, 3))],
                      "transposed", (2, 3)),
+    "nmf_h_transposed": ("matmul", [("W.T @ W", (20, 20)), ("H", (200, 20))], "H", None),
     "nmf_num_components": ("matmul", [("W", (513, 60)), ("H", (131, 129))], "num_components",
                            (513, 129)),
     "predict_in_loop": ("matmul", [("X", (16, 5)), ("w", (4,))], "n_features", (16,)),

@@ -428,11 +428,10 @@ TREE = {
              '`np.einsum("nij,nj->ni", A, x)` gives shape (6, 3) (per-sample products along the '
              'shared first axis)',
              'run on ndarray stand-ins'),
-            ('A @ x[:, :, None]', (6, 3, 1), None,
-             '`A @ x[:, :, None]` gives shape (6, 3, 1)',
-             'run on ndarray stand-ins'),
-            ('A @ x.T', (6, 3, 6), None,
-             '`A @ x.T` gives shape (6, 3, 6)',
+            # `A @ x[:, :, None]` (6, 3, 1) and `A @ x.T` (6, 3, 6) fix `A @ x` but not the
+            # statement: `... @ B` with B (6, 3, 3) then fails, so they are not offered
+            ('x @ A', (6, 6, 3), None,
+             '`x @ A` (the other order) gives shape (6, 6, 3)',
              'run on ndarray stand-ins'),
         ],
         [

@@ -236,8 +236,11 @@ def _build(op: Op, exc: BaseException, frame, source: Source, ev: SafeEvaluator,
             if s.expression not in seen:
                 seen.add(s.expression)
                 suggestions.append(s)
-        suggestions = _honest.filter_fixes(op, suggestions, source, frame.f_globals, np_name,
-                                           need)[:3]
+        suggestions = [s for s in _honest.filter_fixes(op, suggestions, source, frame.f_globals,
+                                                       np_name, need)
+                       if _honest.statement_holds(op, source, _Builder(ev, source,
+                                                                        np_name).leaf,
+                                                  s.result_shape)][:3]
         needed += [s.text for s in _requirements(op, dims)[:2]]
         if op.kind == "inplace" and op.known():
             t = op.operands[0]
@@ -253,7 +256,12 @@ def _build(op: Op, exc: BaseException, frame, source: Source, ev: SafeEvaluator,
     elif op.kind == "reshape" and valid is False:
         suggestions = _reshape_suggestions(op, source)[:_MAX_SUGGESTIONS]
         needed += _reshape_needed(op)
-    root_fixes = _root_fixes(op, root, dims, need)
+    leaf_of = _Builder(ev, source, np_name).leaf
+
+    def holds(result: Any, names: dict | None = None) -> bool:
+        return _honest.statement_holds(op, source, leaf_of, result, names)
+
+    root_fixes = _root_fixes(op, root, dims, need, holds)
     needed += [f"line {s.line}: {s.text}" for s in root_fixes if s.expression is None]
     root_fixes = [s for s in root_fixes if s.expression is not None]
     notes: list[str] = []
@@ -268,7 +276,7 @@ def _build(op: Op, exc: BaseException, frame, source: Source, ev: SafeEvaluator,
                           f"e.g. with `[:, 0]` on the column, or both columns with "
                           f"`[:, None]`), so that the result keeps the size of its operands")
     if not upstream:  # the line that reduced an operand along the wrong axis
-        suggestions += _upstream_reduction_fixes(op, origins, need, ev)[:2]
+        suggestions += _upstream_reduction_fixes(op, origins, need, ev, holds)[:2]
     suggestions = root_fixes + suggestions
     first, last = _statement_lines(source, op.node)
     file_first = first + source.first_line - 1
@@ -312,9 +320,12 @@ def _stmt_node(source: Source, node: ast.AST) -> ast.AST:
     return best
 
 
-def _root_fixes(op: Op, root: dict | None, dims: list[dict], need: Any) -> list[Suggestion]:
-    """Change the size chosen by hand at the root-cause line to the one the other operand has,
-    when the operation (and what the code needs) then works."""
+def _root_fixes(op: Op, root: dict | None, dims: list[dict], need: Any,
+                holds: Any = None) -> list[Suggestion]:
+    """Change the size chosen by hand at the root-cause line to the one the other operand has
+    (or, when no such change works, swap the two sizes of a 2-D shape written there), when the
+    operation, what the code needs and (``holds(result, {name: shape})``) the statement around
+    it then work."""
     from . import _honest
 
     if root is None or not root.get("size") or not op.known() or \
@@ -328,14 +339,16 @@ def _root_fixes(op: Op, root: dict | None, dims: list[dict], need: Any) -> list[
         return []
     others = [d["size"] for d in dims if d["operand"] != root["operand"] and
               d["size"] != size["size"]]
-    out = []
+    name = root["operand"] if root["operand"].isidentifier() else None
+    out: list[Suggestion] = []
     for new in dict.fromkeys(others):
         trial = [tuple(s) for s in op.shapes()]  # type: ignore[arg-type]
         changed = list(trial[idx])
         changed[size["axis"]] = new
         trial[idx] = tuple(changed)
         result = _rules.eval_tree(op.immediate_tree(), trial)
-        if result is None or not _honest.satisfies(result, need):
+        if result is None or not _honest.satisfies(result, need) or (
+                holds is not None and not holds(result, {name: tuple(changed)} if name else None)):
             continue
         import linecache
         import re
@@ -362,7 +375,53 @@ def _root_fixes(op: Op, root: dict | None, dims: list[dict], need: Any) -> list[
                     f"{shape_text(result)}")
         out.append(Suggestion(text, expr, result, line=line,
                               checked="shape rules" + (f"; {need[2]}" if need else "")))
-    return out
+    return out or _swap_fix(op, root, idx, need, holds, name)
+
+
+def _swap_fix(op: Op, root: dict, idx: int, need: Any, holds: Any,
+              name: str | None) -> list[Suggestion]:
+    """``rng.random((200, k))`` -> ``rng.random((k, 200))`` at the root-cause line, when the
+    operand is 2-D, its line writes its shape as one pair (a tuple, or ``rand``'s two
+    arguments) and the transposed shape works where the failing one does not."""
+    import linecache
+
+    from . import _honest
+
+    shape = op.operands[idx].shape
+    if name is None or shape is None or len(shape) != 2 or shape[0] == shape[1]:
+        return []
+    trial = [tuple(s) for s in op.shapes()]  # type: ignore[arg-type]
+    trial[idx] = (shape[1], shape[0])
+    result = _rules.eval_tree(op.immediate_tree(), trial)
+    if result is None or not _honest.satisfies(result, need) or (
+            holds is not None and not holds(result, {name: trial[idx]})):
+        return []
+    code = linecache.getline(root["file"], root["line"]).partition("#")[0].strip()
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return []
+    values = [st.value for st in body if isinstance(st, ast.Assign) and len(st.targets) == 1
+              and isinstance(st.targets[0], ast.Name) and st.targets[0].id == name]
+    if len(values) != 1 or not isinstance(values[0], ast.Call):
+        return []
+    call = values[0]
+    pairs = [a.elts for a in [*call.args, *(k.value for k in call.keywords)]
+             if isinstance(a, ast.Tuple) and len(a.elts) == 2]
+    if not pairs and len(call.args) == 2 and not call.keywords:
+        pairs = [call.args]
+    if len(pairs) != 1:
+        return []
+    a, b = pairs[0]
+    ta, tb = ast.get_source_segment(code, a), ast.get_source_segment(code, b)
+    if ta is None or tb is None:
+        return []
+    new = code[:a.col_offset] + tb + code[a.end_col_offset:b.col_offset] + ta + \
+        code[b.end_col_offset:]  # type: ignore[misc]
+    return [Suggestion(f"`{new}` (instead of `{code}`): then `{name}` has shape "
+                       f"{shape_text(trial[idx])} and `{_expr_text(op)}` gives shape "
+                       f"{shape_text(result)}", new, result, line=root["line"],
+                       checked="shape rules" + (f"; {need[2]}" if need else ""))]
 
 
 def _join_needed(op: Op) -> list[str]:

@@ -343,8 +343,8 @@ def _reshape_suggestions(op: Op, source: Source) -> list[Suggestion]:
 
 
 
-def _upstream_reduction_fixes(op: Op, origins: list, need: Any,
-                              ev: SafeEvaluator) -> list[Suggestion]:
+def _upstream_reduction_fixes(op: Op, origins: list, need: Any, ev: SafeEvaluator,
+                              holds: Any = None) -> list[Suggestion]:
     """Fixes on the line where an operand was reduced along an axis (``m = x.mean(axis=1)``,
     :func:`._evidence.reduction`): another axis, or ``keepdims=True``, when the failing
     operation (and what the code needs) then works. The reduced array is read from the failing
@@ -384,7 +384,8 @@ def _upstream_reduction_fixes(op: Op, origins: list, need: Any,
             trial = list(shapes)
             trial[idx] = new_shape
             result = _rules.eval_tree(op.immediate_tree(), trial)
-            if result is None or not _honest.satisfies(result, need):
+            if result is None or not _honest.satisfies(result, need) or (
+                    holds is not None and not holds(result, {leaf.text: new_shape})):
                 continue
             out.append(Suggestion(
                 f"`{new_text}` (instead of `{text}`): then `{leaf.text}` has shape "

@@ -250,3 +250,47 @@ def filter_fixes(op: Op, suggestions: list[Suggestion], source: Source,
         s.checked = f"run on {kinds} stand-ins" + (f"; {need[2]}" if need else "")
         out.append(s)
     return out
+
+
+def statement_holds(op: Op, source: Source, leaf_of: Any, result: Shape | None,
+                    names: dict[str, Shape] | None = None) -> bool:
+    """Whether the statement around a nested failing operation still works when the operation
+    gives ``result`` (and each name in ``names`` has that shape everywhere in the statement):
+    a fix of ``W.T @ W @ H`` in ``H *= (W.T @ V) / (W.T @ W @ H + eps)`` must also fit the
+    division and the in-place update. ``leaf_of(node)`` is the :class:`Leaf` of a node. True
+    where the statement cannot be checked (a part whose shape is unknown, a call around the
+    operation, np.matrix operands)."""
+    stmt = _innermost_stmt(source, op.node)
+    if result is None or not isinstance(stmt, (ast.Assign, ast.AugAssign)) or \
+            stmt is op.node or stmt.value is op.node:
+        return True
+    names = names or {}
+    leaves: list[Shape] = []
+
+    def tree(node: ast.AST) -> Any:
+        if node is op.node:
+            leaves.append(tuple(result))
+        elif isinstance(node, ast.BinOp):
+            kind = "matmul" if isinstance(node.op, ast.MatMult) else "broadcast"
+            return (kind, tree(node.left), tree(node.right))
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return tree(node.operand)
+        elif isinstance(node, ast.Name) and node.id in names:
+            leaves.append(tuple(names[node.id]))
+        else:
+            if any(n is op.node for n in ast.walk(node)):
+                raise LookupError  # the operation inside a call: its result is not ours to know
+            leaf = leaf_of(node)
+            if leaf.shape is None or leaf.is_matrix:
+                raise LookupError
+            leaves.append(tuple(leaf.shape))
+        return ("leaf", len(leaves) - 1)
+
+    try:
+        t = tree(stmt.value)
+        if isinstance(stmt, ast.AugAssign):
+            kind = "imatmul" if isinstance(stmt.op, ast.MatMult) else "inplace"
+            t = (kind, tree(stmt.target), t)
+    except LookupError:
+        return True
+    return _rules.eval_tree(t, leaves) is not None
