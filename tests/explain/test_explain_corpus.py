@@ -40,6 +40,8 @@ pytestmark = pytest.mark.filterwarnings(
 # script -> (operation, [(operand, shape)], name the root cause must mention, shape the failing
 #            statement needs (None: no fix on the failing line may be offered))
 EXPECTED = {
+    "attention_batched_T": ("matmul", [("q", (4, 10, 16)), ("k.T", (16, 10, 4))], "swapaxes",
+                            (4, 10, 10)),
     "attention_no_transpose": ("matmul", [("Q", (2, 5, 8)), ("K", (2, 5, 8))], "transposed",
                                (2, 5, 5)),
     "bias_hstack": ("hstack", [("X", (30, 3)), ("bias", (30,))], "bias", (30, 4)),
@@ -62,6 +64,7 @@ EXPECTED = {
     "kalman_update": ("matmul", [("K", (4, 2)), ("z - self.H @ self.x", (1, 2))], "z", (4,)),
     "layer_init_typo": ("matmul", [("x", (32, 784)), ("self.W", (748, 128))], "n_in",
                         (32, 128)),
+    "linear_layer_transposed": ("matmul", [("x", (10, 3)), ("W.T", (5, 4))], "W", None),
     "list_weights": ("matmul", [("features", (50, 4)), ("weights", (3,))], "weights", (50,)),
     "logistic_column_labels": ("in-place broadcast", [("w", (3,)), ("0.1 * grad", (3, 100))],
                                "broadcast", None),

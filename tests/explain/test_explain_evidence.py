@@ -32,6 +32,12 @@ def test_reduction_reads_the_call_the_base_and_the_axis(text, target, expected):
     assert text[red.close] == ")"
 
 
+def test_reduction_names_the_variables_it_reads():
+    red = reduction("m = np.nanmean(np.where(mask, R, np.nan), axis=1)", "m")
+    assert red is not None and red.names == ("mask", "R")
+    assert reduction("m = self.X.std(axis=0)", "m").names == ("self",)
+
+
 @pytest.mark.parametrize("text, target", [
     ("m = X.mean(axis=1, keepdims=True)", "m"),   # keeps the axis: no axis mistake
     ("m = X.mean()", "m"),                        # no axis

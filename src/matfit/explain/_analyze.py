@@ -344,7 +344,9 @@ def _root_fixes(op: Op, root: dict | None, dims: list[dict], need: Any,
     for new in dict.fromkeys(others):
         trial = [tuple(s) for s in op.shapes()]  # type: ignore[arg-type]
         changed = list(trial[idx])
-        changed[size["axis"]] = new
+        # the size is an axis of the name; the operand may be its transpose (`W.T`)
+        transposed = root["operand"].endswith(".T") and root["operand"][:-2].isidentifier()
+        changed[len(changed) - 1 - size["axis"] if transposed else size["axis"]] = new
         trial[idx] = tuple(changed)
         result = _rules.eval_tree(op.immediate_tree(), trial)
         if result is None or not _honest.satisfies(result, need) or (

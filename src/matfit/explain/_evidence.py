@@ -37,6 +37,7 @@ class Reduction(NamedTuple):
     axis: int
     axis_span: tuple[int, int]  # the axis argument's characters
     close: int  # the call's closing parenthesis
+    names: tuple[str, ...] = ()  # the variables the reduced expression reads
 
 
 def _int(node: ast.AST | None) -> int | None:
@@ -81,10 +82,12 @@ def reduction(text: str, target: str) -> Reduction | None:
     if base is None or axis is None or axis_node is None:
         return None
     segment = ast.get_source_segment(text, call)
+    names = tuple(dict.fromkeys(n.id for n in ast.walk(base) if isinstance(n, ast.Name) and
+                                n.id not in _MODULES))
     return Reduction(segment or ast.unparse(call), ast.get_source_segment(text, base) or
                      ast.unparse(base), axis,
                      (axis_node.col_offset, axis_node.end_col_offset or axis_node.col_offset),
-                     (call.end_col_offset or 1) - 1)
+                     (call.end_col_offset or 1) - 1, names)
 
 
 def is_product(node: ast.AST | None) -> bool:

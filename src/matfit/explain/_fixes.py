@@ -55,6 +55,11 @@ def _variants(leaf: Leaf, batched: bool, kind: str, np_name: str,
         if batched:
             add("{}[:, None, :]", (shape[0], 1, shape[1]), 1.0)
             add("{}[:, :, None]", (shape[0], shape[1], 1), 1.0)
+    elif nd >= 3 and isinstance(leaf.node, ast.Attribute) and leaf.node.attr == "T":
+        # `.T` of a stack reversed every axis: transpose the base's last two instead
+        base = shape[::-1]
+        out.append((f"{np_name}.swapaxes({t[:-2]}, -1, -2)",
+                    (*base[:-2], base[-1], base[-2]), tcost, "{}"))
     elif nd >= 3 and shape[-1] != shape[-2]:
         out.append((f"{np_name}.swapaxes({leaf.text}, -1, -2)",
                     (*shape[:-2], shape[-1], shape[-2]), tcost,

@@ -427,8 +427,12 @@ class _Finder:
         frame, lineno = self.ctx.frames[fi]
         if isinstance(node, ast.Attribute) and node.attr == "T" and o.shape is not None:
             nd = len(o.shape)
-            self._chain(o, fi, node.value, None if axis is None else nd - 1 - axis, size,
-                        depth + 1)
+            shape, o.shape = o.shape, o.shape[::-1]  # the base's own shape, while following it
+            try:
+                self._chain(o, fi, node.value, None if axis is None else nd - 1 - axis, size,
+                            depth + 1)
+            finally:
+                o.shape = shape
             return
         if isinstance(node, ast.BinOp) and not isinstance(node.op, ast.MatMult) and \
                 o.shape is not None:
@@ -739,6 +743,15 @@ def root_cause(origins: list[Origin], dims: list[dict[str, Any]],
     conflicting_texts = {d["operand"] for d in dims}
     if here is not None and operands and not upstream:
         by_text = {leaf.text: leaf for leaf in operands}
+        for leaf in operands:
+            node = leaf.node
+            if leaf.text in conflicting_texts and isinstance(node, ast.Attribute) and \
+                    node.attr == "T" and leaf.shape is not None and len(leaf.shape) >= 3:
+                base = leaf.text[:-2]
+                return _rc(here, leaf.text, f"`.T` reverses all {len(leaf.shape)} axes of "
+                           f"`{base}` {shape_text(leaf.shape[::-1])}, giving "
+                           f"{shape_text(leaf.shape)}; a stack of matrices is transposed with "
+                           f"`np.swapaxes({base}, -1, -2)`", "expression")
         for o in origins:
             leaf = by_text.get(o.operand)
             if o.operand in conflicting_texts and not o.steps and leaf is not None and \
@@ -771,9 +784,8 @@ def root_cause(origins: list[Origin], dims: list[dict[str, Any]],
         for x, y in (in_conflict, in_conflict[::-1]):
             step = next((st for st in x.steps if "got shape" in st.what), None)
             red = None if step is None else reduction(step.text, x.operand)
-            base = "" if red is None else red.base.split(".")[0].split("[")[0]
-            if red is not None and base.isidentifier() and \
-                    re.search(rf"(?<![\w.]){re.escape(base)}(?!\w)", y.operand):
+            if red is not None and any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", y.operand)
+                                       for n in red.names):
                 return _rc(step, x.operand,  # type: ignore[arg-type]
                            f"`{x.operand}` is `{red.call}`: the reduction removes axis "
                            f"{red.axis} of `{red.base}`, and the {shape_text(x.shape)} left "
