@@ -125,3 +125,19 @@ def test_the_function_form_gets_both_upstream_fixes(tmp_path):
     upstream = {s.expression: s.result_shape for s in e.suggestions if s.line == 3}
     assert upstream == {"m = np.mean(X, 0)": (6, 4),
                         "m = np.mean(X, 1, keepdims=True)": (6, 4)}
+
+
+@pytest.mark.parametrize("name, line", [
+    ("logistic_column_labels", 10), ("standardize_features", 7), ("mf_gradient_transpose", 13),
+    ("attention_batched_T", 8),
+])
+def test_the_new_root_causes_hold_without_the_tracer(name, line):
+    # explain_exception(exc) in a notebook or with --no-trace reads the code and the failing
+    # frame only; the root line must be the same as under the tracer (tests/explain/corpus)
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "corpus" / f"{name}.py"
+    with contextlib.redirect_stdout(io.StringIO()), pytest.raises(ValueError) as info:
+        _run_code(compile(path.read_text(), str(path), "exec"), str(path))
+    e = explain_exception(info.value)
+    assert e.root_cause is not None and e.root_cause["line"] == line, e.format()

@@ -36,7 +36,7 @@ from ._evidence import is_product, reduction, scope_of, used_since
 from ._report import shape_text
 from ._safe import SafeEvaluator, is_array
 from ._source import Source, load_source
-from ._trace import Event, ShapeTracer, sig_shape, sig_text
+from ._trace import Event, ShapeTracer, nested_pairs, outer_broadcast, sig_shape, sig_text
 
 __all__ = ["Origin", "find_origins"]
 
@@ -508,6 +508,8 @@ class _Finder:
                 return
             if isinstance(rhs, ast.BinOp) and not o.broadcast:
                 self._elementwise_check(o, fi, stmt, rhs)
+            if rhs is not None and not o.broadcast and self.ctx.tracer is None:
+                self._inner_check(o, fi, stmt, rhs)
             if rhs is not None and not o.broadcast:
                 self._upstream(o, fi, rhs, name, depth)
             elif isinstance(rhs, ast.Call) and isinstance(rhs.func, ast.Name):
@@ -636,6 +638,20 @@ class _Finder:
         if all(size > math.prod(s) for _, s in parts) and all(len(s) for _, s in parts):
             ops = " and ".join(f"`{t}` {shape_text(s)}" for t, s in parts)
             o.broadcast = (f"line {stmt.lineno} broadcast {ops} into {shape_text(o.shape)}, "
+                           f"larger than both (usually a column meeting a 1-D array)")
+            o.broadcast_step = o.steps[-1]
+
+    def _inner_check(self, o: Origin, fi: int, stmt: ast.stmt, rhs: ast.AST) -> None:
+        """Without a recorded history: does an elementwise operation inside the assignment
+        (``p - y`` in ``X.T @ (p - y) / n``) broadcast its operands, as they are now, into a
+        bigger array (the tracer's check, read from the failing frame)?"""
+        frame = self.ctx.frames[fi][0]
+        found = outer_broadcast(SafeEvaluator(frame.f_globals, frame.f_locals),
+                                nested_pairs(rhs), _target_names(stmt))
+        if found is not None and o.steps:
+            result, parts = found
+            ops = " and ".join(f"`{t}` {shape_text(s)}" for t, s in parts)
+            o.broadcast = (f"line {stmt.lineno} broadcast {ops} into {shape_text(result)}, "
                            f"larger than both (usually a column meeting a 1-D array)")
             o.broadcast_step = o.steps[-1]
 
@@ -868,6 +884,12 @@ def _used_elsewhere(origins: list[Origin], by_text: dict[str, Any], conflicting:
                        f"`{x.operand}`, {shape_text(x.shape)}, is computed on this line",
                        "expression")
     return None
+
+
+def _target_names(stmt: ast.stmt) -> set[str]:
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
+    return {n.id for t in targets if t is not None for n in ast.walk(t)
+            if isinstance(n, ast.Name)}
 
 
 def _step_at(o: Origin, line: int) -> Step:

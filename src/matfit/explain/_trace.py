@@ -104,7 +104,7 @@ def _plain(node: ast.AST) -> bool:
                for n in ast.walk(node))
 
 
-def _nested_pairs(rhs: ast.AST | None) -> tuple[tuple[ast.AST, ast.AST], ...]:
+def nested_pairs(rhs: ast.AST | None) -> tuple[tuple[ast.AST, ast.AST], ...]:
     """The elementwise operations inside the right-hand side (not its top one) whose two
     operands are plain (:func:`_plain`): ``p - y`` in ``X.T @ (p - y) / n``."""
     if rhs is None:
@@ -132,7 +132,7 @@ class _FileInfo:
         rhs_names = tuple(dict.fromkeys(
             n.id for n in ast.walk(rhs) if isinstance(n, ast.Name))) if rhs is not None else ()
         stmt = _Stmt(first, last, tuple(names), tuple(attrs), rhs, rhs_names,
-                     _elementwise_operands(rhs), in_loop, nested=_nested_pairs(rhs))
+                     _elementwise_operands(rhs), in_loop, nested=nested_pairs(rhs))
         for line in range(first, last + 1):
             self.by_line.setdefault(line, stmt)
 
@@ -483,11 +483,18 @@ def _inner_broadcast(frame: FrameType, stmt: _Stmt) -> tuple | None:
     statement itself assigns is skipped: its value is no longer the operand's)."""
     from ._safe import SafeEvaluator
 
-    ev = SafeEvaluator(frame.f_globals, frame.f_locals)
-    for left, right in stmt.nested:
+    return outer_broadcast(SafeEvaluator(frame.f_globals, frame.f_locals), stmt.nested,
+                           stmt.names)
+
+
+def outer_broadcast(ev: Any, pairs: Any, skip: Any = ()) -> tuple | None:
+    """(result shape, operands) of the first of the ``(left, right)`` node pairs whose operands,
+    evaluated by ``ev``, broadcast into more elements than either has (``(n,)`` with ``(n, 1)``);
+    a pair that reads a name in ``skip`` (assigned by the statement itself) is passed over."""
+    for left, right in pairs:
         shapes = []
         for node in (left, right):
-            if any(isinstance(n, ast.Name) and n.id in stmt.names for n in ast.walk(node)):
+            if any(isinstance(n, ast.Name) and n.id in skip for n in ast.walk(node)):
                 break
             ok, v = ev.try_eval(node)
             if not ok or not isinstance(v, np.ndarray) or v.ndim == 0:
