@@ -70,6 +70,8 @@ EXPECTED = {
                                "broadcast", None),
     "mask_wrong_length": ("boolean index", [("X", (80, 3)), ("positive", (100,))], "positive",
                           None),
+    "mlp_backward_transpose": ("matmul", [("grad_out", (32, 3)), ("self.W2", (8, 3))],
+                               "transposed", (32, 8)),
     "mf_gradient_transpose": ("in-place broadcast", [("V", (5, 20)), ("lr * E.T @ U", (20, 5))],
                               "lr * E.T @ U", (5, 20)),
     "matmul_three": ("np.matmul (positional out)", [("A", (2, 3)), ("B", (3, 4)),

@@ -11,6 +11,9 @@ fixes (:mod:`._fixes`) share:
   before the failing line, that uses the name as an operand of an arithmetic operator or a
   product (``E = R - U @ V``). That statement accepted the name's shape, which is evidence that
   the shape is the intended one and the failing line's other operand is not.
+* :func:`product_elsewhere`: another line of the file where an attribute (``self.W2``) is an
+  operand of ``@``, in any method: ``self.h @ self.W2`` in ``forward`` accepted the shape that
+  ``grad @ self.W2`` in ``backward`` rejects.
 * :func:`is_product`: whether an expression's own result is a matrix product (``a @ b``,
   ``np.dot(a, b)``, ``a.dot(b)``, ``np.matmul``), the operand whose shape a transposed factor
   gets wrong.
@@ -24,7 +27,7 @@ from typing import NamedTuple
 
 from ._ops import _REDUCTIONS
 
-__all__ = ["Reduction", "is_product", "reduction", "used_since"]
+__all__ = ["Reduction", "is_product", "product_elsewhere", "reduction", "used_since"]
 
 _MODULES = ("np", "numpy", "jnp", "torch")
 
@@ -139,5 +142,19 @@ def used_since(filename: str, name: str, after: int, before: int) -> tuple[int, 
                         after < n.lineno < before), key=lambda n: (n.lineno, n.col_offset)):
         if (_operand_is(node.left, name) or _operand_is(node.right, name)) and \
                 scope_of(tree, node.lineno) is scope:
+            return node.lineno, " ".join(linecache.getline(filename, node.lineno).split())
+    return None
+
+
+def product_elsewhere(filename: str, text: str, line: int) -> tuple[int, str] | None:
+    """(line, its text) of the first ``@`` in the file, outside ``line``, that has the
+    attribute ``text`` (``self.W2``) as an operand, or None (see the module notes)."""
+    tree = _tree(filename)
+    if tree is None:
+        return None
+    for node in sorted((n for n in ast.walk(tree) if isinstance(n, ast.BinOp) and
+                        isinstance(n.op, ast.MatMult) and n.lineno != line),
+                       key=lambda n: (n.lineno, n.col_offset)):
+        if text in (ast.unparse(node.left), ast.unparse(node.right)):
             return node.lineno, " ".join(linecache.getline(filename, node.lineno).split())
     return None

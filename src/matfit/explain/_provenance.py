@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._evidence import is_product, reduction, scope_of, used_since
+from ._evidence import is_product, product_elsewhere, reduction, scope_of, used_since
 from ._report import shape_text
 from ._safe import SafeEvaluator, is_array
 from ._source import Source, load_source
@@ -883,6 +883,18 @@ def _used_elsewhere(origins: list[Origin], by_text: dict[str, Any], conflicting:
                        f"with that shape on line {use[0]} (`{use[1]}`); the product "
                        f"`{x.operand}`, {shape_text(x.shape)}, is computed on this line",
                        "expression")
+    text = " ".join(here.text.split())
+    for x, y in (pair, pair[::-1]):
+        if not re.fullmatch(r"self(\.\w+)+", y.operand) or (
+                f"{x.operand} @ {y.operand}" not in text and
+                f"{y.operand} @ {x.operand}" not in text):
+            continue
+        use = product_elsewhere(here.filename, y.operand, here.line)
+        if use is not None:
+            return _rc(here, y.operand, f"`{y.operand}` {shape_text(y.shape)} is a factor of "
+                       f"a product with that shape on line {use[0]} (`{use[1]}`); here it "
+                       f"meets `{x.operand}` {shape_text(x.shape)}: this product needs one of "
+                       f"them transposed", "operation")
     return None
 
 
