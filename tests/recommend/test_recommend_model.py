@@ -91,6 +91,16 @@ def test_recommend_excludes_seen_and_matches_brute_force(fitted, data):
     assert items_new.tolist() == m.item_ids_[np.argsort(-m.item_bias_, kind="stable")[:3]].tolist()
 
 
+def test_unknown_id_warnings_point_at_the_callers_line(fitted):
+    # the work is done a level below the methods (_predict): the warning must still name the
+    # user's call, not a line inside matfit
+    m = fitted
+    with pytest.warns(UnknownIdWarning) as record:
+        m.predict([m.user_ids_[0], -1], [m.item_ids_[0], m.item_ids_[0]])
+        m.recommend("nobody", 3)
+    assert [w.filename for w in record] == [__file__, __file__]
+
+
 def test_similar_items_is_cosine_over_item_factors(fitted):
     m = fitted
     Q = m.item_factors_

@@ -11,7 +11,8 @@ re-evaluates its side-effect-free operands, and prints
 * where each operand got its shape (``_provenance``): the assignment that gave it, followed
   through function arguments, loop iterations and returns, and the expression that set the
   disagreeing size (``num_components = 131``); silent broadcasts upstream ((n,) against (n, 1)
-  into (n, n)) are flagged; the likely root-cause line is marked, with the reason;
+  into (n, n)) are flagged; the likely root-cause line is marked, with the reason
+  (``_rootcause``);
 * fixes that were *checked* (``_honest``): run on stand-ins of the operands' real types (a list
   stays a list, np.matrix a matrix, pandas stays pandas) and giving the shape the code needs (the
   previous shape of an updated variable, the slot of a slice assignment, what the next statement

@@ -183,7 +183,7 @@ def explain_exception(exc: BaseException, tb: TracebackType | None = None, *,
 
 def _build(op: Op, exc: BaseException, frame, source: Source, ev: SafeEvaluator,
            np_name: str, frames: list | None = None, tracer: Any = None) -> Explanation:
-    from . import _honest, _provenance
+    from . import _honest, _provenance, _rootcause
 
     conflict, dims, suggestions = "", [], []
     ranked: list = []
@@ -215,7 +215,7 @@ def _build(op: Op, exc: BaseException, frame, source: Source, ev: SafeEvaluator,
                             frame.f_code.co_name,
                             " ".join(source.segment(_stmt_node(source, op.node)).split()),
                             "the failing line")
-    root = _provenance.root_cause(origins, dims, here, op.operands)
+    root = _rootcause.root_cause(origins, dims, here, op.operands)
     upstream = root is not None and root["reason"] in ("broadcast", "changed")
     if op.kind == "reshape" and not upstream and op.operands:
         leaf = op.operands[0]

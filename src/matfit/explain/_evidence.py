@@ -26,6 +26,7 @@ import linecache
 from typing import NamedTuple
 
 from ._ops import _REDUCTIONS
+from ._static import _scope_of
 
 __all__ = ["Reduction", "is_product", "product_elsewhere", "reduction", "used_since"]
 
@@ -113,17 +114,6 @@ def _tree(filename: str) -> ast.Module | None:
         return None
 
 
-def scope_of(tree: ast.AST, line: int) -> ast.AST:
-    """The innermost function (or the module) whose body contains ``line``."""
-    best: ast.AST = tree
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and \
-                node.lineno <= line <= (node.end_lineno or node.lineno) and \
-                node.lineno >= getattr(best, "lineno", 0):
-            best = node
-    return best
-
-
 def _operand_is(node: ast.AST, name: str) -> bool:
     while isinstance(node, ast.Attribute) and node.attr in ("T", "mT"):
         node = node.value
@@ -137,11 +127,11 @@ def used_since(filename: str, name: str, after: int, before: int) -> tuple[int, 
     tree = _tree(filename)
     if tree is None or after >= before:
         return None
-    scope = scope_of(tree, before)
+    scope = _scope_of(tree, before)
     for node in sorted((n for n in ast.walk(scope) if isinstance(n, ast.BinOp) and
                         after < n.lineno < before), key=lambda n: (n.lineno, n.col_offset)):
         if (_operand_is(node.left, name) or _operand_is(node.right, name)) and \
-                scope_of(tree, node.lineno) is scope:
+                _scope_of(tree, node.lineno) is scope:
             return node.lineno, " ".join(linecache.getline(filename, node.lineno).split())
     return None
 

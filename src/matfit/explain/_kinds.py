@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from ._ops import Leaf, _fill_shape, _operand
-from ._provenance import function_node, returns_of
 from ._report import Explanation, Suggestion, shape_text
 from ._safe import is_array
+from ._static import function_node, returns_of
 
 __all__ = ["Context", "explain_special"]
 
@@ -81,7 +81,7 @@ def _make(ctx: Context, node: ast.AST, operation: str, operands: list[Leaf], con
           notes: list[str] | None = None, needed: list[str] | None = None,
           origin_leaves: list[Leaf] | None = None, here_why: str | None = None,
           root: dict | None = None) -> Explanation:
-    from . import _provenance
+    from . import _provenance, _rootcause
     from ._source import _marks, _statement_lines
 
     src = ctx.source
@@ -94,7 +94,7 @@ def _make(ctx: Context, node: ast.AST, operation: str, operands: list[Leaf], con
                             ctx.frame.f_code.co_name, " ".join(src.segment(node).split()),
                             "the failing line")
     if root is None:
-        root = _provenance.root_cause(origins, dims, here, origin_leaves or operands)
+        root = _rootcause.root_cause(origins, dims, here, origin_leaves or operands)
     if here_why is not None and not (root and root["reason"] in ("broadcast", "changed")):
         root = {"file": here.filename, "line": here.line, "function": here.function,
                 "source": here.text, "operand": operands[0].text if operands else "",

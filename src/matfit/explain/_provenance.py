@@ -1,4 +1,4 @@
-"""Where each operand of the failing operation got its shape, and which line is the root cause.
+"""Where each operand of the failing operation got its shape: the chain of lines behind it.
 
 Implementation notes
 --------------------
@@ -13,41 +13,39 @@ Implementation notes
   ``.T`` that carries the axis. A size is *chosen by hand* when it is a literal or a name bound
   to a literal (``num_components = 131``), and *derived* when it comes from data (``S.shape[1]``,
   ``len(x)``).
-* Root cause, strongest reason first: an expression of the failing line whose shape is its own
-  (a call, a subscript; a product, when the other operand is a name an earlier line of the
-  scope already used with its shape: ``V += lr * E.T @ U`` after ``E = R - U @ V``); an
-  upstream silent broadcast; a shape that changed between loop iterations; an operand reduced
-  along an axis of the other operand (``m = X.mean(axis=1)``, then ``X - m``: the reduction's
-  line); a size chosen by hand against one derived from data; otherwise the operand whose shape
-  was set last (and the report says it cannot tell which size is intended).
+* The code is read with the helpers of ``_static`` (scopes, assignments, shape arguments,
+  returns); the origins found here are weighed into a root cause by ``_rootcause``.
 """
 
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
 import numpy as np
 
-from ._evidence import is_product, product_elsewhere, reduction, scope_of, used_since
 from ._report import shape_text
 from ._safe import SafeEvaluator, is_array
 from ._source import Source, load_source
+from ._static import (
+    _assigns,
+    _derived,
+    _func_name,
+    _is_param,
+    _one_line,
+    _rhs,
+    _scope_of,
+    _shape_arg,
+    _static_assignment,
+    _stmt_at,
+    _walk_scope,
+    returns_of,
+)
 from ._trace import Event, ShapeTracer, nested_pairs, outer_broadcast, sig_shape, sig_text
 
 __all__ = ["Origin", "find_origins"]
-
-_SHAPE_AT = {  # function name -> position of its shape/size argument (keyword "size"/"shape")
-    "zeros": 0, "ones": 0, "empty": 0, "full": 0, "random": 0, "random_sample": 0,
-    "standard_normal": 0, "standard_exponential": 0, "standard_cauchy": 0, "sample": 0,
-    "ranf": 0, "normal": 2, "uniform": 2, "integers": 2, "randint": 2, "binomial": 2,
-    "poisson": 1, "exponential": 1, "choice": 1, "gamma": 2, "beta": 2, "lognormal": 2,
-    "laplace": 2, "logistic": 2, "multivariate_normal": 2,
-}
-_VARARGS = ("rand", "randn")
 
 
 @dataclass
@@ -101,140 +99,6 @@ class _Ctx:
             self._sources[name] = src if src is not None and not src.col_shift and \
                 src.first_line == 1 else None
         return self._sources[name]
-
-
-def _one_line(src: Source, node: ast.AST) -> str:
-    if isinstance(node, (ast.For, ast.AsyncFor)):  # the header only, not the loop's body
-        text = f"for {_one_line(src, node.target)} in {_one_line(src, node.iter)}:"
-    elif isinstance(node, (ast.With, ast.AsyncWith)):
-        text = "with " + ", ".join(_one_line(src, i.context_expr) + (
-            f" as {_one_line(src, i.optional_vars)}" if i.optional_vars else "")
-            for i in node.items) + ":"
-    else:
-        text = " ".join(src.segment(node).split())
-    return text if len(text) <= 100 else text[:97] + "..."
-
-
-def _walk_scope(scope: ast.AST):
-    """Statements of a scope, not entering nested functions or classes."""
-    stack = list(ast.iter_child_nodes(scope))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        yield node
-        stack.extend(ast.iter_child_nodes(node))
-
-
-def _assigns(stmt: ast.AST, name: str) -> bool:
-    targets: list[ast.AST] = []
-    if isinstance(stmt, ast.Assign):
-        targets = list(stmt.targets)
-    elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign)):
-        targets = [stmt.target]
-    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
-        targets = [stmt.target]
-    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-        targets = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
-    for t in targets:
-        for n in ast.walk(t):
-            if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store):
-                return True
-            if isinstance(n, ast.Attribute) and ast.unparse(n) == name:
-                return True
-    return False
-
-
-def _static_assignment(src: Source, name: str, line: int) -> ast.stmt | None:
-    """The last assignment to ``name`` before ``line`` in the scope of ``line`` (or, for a
-    free variable, in the enclosing functions and then the module)."""
-    scope = scope_of(src.tree, line)
-    found = [s for s in _walk_scope(scope) if isinstance(s, ast.stmt) and _assigns(s, name)]
-    if not found and scope is not src.tree and "." not in name and not _is_param(scope, name):
-        enclosing = sorted((n for n in ast.walk(src.tree) if isinstance(
-            n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n is not scope and
-            n.lineno <= line <= (n.end_lineno or n.lineno)), key=lambda n: -n.lineno)
-        for outer in [*enclosing, src.tree]:
-            found = [s for s in _walk_scope(outer) if isinstance(s, ast.stmt) and
-                     _assigns(s, name)]
-            if found or _is_param(outer, name):
-                break
-    before = [s for s in found if s.lineno < line]
-    pool = before or found
-    return max(pool, key=lambda s: s.lineno) if pool else None
-
-
-def _is_param(scope: ast.AST, name: str) -> bool:
-    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-        return False
-    a = scope.args
-    return name in [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
-
-
-def _stmt_at(src: Source, line: int) -> ast.stmt | None:
-    best = None
-    for node in ast.walk(src.tree):
-        if isinstance(node, ast.stmt) and node.lineno == line and not isinstance(
-                node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if best is None or isinstance(best, (ast.For, ast.While, ast.If, ast.With)):
-                best = node
-    return best
-
-
-def _rhs(stmt: ast.stmt) -> ast.AST | None:
-    if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-        return stmt.value
-    if isinstance(stmt, ast.AugAssign):
-        return stmt
-    return None
-
-
-def _func_name(call: ast.Call) -> str:
-    f = call.func
-    if isinstance(f, ast.Attribute):
-        return f.attr
-    if isinstance(f, ast.Name):
-        return f.id
-    return ""
-
-
-def _shape_arg(call: ast.Call, ndim: int, axis: int) -> ast.AST | None:
-    """The node that gives ``axis`` its size in a constructor or reshape call."""
-    name = _func_name(call)
-    kw = {k.arg: k.value for k in call.keywords if k.arg}
-    node = None
-    if name in _VARARGS:
-        return call.args[axis] if axis < len(call.args) else None
-    if name == "reshape":
-        args = call.args
-        if isinstance(call.func, ast.Attribute) and not (
-                isinstance(call.func.value, ast.Name) and call.func.value.id in ("np", "numpy")):
-            if len(args) > 1:
-                return args[axis] if axis < len(args) else None
-            node = args[0] if args else kw.get("shape", kw.get("newshape"))
-        else:
-            node = args[1] if len(args) > 1 else kw.get("shape", kw.get("newshape"))
-    elif name == "eye":
-        if axis == 0:
-            return call.args[0] if call.args else kw.get("N")
-        return (call.args[1] if len(call.args) > 1 else kw.get("M")) or (
-            call.args[0] if call.args else None)
-    elif name == "linspace" and ndim == 1:
-        return call.args[2] if len(call.args) > 2 else kw.get("num")
-    elif name == "arange" and ndim == 1 and len(call.args) == 1:
-        return call.args[0]
-    elif name in _SHAPE_AT:
-        pos = _SHAPE_AT[name]
-        node = kw.get("size", kw.get("shape"))
-        if node is None and len(call.args) > pos:
-            node = call.args[pos]
-    if node is None:
-        return None
-    if isinstance(node, (ast.Tuple, ast.List)):
-        if len(node.elts) == ndim and not any(isinstance(e, ast.Starred) for e in node.elts):
-            return node.elts[axis]
-        return None
-    return node if ndim == 1 else None
 
 
 class _Finder:
@@ -312,7 +176,7 @@ class _Finder:
                     out["how"] = f"derived from the data on line {where.lineno}"
                 else:
                     out["how"] = f"computed on line {where.lineno}"
-            elif _is_param(scope := scope_of(src.tree, stmt.lineno), el.id):
+            elif _is_param(scope := _scope_of(src.tree, stmt.lineno), el.id):
                 out.update(how=f"a parameter of `{getattr(scope, 'name', '?')}`")
                 caller = None
                 if getattr(scope, "name", None) == frame.f_code.co_name:
@@ -477,8 +341,8 @@ class _Finder:
         elif ev is None or ev.kind != "arg":
             stmt = _static_assignment(src, name, lineno)
             if stmt is not None and isinstance(node, ast.Name) and _is_param(
-                    scope_of(src.tree, lineno), name) and not any(
-                    s for s in _walk_scope(scope_of(src.tree, lineno))
+                    _scope_of(src.tree, lineno), name) and not any(
+                    s for s in _walk_scope(_scope_of(src.tree, lineno))
                     if isinstance(s, ast.stmt) and _assigns(s, name) and s.lineno < lineno):
                 stmt = None
             if stmt is None and frame.f_code.co_name == "<module>" and isinstance(node, ast.Name):
@@ -680,49 +544,6 @@ class _Finder:
                             f"`{call.func.id}()` returned {sig_text(ev.sig)}"))  # type: ignore[attr-defined]
 
 
-def returns_of(code: Any) -> list[ast.Return] | None:
-    """The ``return <value>`` statements of the function of ``code`` (None: source unknown)."""
-    import linecache
-
-    lines = linecache.getlines(code.co_filename)
-    if not lines:
-        return None
-    try:
-        tree = ast.parse("".join(lines))
-    except (SyntaxError, ValueError):
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
-                node.name == code.co_name and (node.lineno == code.co_firstlineno or any(
-                    d.lineno == code.co_firstlineno for d in node.decorator_list)):
-            return [r for r in _walk_scope(node) if isinstance(r, ast.Return) and
-                    r.value is not None]
-    return None
-
-
-def function_node(code: Any) -> ast.FunctionDef | None:
-    import linecache
-
-    try:
-        tree = ast.parse("".join(linecache.getlines(code.co_filename)))
-    except (SyntaxError, ValueError):
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == code.co_name and \
-                node.lineno == code.co_firstlineno:
-            return node
-    return None
-
-
-def _derived(node: ast.AST) -> bool:
-    for n in ast.walk(node):
-        if isinstance(n, ast.Attribute) and n.attr in ("shape", "size", "ndim"):
-            return True
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "len":
-            return True
-    return False
-
-
 def _history_text(name: str, events: list[Event]) -> str:
     parts = []
     for i, e in enumerate(events[-4:]):
@@ -750,168 +571,7 @@ def find_origins(frames: list[tuple[FrameType, int]], operands: list[Any],
     return out
 
 
-def root_cause(origins: list[Origin], dims: list[dict[str, Any]],
-               here: Step | None = None, operands: list[Any] | None = None) -> \
-        dict[str, Any] | None:
-    """The line the report believes is wrong, and why (None without any origin)."""
-    with_steps = [o for o in origins if o.steps]
-    upstream = [o for o in with_steps if o.broadcast or o.history]
-    conflicting_texts = {d["operand"] for d in dims}
-    if here is not None and operands and not upstream:
-        by_text = {leaf.text: leaf for leaf in operands}
-        for leaf in operands:
-            node = leaf.node
-            if leaf.text in conflicting_texts and isinstance(node, ast.Attribute) and \
-                    node.attr == "T" and leaf.shape is not None and len(leaf.shape) >= 3:
-                base = leaf.text[:-2]
-                return _rc(here, leaf.text, f"`.T` reverses all {len(leaf.shape)} axes of "
-                           f"`{base}` {shape_text(leaf.shape[::-1])}, giving "
-                           f"{shape_text(leaf.shape)}; a stack of matrices is transposed with "
-                           f"`np.swapaxes({base}, -1, -2)`", "expression")
-        for o in origins:
-            leaf = by_text.get(o.operand)
-            if o.operand in conflicting_texts and not o.steps and leaf is not None and \
-                    isinstance(leaf.node, (ast.Call, ast.Subscript)):
-                return _rc(here, o.operand, f"the expression `{o.operand}` gets its shape "
-                           f"{shape_text(o.shape)} on this line", "expression")
-        used = _used_elsewhere(origins, by_text, conflicting_texts, here)
-        if used is not None:
-            return used
-        shapes = [o.shape for o in origins if o.operand in conflicting_texts]
-        if len(shapes) == 2 and shapes[0] == shapes[1] and shapes[0] is not None and \
-                len(shapes[0]) >= 2 and shapes[0][-1] != shapes[0][-2]:
-            return _rc(here, origins[0].operand, f"both operands have shape "
-                       f"{shape_text(shapes[0])}: the product needs one of them transposed "
-                       f"here", "operation")
-    if not with_steps:
-        return None
-    for o in with_steps:
-        if o.broadcast and o.broadcast_step is not None:
-            return _rc(o.broadcast_step, o.operand,
-                       f"silent broadcast upstream: {o.broadcast}; `{o.operand}` then has "
-                       f"shape {shape_text(o.shape)}", "broadcast")
-    for o in with_steps:
-        if o.history and o.changed_at is not None and o.changed_at.text:
-            return _rc(o.changed_at, o.operand,
-                       f"the shape of `{o.operand}` changed while the program ran: "
-                       f"{o.history}", "changed")
-    in_conflict = [o for o in with_steps if o.operand in conflicting_texts]
-    if len(in_conflict) == 2:
-        for x, y in (in_conflict, in_conflict[::-1]):
-            step = next((st for st in x.steps if "got shape" in st.what), None)
-            red = None if step is None else reduction(step.text, x.operand)
-            if red is not None and any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", y.operand)
-                                       for n in red.names):
-                return _rc(step, x.operand,  # type: ignore[arg-type]
-                           f"`{x.operand}` is `{red.call}`: the reduction removes axis "
-                           f"{red.axis} of `{red.base}`, and the {shape_text(x.shape)} left "
-                           f"does not line up with `{y.operand}` {shape_text(y.shape)}: reduce "
-                           f"along the axis you mean, or keep the reduced axis "
-                           f"(keepdims=True)", "reduction")
-    if here is not None and operands and len(conflicting_texts) == 2:
-        names = []
-        for leaf in operands:
-            if leaf.text in conflicting_texts and leaf.node is not None:
-                names.append({n.id for n in ast.walk(leaf.node) if isinstance(n, ast.Name)})
-        if len(names) == 2 and names[0] & names[1]:
-            shared = ", ".join(f"`{n}`" for n in sorted(names[0] & names[1]))
-            return _rc(here, operands[0].text, f"both operands are built from {shared} on this "
-                       f"line: the sizes come from the same data, the operation does not line "
-                       f"them up", "operation")
-    if here is not None and len(in_conflict) == 2:
-        a, b = in_conflict
-        for x, y in ((a, b), (b, a)):
-            base = y.operand.split(".")[0].split("[")[0]
-            assigns = [st for st in x.steps if "got shape" in st.what][:1]
-            if base.isidentifier() and any(
-                    re.search(rf"(?<![\w.]){re.escape(base)}(?!\w)", st.text.split("=", 1)[-1])
-                    for st in assigns):
-                return _rc(here, x.operand, f"`{x.operand}` is computed from `{y.operand}` "
-                           f"(line {assigns[0].line}), so their sizes agree by construction: "
-                           f"the axes are not lined up in this operation", "operation")
-    conflicting = [o for o in with_steps if o.size is not None]
-    free = [o for o in conflicting if o.size.get("free")]  # type: ignore[union-attr]
-    others = [o for o in in_conflict if o not in free]
-    if len(free) == 1 and others:
-        o = free[0]
-        other = others[0]
-        s = o.size
-        tail = ""
-        if other.size is not None:
-            tail = (f", while the {other.size['size']} of `{other.operand}` is "
-                    f"{other.size.get('how', 'derived')} (`{other.size['expr']}`)")
-        else:
-            tail = f", while `{other.operand}` {shape_text(other.shape)} comes from the data"
-        return _rc(o.steps[-1] if s.get("line") is None else _step_at(o, s["line"]), o.operand,  # type: ignore[union-attr]
-                   f"the {s['size']} of `{o.operand}` (axis {s['axis']}) is `{s['expr']}`, "  # type: ignore[index]
-                   f"{s.get('how', 'chosen by hand')}{tail}", "size", s)  # type: ignore[union-attr]
-    ones = [o for o in in_conflict if any(d["operand"] == o.operand and d.get("size") == 1
-                                          for d in dims)]
-    if len(ones) == 1 and len(in_conflict) == 2:
-        o = ones[0]
-        return _rc(o.steps[-1], o.operand, f"`{o.operand}` has an axis of size 1 where the other "
-                   f"operand has a real size: shape {shape_text(o.shape)} is a row or column "
-                   f"where a 1-D array was probably meant", "singleton")
-    pool = conflicting or with_steps
-    o = max(pool, key=lambda x: x.set_order)
-    s = o.size
-    why = (f"`{o.operand}` got its shape {shape_text(o.shape)} last" if o.shape is not None
-           else f"`{o.operand}` was set last"
-           + (f"; its size {s['size']} (axis {s['axis']}) is `{s['expr']}`" if s else "")
-           + "; the report cannot tell which size is the intended one")
-    step = _step_at(o, s["line"]) if s and s.get("line") else o.steps[-1]
-    return _rc(step, o.operand, why, "latest", s)
-
-
-def _used_elsewhere(origins: list[Origin], by_text: dict[str, Any], conflicting: set[str],
-                    here: Step) -> dict | None:
-    """The failing line as the root cause when one operand is a product computed on it and the
-    other a name that an earlier statement of the scope already used with its shape (see
-    :func:`._evidence.used_since`): the name's shape was accepted there, the product is new."""
-    pair = [o for o in origins if o.operand in conflicting]
-    if len(pair) != 2:
-        return None
-    for x, y in (pair, pair[::-1]):
-        leaf = by_text.get(x.operand)
-        step = next((st for st in y.steps if "got shape" in st.what), None)
-        if x.steps or leaf is None or not is_product(leaf.node) or step is None or \
-                step.filename != here.filename or not y.operand.isidentifier():
-            continue
-        use = used_since(here.filename, y.operand, step.line, here.line)
-        if use is not None:
-            return _rc(here, x.operand, f"`{y.operand}` {shape_text(y.shape)} was already used "
-                       f"with that shape on line {use[0]} (`{use[1]}`); the product "
-                       f"`{x.operand}`, {shape_text(x.shape)}, is computed on this line",
-                       "expression")
-    text = " ".join(here.text.split())
-    for x, y in (pair, pair[::-1]):
-        if not re.fullmatch(r"self(\.\w+)+", y.operand) or (
-                f"{x.operand} @ {y.operand}" not in text and
-                f"{y.operand} @ {x.operand}" not in text):
-            continue
-        use = product_elsewhere(here.filename, y.operand, here.line)
-        if use is not None:
-            return _rc(here, y.operand, f"`{y.operand}` {shape_text(y.shape)} is a factor of "
-                       f"a product with that shape on line {use[0]} (`{use[1]}`); here it "
-                       f"meets `{x.operand}` {shape_text(x.shape)}: this product needs one of "
-                       f"them transposed", "operation")
-    return None
-
-
 def _target_names(stmt: ast.stmt) -> set[str]:
     targets = stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
     return {n.id for t in targets if t is not None for n in ast.walk(t)
             if isinstance(n, ast.Name)}
-
-
-def _step_at(o: Origin, line: int) -> Step:
-    for s in o.steps:
-        if s.line == line:
-            return s
-    return o.steps[-1]
-
-
-def _rc(step: Step, name: str, why: str, reason: str, size: dict | None = None) -> dict:
-    return {"file": step.filename, "line": step.line, "function": step.function,
-            "source": step.text, "operand": name, "why": why, "reason": reason,
-            "size": size}

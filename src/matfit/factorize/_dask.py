@@ -9,10 +9,11 @@ Implementation notes
   columns: the H update of :func:`matfit.factorize._mu.h_terms` (columns are independent), then
   the W pieces of :func:`~matfit.factorize._mu.w_terms` with the NEW H block. W's pieces are
   sums over samples, so the blocks' numerators and denominators are added in a tree reduction
-  (:data:`SPLIT_EVERY` at a time) and the client applies :func:`~matfit.factorize._mu.apply_update`
-  once. X is read once per iteration, and the arithmetic is that of the in-memory loop
-  (``_loop.Fit``): the same floors, the same ``guard``, the same penalties, so the iterates
-  agree with ``nmf`` to rounding (1e-10 after 20 float64 iterations in the tests).
+  (``_dask_blocks.SPLIT_EVERY`` at a time) and the client applies
+  :func:`~matfit.factorize._mu.apply_update` once. X is read once per iteration, and the
+  arithmetic is that of the in-memory loop (``_loop.Fit``): the same floors, the same
+  ``guard``, the same penalties, so the iterates agree with ``nmf`` to rounding (1e-10 after
+  20 float64 iterations in the tests).
 * The objective is checked every ``check_every`` iterations from the factors at the start of
   the iteration, as in memory: each block adds its divergence (``_loop._Objective``) and its
   share of H's penalty to the same reduction.
@@ -20,6 +21,9 @@ Implementation notes
   scaled so that mean(W @ H) = mean(X), as ``missing_factor`` does), or ``init="random"``
   (drawn per block). NNDSVD needs an SVD of the whole X and is not offered here.
 * HALS and ``normalize_W`` are not offered: both need every block's H rows in sequence.
+* Here: the driver (validation, initialisation, the loop on the client, the result), the
+  scheduler connection and the ``matfit nmf --dask`` command; the tasks that run on the blocks
+  are in ``_dask_blocks``, the chunked files (X read, H written) in ``_dask_store``.
 """
 
 from __future__ import annotations
@@ -31,17 +35,29 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._errors import ConvergenceWarning, DataError, InvalidParameterError
 from .._progress import progress
 from ..numerics import resolve_beta
 from . import _mu
-from ._loop import _Objective, set_status
+from ._dask_blocks import (
+    _block_stats,
+    _final,
+    _h_summary,
+    _penalty,
+    _random_block,
+    _scaled_block,
+    _step,
+    _tree,
+    _weighted_block_stats,
+    _weighted_final,
+    _weighted_step,
+)
+from ._dask_store import _store, read_chunked
+from ._loop import set_status
 
 __all__ = ["get_client", "is_dask_array", "nmf_dask", "read_chunked"]
 
-SPLIT_EVERY = 8
 CONNECT_TIMEOUT = 3.0
 
 
@@ -94,227 +110,6 @@ def get_client(scheduler: str | None = None, client: Any = None, *, n_workers: i
             f"{CONNECT_TIMEOUT:g} s; start it (dask scheduler) or pass --scheduler local"
         ) from None
     return c, True
-
-
-# ----------------------------------------------------------------------------------- input
-def read_chunked(path: Any, chunk: int | None = None) -> Any:
-    """A dask array (features, samples) over a file, read block by block by the workers.
-
-    ``path`` is a ``.npy`` file (memory-mapped; blocks of ``chunk`` columns, default 50,000),
-    a directory of ``.npy`` files (one block each, in name order, all with the same rows) or a
-    Zarr store (its own chunks, rechunked to whole columns).
-    """
-    from pathlib import Path
-
-    import dask
-    import dask.array as da
-
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no input at {p}")
-    if p.suffix == ".zarr" or (p / ".zarray").exists() or (p / "zarr.json").exists():
-        X = da.from_zarr(str(p))
-        return X.rechunk({0: -1})
-    if p.is_dir():
-        files = sorted(p.glob("*.npy"))
-        if not files:
-            raise DataError(f"{p} has no .npy files (and is not a Zarr store)")
-        blocks = []
-        for f in files:
-            arr = np.load(f, mmap_mode="r")
-            blocks.append(da.from_delayed(dask.delayed(_load_block)(str(f), 0, arr.shape[1]),
-                                          shape=arr.shape, dtype=arr.dtype))
-        return da.concatenate(blocks, axis=1)
-    if p.suffix != ".npy":
-        raise DataError(f"{p}: --dask reads a .npy file, a directory of .npy chunks or a Zarr "
-                        f"store")
-    arr = np.load(p, mmap_mode="r")
-    if arr.ndim != 2:
-        raise DataError(f"{p} holds an array of shape {arr.shape}; need (features, samples)")
-    chunk = chunk or 50_000
-    blocks = [da.from_delayed(dask.delayed(_load_block)(str(p), lo, min(lo + chunk,
-                                                                        arr.shape[1])),
-                              shape=(arr.shape[0], min(chunk, arr.shape[1] - lo)),
-                              dtype=arr.dtype)
-              for lo in range(0, arr.shape[1], chunk)]
-    return da.concatenate(blocks, axis=1)
-
-
-def _load_block(path: str, lo: int, hi: int) -> np.ndarray:
-    return np.ascontiguousarray(np.load(path, mmap_mode="r")[:, lo:hi])
-
-
-# --------------------------------------------------------------------------- block tasks
-def _as_block(x: Any) -> Any:
-    if sp.issparse(x):
-        return x.tocsr() if x.format not in ("csr", "csc") else x
-    if hasattr(x, "to_scipy_sparse"):  # pydata/sparse
-        return x.to_scipy_sparse().tocsr()
-    return np.asarray(x)
-
-
-def _block_stats(x: Any) -> tuple[float, float, int, bool]:
-    """(sum, min, nonzeros-free?, finite?) of a block, for validation and init scaling."""
-    x = _as_block(x)
-    if sp.issparse(x):
-        d = x.data
-        lo = float(d.min()) if d.size else 0.0
-        if d.size < x.shape[0] * x.shape[1]:
-            lo = min(lo, 0.0)
-        return float(d.sum(dtype=np.float64)), lo, bool(np.isfinite(d).all()), \
-            d.size == x.shape[0] * x.shape[1] and bool(d.all())
-    return (float(x.sum(dtype=np.float64)), float(x.min()) if x.size else 0.0,
-            bool(np.isfinite(x).all()), bool(x.all()))
-
-
-def _random_block(shape: tuple[int, int], seed: Any, scale: float, dtype: Any) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return np.abs(scale * rng.standard_normal(shape)).astype(dtype, copy=False)
-
-
-def _scaled_block(h: np.ndarray, factor: float) -> np.ndarray:
-    return h * h.dtype.type(factor)
-
-
-def _h_summary(h: np.ndarray, learned: np.ndarray) -> tuple[np.ndarray, float]:
-    """(row sums in float64, min over columns of the max over the learned rows) of an H block.
-
-    The second is what ``_loop.Fit._positive_product`` looks at when H is fixed.
-    """
-    sub = h[learned]
-    return h.sum(axis=1, dtype=np.float64), float(sub.max(axis=0).min()) if sub.size else np.inf
-
-
-def _weighted_block_stats(x: Any, v: Any, offset: int, beta: float) -> tuple:
-    """(sum of v x, sum of v, missing entries, first bad entry or None, sum of observed x)."""
-    from ._wdata import _check_observed
-
-    x, v = _as_block(x), _as_block(v)
-    if sp.issparse(v):
-        v = v.toarray()
-    x = x.toarray() if sp.issparse(x) else np.asarray(x)
-    if v.shape != x.shape:
-        return 0.0, 0.0, 0, f"a weights block has shape {v.shape} but X's has {x.shape}", 0.0
-    if not np.isfinite(v).all() or (v < 0).any():
-        return 0.0, 0.0, 0, "weights must be finite and >= 0", 0.0
-    n = x.shape[1]
-    try:
-        with np.errstate(invalid="ignore"):
-            _check_observed(x, v, beta, lambda i: (i // n, offset + i % n))
-    except DataError as err:
-        return 0.0, 0.0, 0, str(err), 0.0
-    obs = v > 0
-    return (float(np.dot(v[obs].astype(np.float64), x[obs].astype(np.float64))),
-            float(v.sum(dtype=np.float64)), int((~obs).sum()), None,
-            float(x[obs].sum(dtype=np.float64)))
-
-
-def _block_data(x: Any, v: Any, fill: float) -> Any:
-    """The weighted data layout of one block (missing entries set to the fit's ``fill``)."""
-    from ._wdata import DenseData
-
-    x, v = _as_block(x), _as_block(v)
-    v = v.toarray() if sp.issparse(v) else np.asarray(v)
-    x = x.toarray() if sp.issparse(x) else np.asarray(x)
-    v = v.astype(x.dtype, copy=False)
-    return DenseData(np.where(v > 0, x, x.dtype.type(fill)), v)
-
-
-def _weighted_step(x: Any, v: Any, h: np.ndarray, W: np.ndarray, cfg: dict) -> tuple:
-    """:func:`_step` with weights: the arithmetic of ``_weighted.WeightedFit``."""
-    d = _block_data(x, v, cfg["fill"])
-    beta, learned = cfg["beta"], cfg["learned"]
-    h = h.copy()
-    Wt = np.ascontiguousarray(W.T)
-    div = penh = 0.0
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        Y = d.product(Wt, h, None)
-        if cfg["check"]:
-            div = d.divergence(Y, beta)
-            penh = _penalty(h, cfg["pen"][2], cfg["pen"][3])
-        if cfg["update_H"]:
-            numer, denom = d.h_pieces(Wt, h, Y, beta, None, cfg["guard"])
-            _mu.apply_update(h, numer, denom, gamma=cfg["gamma"], l1=cfg["pen"][2],
-                             l2=cfg["pen"][3], floor=cfg["floor_H"])
-            Y = d.product(Wt, h, None)
-        if len(learned):
-            wn, wd = d.w_pieces(Wt, h, h[learned], Y, beta, None, cfg["guard"])
-            wn, wd = np.array(wn, dtype=np.float64), np.array(wd, dtype=np.float64)
-        else:
-            wn = wd = np.zeros((0, 0))
-    return h, (wn, wd, div, penh)
-
-
-def _weighted_final(x: Any, v: Any, h: np.ndarray, W: np.ndarray, cfg: dict) -> tuple:
-    d = _block_data(x, v, cfg["fill"])
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        div = d.divergence(d.product(np.ascontiguousarray(W.T), h, None), cfg["beta"])
-    return (np.zeros((0, 0)), np.zeros((0, 0)), div, _penalty(h, cfg["pen"][2], cfg["pen"][3]))
-
-
-def _step(x: Any, h: np.ndarray, W: np.ndarray, cfg: dict) -> tuple:
-    """One iteration on a block: [objective check], H update, W pieces with the new H."""
-    x = _as_block(x)
-    beta, learned = cfg["beta"], cfg["learned"]
-    h = h.copy()
-    div = penh = 0.0
-    if cfg["check"]:
-        div = _Objective(x, beta, (0.0, 0.0, 0.0, 0.0)).divergence(W.T, h, None)
-        penh = _penalty(h, cfg["pen"][2], cfg["pen"][3])
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        if cfg["update_H"]:
-            numer, denom = _mu.h_terms(x, W, h, beta, guard=cfg["guard"])
-            numer = np.array(numer, dtype=h.dtype)
-            _mu.apply_update(h, numer, denom, gamma=cfg["gamma"], l1=cfg["pen"][2],
-                             l2=cfg["pen"][3], floor=cfg["floor_H"])
-        if len(learned):
-            wn, wd = _mu.w_terms(x, W, h, beta, columns=learned, guard=cfg["guard"])
-            wn, wd = np.array(wn, dtype=np.float64), np.array(wd, dtype=np.float64)
-        else:
-            wn = wd = np.zeros((0, 0))
-    return h, (wn, wd, div, penh)
-
-
-def _final(x: Any, h: np.ndarray, W: np.ndarray, cfg: dict) -> tuple:
-    x = _as_block(x)
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        div = _Objective(x, cfg["beta"], (0.0, 0.0, 0.0, 0.0)).divergence(W.T, h, None)
-    return (np.zeros((0, 0)), np.zeros((0, 0)), div, _penalty(h, cfg["pen"][2], cfg["pen"][3]))
-
-
-def _penalty(F: np.ndarray, l1: float, l2: float) -> float:
-    total = 0.0
-    if l1:
-        total += l1 * float(F.sum(dtype=np.float64))
-    if l2:
-        total += 0.5 * l2 * float(np.vdot(F, F))
-    return total
-
-
-def _first(pair: tuple) -> Any:
-    return pair[0]
-
-
-def _second(pair: tuple) -> Any:
-    return pair[1]
-
-
-def _add(*parts: tuple) -> tuple:
-    wn, wd, div, pen = parts[0]
-    for p in parts[1:]:
-        if p[0].size:
-            wn, wd = wn + p[0], wd + p[1]
-        div, pen = div + p[2], pen + p[3]
-    return wn, wd, div, pen
-
-
-def _tree(parts: list, split: int = SPLIT_EVERY) -> Any:
-    from dask import delayed
-
-    while len(parts) > 1:
-        parts = [delayed(_add, pure=True)(*parts[i:i + split])
-                 for i in range(0, len(parts), split)]
-    return parts[0]
 
 
 # ------------------------------------------------------------------------------------ nmf
@@ -665,28 +460,6 @@ def _current_client() -> Any:
     except ValueError:
         return None
 
-
-def _save_npy(path: str, block: np.ndarray) -> int:
-    np.save(path, block)
-    return 0
-
-
-def _store(Hd: Any, target: Any, compute: Any) -> Any:
-    """Write H block by block (Zarr store or directory of .npy) and read it back lazily."""
-    from pathlib import Path
-
-    import dask
-    import dask.array as da
-
-    target = Path(target)
-    if target.suffix == ".zarr":
-        compute(da.to_zarr(Hd, str(target), overwrite=True, compute=False))
-        return da.from_zarr(str(target))
-    target.mkdir(parents=True, exist_ok=True)
-    blocks = Hd.to_delayed().ravel()
-    compute(*[dask.delayed(_save_npy)(str(target / f"H_{b:06d}.npy"), blk)
-              for b, blk in enumerate(blocks)])
-    return read_chunked(target)
 
 
 # ------------------------------------------------------------------------------------ CLI

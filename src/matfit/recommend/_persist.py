@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from .._errors import DataError
 from .._io import load_model, save_model
 
-__all__ = ["FORMAT_KIND", "FORMAT_VERSION", "read", "write"]
+__all__ = ["FORMAT_KIND", "FORMAT_VERSION", "load", "read", "write"]
 
 FORMAT_KIND = "ratings-mf"
 FORMAT_VERSION = 1
@@ -81,3 +81,19 @@ def read(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any]]:
     state["seen_ratings"] = arrays.get("seen_ratings")
     state["implicit_factors"] = arrays.get("implicit_factors")
     return state, meta
+
+
+def load(cls: type, path: str | os.PathLike) -> Any:
+    """:meth:`MatrixFactorization.load`: a fitted ``cls`` from a file written by :func:`write`."""
+    state, meta = read(path)
+    model = cls(**meta.get("params", {}))
+    model._set_fitted(state["global_mean"], state["user_bias"], state["item_bias"],
+                      state["user_factors"], state["item_factors"], state["user_ids"],
+                      state["item_ids"], seen=state["seen"],
+                      rating_range=tuple(meta.get("rating_range", (-np.inf, np.inf))),
+                      seen_ratings=state["seen_ratings"],
+                      implicit=state["implicit_factors"])
+    model.history_ = meta.get("history", [])
+    model.n_epochs_ = meta.get("n_epochs", 0)
+    model.best_epoch_ = meta.get("best_epoch", 0)
+    return model

@@ -237,7 +237,7 @@ def _pick(names: list[str], columns: Any, name: str) -> list[str]:
 
 
 def _read_delimited(spark: Any, path: Path, sep: str | None) -> Any:
-    from ._data import _is_number, _sniff_sep
+    from ._delimited import _is_number, _sniff_sep
 
     with open(path, encoding="utf-8", errors="replace") as fh:
         first = fh.readline().rstrip("\r\n")

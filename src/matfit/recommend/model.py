@@ -3,7 +3,8 @@ r"""``MatrixFactorization``: the estimator shell of explicit-feedback matrix fac
 The estimator validates its parameters once (``_config.resolve``), turns any supported input
 into a :class:`~matfit.recommend.Ratings` (``_inputs``), runs the local fit of ``_train`` (ALS,
 SGD or SVD++ kernels) or the Spark engine (``_spark``, imported only when asked for), and keeps
-the fitted arrays. Fold-in and partial fits are in ``_foldin``, the file format in ``_persist``.
+the fitted arrays (checked and frozen by ``_fitted``). Predictions, rankings and scores are in
+``_predict``, fold-in and partial fits in ``_foldin``, the file format in ``_persist``.
 Memory is O(ratings + (users + items) x factors): every product is taken at observed
 (user, item) pairs or for a chunk of users at a time.
 
@@ -15,22 +16,17 @@ the model's low-rank part is ``user_factors_ @ item_factors_.T``; in the "U @ V"
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._errors import DataError, InvalidParameterError
 from .._estimator import BaseEstimator, check_is_fitted
-from ..shapes import check
-from . import _als, _config, _foldin, _persist, _train
+from . import _config, _fitted, _foldin, _persist, _predict, _train
 from ._config import SOLVER_DEFAULTS
 from ._foldin import FoldIn
-from ._ids import IdMap, show_id
-from ._inputs import UnknownIdWarning, as_ratings, pairs_from_X, ratings_from_xy
-from ._metrics import mae, ranking_metrics, rmse
+from ._inputs import UnknownIdWarning, as_ratings, ratings_from_xy
 
 __all__ = ["SOLVER_DEFAULTS", "FoldIn", "MatrixFactorization", "UnknownIdWarning", "as_ratings"]
 
@@ -354,20 +350,7 @@ class MatrixFactorization(BaseEstimator):
         """
         return _foldin.partial_fit(self, ratings, epochs=epochs)
 
-    def _set_ids(self, user_map: IdMap, item_map: IdMap) -> None:
-        self.user_map_, self.item_map_ = user_map, item_map
-        self.user_ids_, self.item_ids_ = user_map.ids, item_map.ids
-
     # ------------------------------------------------------------------------------- predict
-    def _predict_idx(self, u: np.ndarray, i: np.ndarray, *, clip: bool = True) -> np.ndarray:
-        """r̂ at model indices; -1 (unknown) falls back to μ + the known biases."""
-        out = _train.predict_known(self.global_mean_, self.user_bias_, self.item_bias_,
-                                   self.user_factors_, self.item_factors_, u, i)
-        if clip:
-            lo, hi = self.rating_range_
-            np.clip(out, lo, hi, out=out)
-        return out
-
     def predict(self, X: Any, items: Any = None, *, clip: bool = True) -> np.ndarray:
         """Predicted ratings of (user, item) pairs given by ID.
 
@@ -387,18 +370,7 @@ class MatrixFactorization(BaseEstimator):
             pairs are counted in one :class:`UnknownIdWarning`.
         """
         check_is_fitted(self, "user_factors_")
-        users, items = pairs_from_X(X) if items is None else (X, items)
-        u = self.user_map_.lookup(users)
-        i = self.item_map_.lookup(items)
-        check(users=(u, "pairs"), items=(i, "pairs"))
-        unknown = (u < 0) | (i < 0)
-        if unknown.any():
-            warnings.warn(
-                f"{int(unknown.sum())} of {len(u)} pairs have a user ({int((u < 0).sum())}) or an "
-                f"item ({int((i < 0).sum())}) unknown to the model; predicted with the global "
-                f"mean plus the known bias",
-                UnknownIdWarning, stacklevel=2)
-        return self._predict_idx(u, i, clip=clip)
+        return _predict.predict(self, X, items, clip=clip)
 
     def score(self, X: Any, y: Any) -> float:
         """**Negative** RMSE of the clipped predictions of pairs X against ratings y.
@@ -414,11 +386,7 @@ class MatrixFactorization(BaseEstimator):
         y : array_like, shape (pairs,)
         """
         check_is_fitted(self, "user_factors_")
-        users, items = pairs_from_X(X)
-        values = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y, dtype=np.float64)
-        u, i = self.user_map_.lookup(users), self.item_map_.lookup(items)
-        check(X=(u, "pairs"), y=(values.reshape(-1), "pairs"))
-        return -rmse(values.reshape(-1), self._predict_idx(u, i))
+        return _predict.score(self, X, y)
 
     def predict_ratings(self, ratings: Any, *, clip: bool = True) -> tuple[np.ndarray, dict]:
         """Predictions for every rating of ``ratings`` (any :func:`as_ratings` input).
@@ -430,27 +398,9 @@ class MatrixFactorization(BaseEstimator):
             Counts of ``unknown_users``, ``unknown_items`` (distinct IDs) and ``unknown_pairs``.
         """
         check_is_fitted(self, "user_factors_")
-        r = as_ratings(ratings)
-        umap = self.user_map_.lookup(r.user_ids)
-        imap = self.item_map_.lookup(r.item_ids)
-        u, i = umap[r.users], imap[r.items]
-        used_u = np.zeros(r.n_users, dtype=bool)
-        used_u[r.users] = True
-        used_i = np.zeros(r.n_items, dtype=bool)
-        used_i[r.items] = True
-        info = {"unknown_users": int(np.count_nonzero(used_u & (umap < 0))),
-                "unknown_items": int(np.count_nonzero(used_i & (imap < 0))),
-                "unknown_pairs": int(np.count_nonzero((u < 0) | (i < 0)))}
-        return self._predict_idx(u, i, clip=clip), info
+        return _predict.predict_ratings(self, ratings, clip=clip)
 
     # ---------------------------------------------------------------------------- ranking
-    def _scores(self, rows: np.ndarray) -> np.ndarray:
-        """Scores of every item for users at model indices ``rows``: shape (rows, items)."""
-        s = self.user_factors_[rows] @ self.item_factors_.T
-        s += self.item_bias_
-        s += (self.user_bias_[rows] + self.global_mean_)[:, None]
-        return s
-
     def recommend(self, user: Any, k: int = 10, *, exclude_seen: bool = True
                   ) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` items with the highest predicted rating for one user.
@@ -470,18 +420,7 @@ class MatrixFactorization(BaseEstimator):
             highest μ + b_i, with an :class:`UnknownIdWarning`.
         """
         check_is_fitted(self, "user_factors_")
-        _check_k(k)
-        row = int(self.user_map_.lookup([user])[0])
-        if row < 0:
-            warnings.warn(f"user {show_id(user)} is unknown to the model: ranked by item bias only",
-                          UnknownIdWarning, stacklevel=2)
-            scores = (self.item_bias_ + self.global_mean_).astype(np.float64)
-        else:
-            scores = self._scores(np.array([row]))[0].astype(np.float64)
-            if exclude_seen and self.seen_ is not None:
-                seen = self.seen_.indices[self.seen_.indptr[row]:self.seen_.indptr[row + 1]]
-                scores[seen] = -np.inf
-        return _top(scores, k, self.item_ids_)
+        return _predict.recommend(self, user, k, exclude_seen=exclude_seen)
 
     def similar_items(self, item: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` items whose factor vectors are most cosine-similar to ``item``'s.
@@ -498,16 +437,7 @@ class MatrixFactorization(BaseEstimator):
             If ``item`` had no rating in training.
         """
         check_is_fitted(self, "user_factors_")
-        _check_k(k)
-        row = int(self.item_map_.lookup([item])[0])
-        if row < 0:
-            raise DataError(f"item {show_id(item)} is unknown to the model (no rating in training)")
-        Q = self.item_factors_.astype(np.float64)
-        norms = np.linalg.norm(Q, axis=1)
-        norms[norms == 0] = 1.0
-        sims = (Q @ Q[row]) / (norms * norms[row])
-        sims[row] = -np.inf
-        return _top(sims, k, self.item_ids_)
+        return _predict.similar_items(self, item, k)
 
     def evaluate(self, ratings: Any, *, k: int | None = 10, threshold: float | None = None,
                  clip: bool = True) -> dict[str, Any]:
@@ -531,22 +461,7 @@ class MatrixFactorization(BaseEstimator):
             ``ranked_users`` (see :mod:`matfit.recommend._metrics` for the protocol).
         """
         check_is_fitted(self, "user_factors_")
-        r = as_ratings(ratings)
-        pred, info = self.predict_ratings(r, clip=clip)
-        out: dict[str, Any] = {"rmse": rmse(r.values, pred), "mae": mae(r.values, pred),
-                               "count": len(r), **info}
-        if k is not None:
-            _check_k(k)
-            u = self.user_map_.lookup(r.user_ids)[r.users]
-            i = self.item_map_.lookup(r.item_ids)[r.items]
-            rel = u >= 0
-            if threshold is not None:
-                rel &= r.values >= threshold
-            m = ranking_metrics(self._scores, u[rel], i[rel], len(self.item_ids_), k,
-                                seen=self.seen_)
-            out.update({f"precision@{k}": m["precision"], f"recall@{k}": m["recall"],
-                        f"ndcg@{k}": m["ndcg"], "ranked_users": m["users"]})
-        return out
+        return _predict.evaluate(self, ratings, k=k, threshold=threshold, clip=clip)
 
     def objective(self, ratings: Any) -> float:
         """The ALS objective J (see ``_als``) of the fitted parameters on ``ratings``.
@@ -556,21 +471,7 @@ class MatrixFactorization(BaseEstimator):
         weighting their per-rating penalties amount to).
         """
         check_is_fitted(self, "user_factors_")
-        p = self._resolved()
-        weighting, reg, reg_bias = _config.objective_terms(self, p)
-        r = as_ratings(ratings)
-        u = self.user_map_.lookup(r.user_ids)[r.users]
-        i = self.item_map_.lookup(r.item_ids)[r.items]
-        if (u < 0).any() or (i < 0).any():
-            raise DataError("objective() needs ratings of known users and items only")
-        k = self.user_factors_.shape[1]
-        lam_u = _als.penalties(np.bincount(u, minlength=len(self.user_ids_)), weighting, reg,
-                               reg_bias, k)
-        lam_i = _als.penalties(np.bincount(i, minlength=len(self.item_ids_)), weighting, reg,
-                               reg_bias, k)
-        biases = (self.user_bias_, self.item_bias_) if self.biases else (None, None)
-        return _als.objective(r.values, u, i, self.global_mean_, *biases, self.user_factors_,
-                              self.item_factors_, lam_u, lam_i)
+        return _predict.objective(self, ratings)
 
     # --------------------------------------------------------------------------- save / load
     def save(self, path: str | os.PathLike) -> Path:
@@ -596,18 +497,7 @@ class MatrixFactorization(BaseEstimator):
         FileNotFoundError, DataError
             No file; not a matfit ratings model; another format version.
         """
-        state, meta = _persist.read(path)
-        model = cls(**meta.get("params", {}))
-        model._set_fitted(state["global_mean"], state["user_bias"], state["item_bias"],
-                          state["user_factors"], state["item_factors"], state["user_ids"],
-                          state["item_ids"], seen=state["seen"],
-                          rating_range=tuple(meta.get("rating_range", (-np.inf, np.inf))),
-                          seen_ratings=state["seen_ratings"],
-                          implicit=state["implicit_factors"])
-        model.history_ = meta.get("history", [])
-        model.n_epochs_ = meta.get("n_epochs", 0)
-        model.best_epoch_ = meta.get("best_epoch", 0)
-        return model
+        return _persist.load(cls, path)
 
     @classmethod
     def from_factors(
@@ -647,66 +537,12 @@ class MatrixFactorization(BaseEstimator):
         ShapeError
             If the arrays disagree about the number of users, items or factors.
         """
-        P = np.asarray(user_factors)
-        dtype = P.dtype if P.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-        # copies: the fitted arrays are made read-only, which must not freeze the caller's arrays
-        P = np.array(P, dtype=dtype, order="C", copy=True)
-        Q = np.array(item_factors, dtype=dtype, order="C", copy=True)
-        dims = check(user_factors=(P, "users factors"), item_factors=(Q, "items factors"))
-        bu = np.zeros(dims["users"], dtype) if user_bias is None else \
-            np.array(user_bias, dtype=dtype, order="C", copy=True)
-        bi = np.zeros(dims["items"], dtype) if item_bias is None else \
-            np.array(item_bias, dtype=dtype, order="C", copy=True)
-        check(user_factors=(P, "users factors"), item_factors=(Q, "items factors"),
-              user_bias=(bu, "users"), item_bias=(bi, "items"))
-        user_ids = np.arange(dims["users"]) if user_ids is None else user_ids
-        item_ids = np.arange(dims["items"]) if item_ids is None else item_ids
-        params.setdefault("factors", dims["factors"])
-        params.setdefault("dtype", str(dtype))
-        model = cls(**params)
-        if seen is not None:
-            seen = sp.csr_matrix(seen, dtype=bool)
-            check(seen=(seen, "users items"), user_factors=(P, "users factors"),
-                  item_factors=(Q, "items factors"))
-        model._set_fitted(dtype.type(global_mean), bu, bi, P, Q, user_ids, item_ids, seen=seen,
-                          rating_range=rating_range or (-np.inf, np.inf))
-        model.history_, model.n_epochs_, model.best_epoch_ = [], 0, 0
-        return model
+        return _fitted.from_factors(cls, global_mean, user_bias, item_bias, user_factors,
+                                    item_factors, user_ids, item_ids, seen=seen,
+                                    rating_range=rating_range, **params)
 
     def _set_fitted(self, mu, bu, bi, P, Q, user_ids, item_ids, *, seen, rating_range,
                     seen_ratings=None, implicit=None) -> None:
-        user_map = user_ids if isinstance(user_ids, IdMap) else IdMap(user_ids)
-        item_map = item_ids if isinstance(item_ids, IdMap) else IdMap(item_ids)
-        check(user_factors=(P, "users factors"), item_factors=(Q, "items factors"),
-              user_ids=(user_map.ids, "users"), item_ids=(item_map.ids, "items"))
-        if seen_ratings is not None and (seen is None or len(seen_ratings) != seen.nnz):
-            raise DataError("seen_ratings must hold one rating per stored pair of seen")
-        if implicit is not None:
-            check(implicit_factors=(implicit, "items factors"),
-                  item_factors=(Q, "items factors"))
-        self._set_ids(user_map, item_map)
-        for arr in (P, Q, bu, bi, seen_ratings, implicit):
-            if arr is not None:
-                arr.flags.writeable = False
-        self.global_mean_ = mu
-        self.user_bias_, self.item_bias_ = bu, bi
-        self.user_factors_, self.item_factors_ = P, Q
-        self.seen_ = seen
-        self.seen_ratings_ = seen_ratings
-        self.implicit_factors_ = implicit
-        self.rating_range_ = (float(rating_range[0]), float(rating_range[1]))
-
-
-def _check_k(k: Any) -> None:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InvalidParameterError(f"k={k!r}: must be an int >= 1")
-
-
-def _top(scores: np.ndarray, k: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    valid = np.flatnonzero(np.isfinite(scores))
-    k = min(k, len(valid))
-    if k == 0:
-        return ids[:0], scores[:0]
-    part = valid[np.argpartition(-scores[valid], k - 1)[:k]]
-    best = part[np.argsort(-scores[part], kind="stable")]
-    return ids[best], scores[best]
+        _fitted.set_fitted(self, mu, bu, bi, P, Q, user_ids, item_ids, seen=seen,
+                           rating_range=rating_range, seen_ratings=seen_ratings,
+                           implicit=implicit)
