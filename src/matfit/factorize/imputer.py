@@ -50,6 +50,32 @@ def _missing_mask(X: np.ndarray, missing_values: Any) -> np.ndarray:
     return X == missing_values
 
 
+class _Indicator:
+    """The fitted missing-value indicator of an imputer (its ``indicator_``).
+
+    The part of :class:`sklearn.impute.MissingIndicator` (``features="missing-only"``,
+    ``error_on_new=False``) that scikit-learn's imputers expose: ``features_`` (the features
+    that had missing entries in ``fit``) and ``transform`` (their 0/1 columns, as booleans).
+    Kept here so that matfit does not need scikit-learn at run time.
+    """
+
+    def __init__(self, missing_values: Any, features: np.ndarray, n_features: int) -> None:
+        self.missing_values = missing_values
+        self.features_ = features
+        self.n_features_in_ = n_features
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Boolean array (samples, len(features_)): True where X is missing."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ShapeError(f"X has shape {X.shape}, but the indicator was fitted on "
+                             f"{self.n_features_in_} features.")
+        return _missing_mask(X, self.missing_values)[:, self.features_]
+
+    def __repr__(self) -> str:
+        return f"MissingIndicator(features_={self.features_.tolist()})"
+
+
 class NMFImputer(TransformerMixin, BaseEstimator):
     """Impute missing entries of a non-negative X (samples, features) with weighted NMF.
 
@@ -93,6 +119,11 @@ class NMFImputer(TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
     indicator_features_ : ndarray of int
         Features that had missing entries in ``fit`` (the indicator's columns).
+    indicator_ : object or None
+        With ``add_indicator=True``, the fitted indicator as scikit-learn's imputers expose it:
+        ``indicator_.features_`` (equal to ``indicator_features_``) and
+        ``indicator_.transform(X)`` (boolean columns, those of
+        :class:`sklearn.impute.MissingIndicator`); None otherwise.
 
     Examples
     --------
@@ -203,6 +234,8 @@ class NMFImputer(TransformerMixin, BaseEstimator):
         empty = ~observed.any(axis=0)
         self._empty = empty
         self.indicator_features_ = np.flatnonzero(mask.any(axis=0))
+        self.indicator_ = _Indicator(self.missing_values, self.indicator_features_,
+                                     n_features) if self.add_indicator else None
         aW, aH = self._alphas()
         Xt = np.where(observed, X, 0).T
         if not Xt.any():
