@@ -7,8 +7,13 @@ Implementation notes
   weight 1 at observed and 0 at missing entries; ``transform`` solves each sample's activations
   from its observed features only (the components fixed), and replaces the missing entries by
   the product. Observed entries are returned unchanged.
-* Only the samples with a missing entry are solved for in ``transform``; a sample with no
-  observed feature gets the components' zero activation, i.e. near-zero fills.
+* Only the samples with a missing entry are solved for in ``transform``. A sample with no
+  observed feature has no activations to solve for: it gets the mean activation of the
+  training samples that had an observed entry, so its fills are the model's mean sample (the
+  column means of X when the model fits X exactly), as scikit-learn's SimpleImputer and
+  KNNImputer fill such a sample with the training means. (Zero, the minimum-norm choice, would
+  fill it with values far below the data.) A sample whose observed entries are all 0 gets
+  zero activations: they fit it best.
 * Like scikit-learn's imputers: ``missing_values`` (NaN or a number), ``copy``,
   ``add_indicator`` (a column per feature that had missing entries in ``fit``) and
   ``keep_empty_features`` (a feature with no observed entry in ``fit`` is dropped, or kept and
@@ -242,6 +247,7 @@ class NMFImputer(TransformerMixin, BaseEstimator):
             # every observed entry is 0: the model is zero (nothing for NMF to fit)
             self.components_ = np.zeros((k, n_features), dtype=X.dtype)
             self.n_iter_, self.reconstruction_err_ = 0, 0.0
+            self._mean_activation = np.zeros(k, dtype=X.dtype)
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -250,6 +256,10 @@ class NMFImputer(TransformerMixin, BaseEstimator):
                           l1_ratio=self.l1_ratio, max_iter=self.max_iter, tol=self.tol,
                           seed=self.random_state)
             self.components_ = np.ascontiguousarray(res.W.T)
+            # for samples with no observed entry in transform (see the implementation notes)
+            seen = observed.any(axis=1)
+            self._mean_activation = res.H[:, seen].mean(axis=1, dtype=np.float64).astype(
+                X.dtype)
             self.n_iter_ = int(res.nit)
             self.reconstruction_err_ = float(np.sqrt(2 * max(res.divergence, 0.0)))
         self.n_components_ = k
@@ -276,8 +286,10 @@ class NMFImputer(TransformerMixin, BaseEstimator):
         """W @ H (samples, features) for these samples, their activations fitted to the
         observed entries with the components fixed."""
         W = self.components_.T.astype(X.dtype)  # (features, components): nmf's orientation
-        known = observed.any(axis=1) & (np.where(observed, X, 0).sum(axis=1) > 0)
+        seen = observed.any(axis=1)
+        known = seen & (np.where(observed, X, 0).sum(axis=1) > 0)
         out = np.zeros_like(X)
+        out[~seen] = (W @ self._mean_activation.astype(X.dtype))[None, :]
         if not known.any() or not W.any():
             return out
         Xk, Vk = X[known].T, observed[known].T.astype(X.dtype)
