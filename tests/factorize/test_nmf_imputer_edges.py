@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from matfit._errors import DTypeError
-from matfit.factorize import NMF, NMFImputer
+from matfit._errors import DTypeError, InvalidParameterError
+from matfit.factorize import NMF, NMFImputer, choose_rank
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.impute import KNNImputer, SimpleImputer  # noqa: E402
@@ -74,3 +74,55 @@ def test_pandas_nullable_columns_read_pd_na_as_missing():
     # a column that is not numbers still raises the dtype error, not a conversion crash
     with pytest.raises(DTypeError, match="numbers are needed"):
         NMF(2).fit(df.assign(f0=df["f0"].astype("string")))
+
+
+# ---- choose_rank: folds that would leave a row or column with nothing to learn from -------
+def _sparsely_observed_rank_one(seed=0):
+    """Rank-1 X (20, 30), fully observed except 5 rows and 5 columns with one entry each."""
+    rng = np.random.default_rng(seed)
+    X = np.outer(rng.random(20) + 0.5, rng.random(30) + 0.5)
+    for i in range(5):                      # rows 0-4: only column 10 + i observed
+        X[i, np.arange(30) != 10 + i] = np.nan
+    for j in range(5):                      # columns 0-4: only row 10 + j observed
+        X[np.arange(20) != 10 + j, j] = np.nan
+    return X
+
+
+def _hidden_sets(X, holdout, n_folds, seed):
+    """The folds choose_rank scores, replayed: which entries end up hidden (a plain loop)."""
+    obs = np.flatnonzero(~np.isnan(X).ravel())
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(obs)
+    n_hidden = max(1, round(holdout * obs.size))
+    assert n_folds * n_hidden <= obs.size   # disjoint folds
+    return [perm[f * n_hidden:(f + 1) * n_hidden] for f in range(n_folds)]
+
+
+def test_choose_rank_never_hides_the_last_observed_entry_of_a_row_or_column():
+    X = _sparsely_observed_rank_one()
+    # the draw does hide some row's or column's only entry (else this test shows nothing)
+    drawn = _hidden_sets(X, 0.3, 3, seed=0)
+    single = {np.ravel_multi_index((i, 10 + i), X.shape) for i in range(5)} | {
+        np.ravel_multi_index((10 + j, j), X.shape) for j in range(5)}
+    assert any(single & set(h.tolist()) for h in drawn)
+    res = choose_rank(X, [1, 2], holdout=0.3, n_folds=3, seed=0, solver="hals")
+    # every fold can be predicted: an exact rank-1 X is recovered at its hidden entries (a
+    # row whose only entry was hidden would be predicted from its initial factors instead)
+    scale = np.nanmean(X ** 2)
+    assert res.heldout[:, 0].max() < 1e-8 * scale, res.heldout[:, 0]
+    assert res.n_components == 1
+    # what was given back: exactly the single entries of the drawn sets, one per empty line
+    for f, h in enumerate(drawn):
+        assert res.n_scored[f] == h.size - len(single & set(h.tolist()))
+    assert res.n_hidden == drawn[0].size
+
+
+def test_choose_rank_refuses_data_it_cannot_hold_out_from():
+    with pytest.raises(InvalidParameterError, match="at least 2 observed entries"):
+        choose_rank(np.array([[1.0]]), [1])
+    X = np.full((3, 3), np.nan)
+    X[0, 0], X[1, 1] = 1.0, 2.0   # each entry is its row's and column's only one
+    with pytest.raises(InvalidParameterError, match="last observed one of its row or column"):
+        choose_rank(X, [1], holdout=0.4, seed=0)
+    with pytest.raises(InvalidParameterError, match=r"candidates is the ranks to try.*\[3\]"):
+        choose_rank(np.ones((4, 4)), 3)
