@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from matfit._errors import DTypeError, InvalidParameterError
-from matfit.factorize import NMF, NMFImputer, choose_rank
+from matfit._errors import DataError, DTypeError, InvalidParameterError
+from matfit.factorize import NMF, NMFImputer, choose_rank, nmf
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.impute import KNNImputer, SimpleImputer  # noqa: E402
@@ -126,3 +126,20 @@ def test_choose_rank_refuses_data_it_cannot_hold_out_from():
         choose_rank(X, [1], holdout=0.4, seed=0)
     with pytest.raises(InvalidParameterError, match=r"candidates is the ranks to try.*\[3\]"):
         choose_rank(np.ones((4, 4)), 3)
+
+
+def test_sparse_x_with_nan_says_how_to_fit_them_as_missing():
+    import scipy.sparse as sparse
+
+    X, _ = _low_rank(4, n=20, p=8)
+    S = sparse.csr_matrix(X)
+    S.data[3] = np.nan
+    with pytest.raises(DataError, match=r"1 NaN among its stored entries.*X\.toarray\(\)"):
+        NMF(2).fit(S)
+    # the advice works: densified, the NaN is missing (weight 0 in nmf's weighted fit)
+    dense = NMF(2, solver="mu", beta_loss="kl", random_state=0, max_iter=30, tol=0)
+    dense.fit(S.toarray())
+    V = (~np.isnan(S.toarray())).astype(float)
+    ref = nmf(S.toarray().T, 2, beta="kl", solver="mu", weights=V.T, seed=0, max_iter=30,
+              tol=0)
+    assert_allclose(dense.components_, ref.W.T, rtol=1e-12)

@@ -130,6 +130,15 @@ class NMFImputer(TransformerMixin, BaseEstimator):
         ``indicator_.transform(X)`` (boolean columns, those of
         :class:`sklearn.impute.MissingIndicator`); None otherwise.
 
+    Notes
+    -----
+    It passes scikit-learn's shared imputer tests (``sklearn/impute/tests/test_common.py``)
+    and ``check_estimator``. Deliberate differences from scikit-learn's imputers: X must be
+    non-negative where observed (the placeholder ``missing_values`` may be negative, e.g.
+    -1); infinite observed entries raise; scipy.sparse X is refused (an unstored entry is a
+    zero, not a missing value); and a sample with no observed entry is filled with the
+    model's mean sample (the training means when the model fits X).
+
     Examples
     --------
     >>> import numpy as np
