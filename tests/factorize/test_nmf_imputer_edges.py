@@ -143,3 +143,20 @@ def test_sparse_x_with_nan_says_how_to_fit_them_as_missing():
     ref = nmf(S.toarray().T, 2, beta="kl", solver="mu", weights=V.T, seed=0, max_iter=30,
               tol=0)
     assert_allclose(dense.components_, ref.W.T, rtol=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["hals", "mu"])
+def test_a_feature_never_observed_in_fit_does_not_steer_the_fills(solver):
+    # its components are whatever the fit left there (HALS: the start); a value observed in
+    # that feature at transform must not change the other features' fills
+    X, rng = _low_rank(5, n=40, p=8)
+    Xm = X.copy()
+    Xm[rng.random(X.shape) < 0.1] = np.nan
+    Xm[:, 4] = np.nan
+    imp = NMFImputer(3, solver=solver, random_state=0, max_iter=300).fit(Xm)
+    new = X[:3].copy()
+    new[:, :3] = np.nan
+    without = new.copy()
+    without[:, 4] = np.nan
+    new[:, 4] = 100.0   # far from anything the model could predict there
+    assert_array_equal(imp.transform(new), imp.transform(without))

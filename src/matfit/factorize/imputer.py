@@ -13,7 +13,8 @@ Implementation notes
   column means of X when the model fits X exactly), as scikit-learn's SimpleImputer and
   KNNImputer fill such a sample with the training means. (Zero, the minimum-norm choice, would
   fill it with values far below the data.) A sample whose observed entries are all 0 gets
-  zero activations: they fit it best.
+  zero activations: they fit it best. Features that had no observed entry in ``fit`` are
+  ignored when the activations are solved (the model knows nothing of them).
 * Like scikit-learn's imputers: ``missing_values`` (NaN or a number), ``copy``,
   ``add_indicator`` (a column per feature that had missing entries in ``fit``) and
   ``keep_empty_features`` (a feature with no observed entry in ``fit`` is dropped, or kept and
@@ -281,7 +282,10 @@ class NMFImputer(TransformerMixin, BaseEstimator):
         rows = np.flatnonzero(mask.any(axis=1))
         if rows.size:
             X[mask] = 0  # placeholders (NaN or a number) never reach the arithmetic
-            X[rows] = np.where(mask[rows], self._predict(X[rows], ~mask[rows]), X[rows])
+            # a feature never observed in fit has components the fit never saw (HALS leaves
+            # them at their start): its values must not steer the activations
+            learned = ~mask[rows] & ~self._empty
+            X[rows] = np.where(mask[rows], self._predict(X[rows], learned), X[rows])
         if self.keep_empty_features:
             X[:, self._empty] = np.where(mask[:, self._empty], 0, X[:, self._empty])
             out = X
