@@ -160,3 +160,15 @@ def test_a_feature_never_observed_in_fit_does_not_steer_the_fills(solver):
     without[:, 4] = np.nan
     new[:, 4] = 100.0   # far from anything the model could predict there
     assert_array_equal(imp.transform(new), imp.transform(without))
+
+
+def test_choose_rank_refuses_too_large_a_candidate_before_fitting_the_others(monkeypatch):
+    import matfit.factorize._rank as rank_module
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a fit ran before the candidates were checked")
+
+    monkeypatch.setattr(rank_module, "nmf", no_fit)
+    X, _ = _low_rank(6, n=10, p=8)
+    with pytest.raises(InvalidParameterError, match=r"candidate rank 9 exceeds .* = 8"):
+        choose_rank(X, [1, 2, 9], seed=0)

@@ -180,6 +180,10 @@ def choose_rank(
         solver = "hals" if beta_value == 2 else "mu"
     X, weights = _observed(X, weights)
     data = _wdata.make_data(X, weights, beta_value)   # validates X against its weights
+    if not data.observed and cands[-1] > min(data.shape):  # before any fit, not after some
+        raise InvalidParameterError(
+            f"candidate rank {cands[-1]} exceeds min(features, samples) = {min(data.shape)}: "
+            f"pass candidates up to {min(data.shape)}.")
     v = data.V if data.observed else data.V.ravel()
     obs = np.flatnonzero(v > 0)
     if obs.size < 2:
@@ -224,9 +228,6 @@ def choose_rank(
         v_test = np.zeros_like(v)
         v_test[hidden] = v[hidden]
         for c, k in enumerate(cands):
-            if not data.observed and k > min(data.shape):
-                raise InvalidParameterError(
-                    f"candidate rank {k} exceeds min(features, samples) = {min(data.shape)}")
             with warnings.catch_warnings():  # a capped fit still ranks: see max_iter
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 res = nmf(Xfit, int(k), beta=beta_value, weights=V_train, solver=solver,
