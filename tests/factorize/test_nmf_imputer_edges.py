@@ -172,3 +172,39 @@ def test_choose_rank_refuses_too_large_a_candidate_before_fitting_the_others(mon
     X, _ = _low_rank(6, n=10, p=8)
     with pytest.raises(InvalidParameterError, match=r"candidate rank 9 exceeds .* = 8"):
         choose_rank(X, [1, 2, 9], seed=0)
+
+
+# ---- every entry missing -------------------------------------------------------------------
+def test_every_entry_missing_is_named_as_such_not_as_weights():
+    X, _ = _low_rank(7, n=12, p=8)
+    empty = np.full_like(X, np.nan)
+    # (the user passed no weights: 'weights are all zero' named an argument they never gave)
+    for fit in (lambda: NMF(2).fit(empty), lambda: choose_rank(empty, [1])):
+        with pytest.raises(DataError, match=r"Every entry of X \(shape \(12, 8\)\) is NaN"):
+            fit()
+    # transform: a batch of samples with no observed entry gets zero activations, as one such
+    # sample among observed ones does
+    model = NMF(2, random_state=0).fit(X)
+    mixed = model.transform(np.vstack([X[:1], empty[:1]]))
+    assert_array_equal(mixed[1], 0.0)
+    out = model.transform(empty[:3].astype(np.float32))
+    assert_array_equal(out, np.zeros((3, 2)))
+    assert out.dtype == np.float32
+
+
+def test_imputer_copy_false_fills_and_returns_the_callers_array():
+    # scikit-learn's SimpleImputer(copy=False) returns X itself, filled
+    X, _ = _low_rank(8, n=20, p=6)
+    Xm = X.copy()
+    Xm[0, 0] = np.nan
+    ref = SimpleImputer(copy=False)
+    Xs = Xm.copy()
+    assert ref.fit(Xs).transform(Xs) is Xs
+    imp = NMFImputer(2, copy=False, random_state=0).fit(Xm)
+    out = imp.transform(Xm)
+    assert out is Xm and np.isfinite(Xm).all()
+
+
+def test_imputer_hals_with_another_divergence_names_the_imputer():
+    with pytest.raises(InvalidParameterError, match=r"NMFImputer\(solver='hals', beta_loss='kl'"):
+        NMFImputer(2, solver="hals", beta_loss="kl").fit(np.ones((4, 4)))

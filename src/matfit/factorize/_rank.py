@@ -32,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
 
-from .._errors import ConvergenceWarning, InvalidParameterError
+from .._errors import ConvergenceWarning, DataError, InvalidParameterError
 from .._params import integer_at_least
 from ..numerics import resolve_beta
 from . import _mu, _wdata
@@ -78,6 +78,9 @@ def _observed(X: Any, weights: Any) -> tuple[Any, Any]:
             X = np.asarray(X, dtype=np.float64)
         weights = (~np.isnan(X)).astype(np.float64) if X.dtype.kind == "f" else np.ones(
             X.shape)
+        if X.size and not weights.any():
+            raise DataError(f"Every entry of X (shape {X.shape}) is NaN, i.e. missing: there "
+                            f"is nothing to fit or hold out.")
     return X, weights
 
 

@@ -373,6 +373,8 @@ class NMF(TransformerMixin, BaseEstimator):
                 "Refit with smaller alpha_W/alpha_H (or another init).")
         W = self.components_[live].T
         V = nan_weights(X)  # NaN entries are missing
+        if V is not None and not V.any():  # no sample has an observed entry: all get zeros
+            return np.zeros((X.shape[0], self.n_components_), dtype=X.dtype)
         row_sums = np.asarray(X.sum(axis=1) if V is None else np.nansum(X, axis=1),
                               dtype=np.float64).ravel()
         H0 = np.broadcast_to(row_sums / float(W.sum(dtype=np.float64)),
@@ -427,6 +429,9 @@ class NMF(TransformerMixin, BaseEstimator):
             if init is None and W is None and H is None and k > min(Xv.shape):
                 init = "random"
             V = nan_weights(Xv)  # NaN entries are missing
+            if V is not None and not V.any():
+                raise DataError(f"Every entry of X (shape {Xv.shape}) is NaN, i.e. missing: "
+                                f"there is nothing to fit. Pass X with observed entries.")
             D = self._fixed(Xv, k)
             if D is None:
                 W_nmf, H_nmf, fixed = _transpose(H), _transpose(W), None

@@ -220,8 +220,13 @@ class NMFImputer(TransformerMixin, BaseEstimator):
             raise InvalidParameterError(
                 f"NMFImputer(solver={self.solver!r}): solver must be one of "
                 f"{{'auto', 'hals', 'mu'}}.")
+        beta = resolve_beta(self.beta_loss)
         if self.solver == "auto":
-            return "hals" if resolve_beta(self.beta_loss) == 2 else "mu"
+            return "hals" if beta == 2 else "mu"
+        if self.solver == "hals" and beta != 2:
+            raise InvalidParameterError(
+                f"NMFImputer(solver='hals', beta_loss={self.beta_loss!r}): HALS minimises the "
+                f"Frobenius objective only; use solver='mu' (or 'auto') for other divergences.")
         return self.solver
 
     def _alphas(self) -> tuple[float, float]:
@@ -289,8 +294,10 @@ class NMFImputer(TransformerMixin, BaseEstimator):
         if self.keep_empty_features:
             X[:, self._empty] = np.where(mask[:, self._empty], 0, X[:, self._empty])
             out = X
-        else:
+        elif self._empty.any():
             out = X[:, ~self._empty]
+        else:  # the caller's array itself when copy=False (as scikit-learn's imputers)
+            out = X
         if self.add_indicator:
             out = np.hstack([out, mask[:, self.indicator_features_].astype(X.dtype)])
         return out
