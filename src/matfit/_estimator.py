@@ -28,7 +28,7 @@ from ._errors import (
     NotFittedError,
     ShapeError,
 )
-from .shapes import as_float_array
+from .shapes import _from_pandas, as_float_array
 
 __all__ = [
     "BaseEstimator",
@@ -141,7 +141,7 @@ def as_2d_float(
     if sp.issparse(x):
         raise DTypeError(f"{name} is a scipy.sparse matrix, which {who} does not take: pass "
                          f"{name}.toarray().")
-    arr = np.asarray(x)
+    arr = np.asarray(_from_pandas(x))  # nullable pandas columns: pd.NA -> NaN
     if arr.dtype.kind == "c":
         raise DataError(f"Complex data not supported: {name} has dtype {arr.dtype}. Pass the "
                         f"real and imaginary parts as separate features, or np.abs({name}).")

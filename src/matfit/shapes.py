@@ -235,6 +235,28 @@ def _transpose_hint(arg: str, shape: tuple[int, ...], dims: str, specs, known) -
 _FLOATS = (np.float32, np.float64)
 
 
+def _from_pandas(x: Any) -> Any:
+    """A pandas DataFrame or Series with nullable numeric columns (``Int64``, ``Float32``,
+    ``boolean``), as a float array with NaN at ``pd.NA``; anything else unchanged.
+
+    ``np.asarray`` would give an object array holding ``pd.NA``, which no float conversion
+    takes; scikit-learn's ``check_array`` makes the same conversion. float32 stays float32 when
+    every column is float32. (Duck-typed: pandas is not imported.)
+    """
+    dtypes = getattr(x, "dtypes", None)
+    if dtypes is None or not hasattr(x, "to_numpy") or isinstance(x, np.ndarray):
+        return x
+    dtypes = [dtypes] if not hasattr(dtypes, "__iter__") or isinstance(dtypes, np.dtype) \
+        else list(dtypes)
+    if not dtypes or all(isinstance(d, np.dtype) for d in dtypes):
+        return x
+    if not all(getattr(d, "kind", "O") in "biuf" for d in dtypes):
+        return x  # strings, categories, dates: the dtype error names them
+    numpy_dtypes = [getattr(d, "numpy_dtype", d) for d in dtypes]
+    target = np.float32 if all(np.dtype(d) == np.float32 for d in numpy_dtypes) else np.float64
+    return x.to_numpy(dtype=target, na_value=np.nan)
+
+
 def as_float_array(
     x: Any,
     name: str,
@@ -302,6 +324,7 @@ def as_float_array(
 
     if isinstance(x, np.matrix):
         x = np.asarray(x)
+    x = _from_pandas(x)
     arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
     target = _float_dtype(arr.dtype, name, dtype)
     # np.asarray(order="C") keeps a 0-d input 0-d (np.ascontiguousarray would make it 1-d)

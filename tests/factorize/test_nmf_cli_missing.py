@@ -116,3 +116,87 @@ def test_components_usage_error_exits_2():
     with pytest.raises(SystemExit) as info:
         main(["nmf", "x.npy", "-k", "many", "--out", "m.npz"])
     assert info.value.code == 2
+
+
+# ---- files nobody here wrote: spreadsheet CSVs, wrong --weights, a failure after --plot ------
+@pytest.mark.parametrize("token", ["", "NA", "N/A", "nan", "NaN", "null", " NA "])
+def test_csv_missing_cell_tokens_are_missing(token, tmp_path, capsys):
+    # what spreadsheets and pandas write for a missing cell; the reference is the same data
+    # with NaN, fitted by nmf() with weight 0 there
+    X = np.nan_to_num(_X(2, hide=0.0))
+    hide = np.zeros(X.shape, dtype=bool)
+    hide[1, 2] = hide[5, 0] = hide[7, -1] = True   # inside, first and last columns
+    cells = [[token if h else repr(float(v)) for v, h in zip(row, hrow, strict=True)]
+             for row, hrow in zip(X, hide, strict=True)]
+    src = tmp_path / "x.csv"
+    src.write_text("".join(",".join(r) + "\n" for r in cells))
+    out = tmp_path / "m.npz"
+    assert main(["nmf", str(src), "-k", "3", "--max-iter", "20", "--tol", "0", "--seed", "0",
+                 "--out", str(out), "--json"]) == 0
+    summary, _ = _summary(capsys)
+    assert summary["n_missing"] == 3
+    arrays, _ = load_model(out, kind="nmf")
+    ref = nmf(np.where(hide, np.nan, X), 3, weights=(~hide).astype(float), max_iter=20,
+              tol=0, seed=0)
+    assert_allclose(arrays["W"], ref.W, rtol=1e-10)
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("1,2\n3,x\n", "could not convert string 'x'"),   # not a missing token: an error
+    ("a,b\n1,2\n3,x\n", "could not convert string 'x'"),  # after a header too
+    ("1,2\n3\n", "number of columns changed"),         # not read as a header plus one row
+])
+def test_csv_errors_name_the_bad_cell(text, msg, tmp_path, capsys):
+    (tmp_path / "x.csv").write_text(text)
+    assert main(["nmf", str(tmp_path / "x.csv"), "-k", "1", "--out",
+                 str(tmp_path / "m.npz")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and msg in err[0], err
+    assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.parametrize("shape,fix", [((3, 3), "give one weight per entry of INPUT"),
+                                       ((30, 20), "it is INPUT's transpose")])
+def test_weights_of_the_wrong_shape_name_both_files_before_any_work(
+        shape, fix, transpose, tmp_path, capsys):
+    X = _X(3)   # (20, 30)
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "v.npy", np.ones(shape))
+    argv = ["nmf", str(tmp_path / "x.npy"), "-k", "2", "--weights", str(tmp_path / "v.npy"),
+            "--out", str(tmp_path / "m.npz")] + (["--transpose"] if transpose else [])
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1, err
+    assert f"--weights {tmp_path / 'v.npy'} has shape {shape}" in err[0]
+    assert f"INPUT {tmp_path / 'x.npy'} has shape (20, 30)" in err[0] and fix in err[0]
+    assert captured.out == ""   # no note about the weights before the error
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_a_missing_weights_file_is_named_as_weights(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", _X())
+    assert main(["nmf", str(tmp_path / "x.npy"), "-k", "2", "--weights",
+                 str(tmp_path / "nope.npy"), "--out", str(tmp_path / "m.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "nope.npy (--weights)" in err and "(INPUT)" not in err
+
+
+def test_no_plot_is_left_when_the_final_fit_fails(tmp_path, capsys):
+    # the rank search succeeds and draws its plot; the final fit then refuses max_iter=-1:
+    # neither output may appear (the plot is staged with the model, in one transaction)
+    np.save(tmp_path / "x.npy", _X())
+    assert main(["nmf", str(tmp_path / "x.npy"), "-k", "auto", "--candidates", "1:3",
+                 "--plot", str(tmp_path / "p.png"), "--max-iter", "-1", "--seed", "0",
+                 "--out", str(tmp_path / "m.npz")]) == 1
+    assert "max_iter" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]   # no temporary file either
+
+
+def test_components_auto_on_a_single_entry_says_what_to_do(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.array([[1.0]]))
+    assert main(["nmf", str(tmp_path / "x.npy"), "-k", "auto", "--out",
+                 str(tmp_path / "m.npz")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "at least 2 observed entries" in err[0], err

@@ -7,6 +7,47 @@ from typing import Any
 
 _INPUTS = ".npy, .npz (a dense array or a scipy.sparse matrix), .csv or Matrix Market .mtx"
 
+# what spreadsheets and pandas (its default na_values) write for a missing cell; compared
+# lower-cased after stripping spaces. NaN and inf themselves are read by float().
+_CSV_MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a",
+                          "#na", "-1.#ind", "1.#ind", "-1.#qnan", "1.#qnan"})
+
+
+def _csv_cell(text: str) -> float:
+    """One CSV cell: a number, or NaN for a missing-cell token (an error for anything else)."""
+    token = text.strip()
+    return float("nan") if token.lower() in _CSV_MISSING else float(token)
+
+
+def _read_csv(path: Any) -> Any:
+    """A CSV of numbers; empty cells and NA/N/A/null are missing (NaN); one header line may
+    precede the numbers."""
+    import numpy as np
+
+    try:  # the fast path: numbers only
+        return np.loadtxt(path, delimiter=",", ndmin=2)
+    except ValueError:
+        pass
+    try:
+        return np.loadtxt(path, delimiter=",", ndmin=2, converters=_csv_cell)
+    except ValueError:
+        if not _is_header(path):  # an error in the numbers (or a ragged row): say where
+            raise
+    return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1, converters=_csv_cell)
+
+
+def _is_header(path: Any) -> bool:
+    """Whether the first line of a CSV has a cell that is neither a number nor missing (a
+    first line of numbers is data, never skipped as a header)."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        first = fh.readline().rstrip("\r\n")
+    for cell in first.split(","):
+        try:
+            _csv_cell(cell)
+        except ValueError:
+            return True
+    return False
+
 
 def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -14,7 +55,8 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         description="Factorise a non-negative matrix X (features, samples) ~ W @ H and save W, H "
         "and the loss curve to an .npz model file.")
     p.add_argument("input", metavar="INPUT", help=f"the matrix: {_INPUTS}; rows are features, "
-                   "columns samples (see --transpose)")
+                   "columns samples (see --transpose). NaN entries are missing (in a .csv "
+                   "also empty cells, NA, N/A and null)")
     from ._cli_missing import add_options, components
 
     p.add_argument("--components", "-k", type=components, required=True, metavar="K",
@@ -102,10 +144,7 @@ def load_matrix(path: str, what: str = "INPUT") -> Any:
                 if suffix == ".mtx":
                     M = scipy.io.mmread(p)
                     return sp.csr_matrix(M) if sp.issparse(M) else np.asarray(M)
-                try:
-                    X = np.loadtxt(p, delimiter=",", ndmin=2)
-                except ValueError:  # a header line
-                    X = np.loadtxt(p, delimiter=",", ndmin=2, skiprows=1)
+                X = _read_csv(p)
             except (ValueError, OSError, UnicodeDecodeError, EOFError, IndexError) as err:
                 kind = "Matrix Market file" if suffix == ".mtx" else "CSV of numbers"
                 detail = " ".join(str(err).split()) or type(err).__name__
@@ -173,24 +212,26 @@ def run(args: argparse.Namespace) -> dict:
         X = X.astype(np.float32)
     from ._cli_missing import prepare
 
-    weights, args.components, missing, notes = prepare(args, X, load_matrix)
-    for line in notes:
-        print(line)
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        res = nmf(X, args.components, beta=_beta(args.beta), solver=args.solver,
-                  init=args.init, max_iter=args.max_iter, tol=args.tol, seed=args.seed,
-                  verbose=args.verbose, weights=weights)
-    seconds = time.perf_counter() - start
-    for w in caught:  # one line each, not Python's two-line warning format
-        print(f"matfit nmf: warning: {w.message}", file=sys.stderr)
-    kind = f"sparse {X.format}" if sp.issparse(X) else "dense"
-    meta = {"beta": res.beta, "solver": res.solver, "init": res.init, "nit": int(res.nit),
-            "fun": float(res.fun), "status": int(res.status), "message": res.message,
-            "input": str(args.input), "transposed": bool(args.transpose),
-            "orientation": "X (features, samples) ~ W (features, components) @ H"}
+    # one transaction from the rank search to the model: the --plot is staged with the model
+    # and both appear only if the final fit succeeds too (no plot without its model)
     with outputs:
+        weights, args.components, missing, notes = prepare(args, X, load_matrix)
+        for line in notes:
+            print(line)
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            res = nmf(X, args.components, beta=_beta(args.beta), solver=args.solver,
+                      init=args.init, max_iter=args.max_iter, tol=args.tol, seed=args.seed,
+                      verbose=args.verbose, weights=weights)
+        seconds = time.perf_counter() - start
+        for w in caught:  # one line each, not Python's two-line warning format
+            print(f"matfit nmf: warning: {w.message}", file=sys.stderr)
+        kind = f"sparse {X.format}" if sp.issparse(X) else "dense"
+        meta = {"beta": res.beta, "solver": res.solver, "init": res.init, "nit": int(res.nit),
+                "fun": float(res.fun), "status": int(res.status), "message": res.message,
+                "input": str(args.input), "transposed": bool(args.transpose),
+                "orientation": "X (features, samples) ~ W (features, components) @ H"}
         path = save_model(args.out, {"W": res.W, "H": res.H, "history": res.history,
                                      "history_nit": res.history_nit}, meta, kind="nmf",
                           version=1)

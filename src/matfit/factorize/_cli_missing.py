@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._errors import InvalidParameterError
+from .._errors import InvalidParameterError, ShapeError
 
 __all__ = ["add_options", "components", "prepare"]
 
@@ -79,9 +79,17 @@ def prepare(args: argparse.Namespace, X: Any, load: Any) -> tuple[Any, int, dict
     if not auto and (args.candidates is not None or args.plot):
         raise InvalidParameterError("--candidates and --plot go with --components auto")
     if args.weights:
-        V = load(args.weights)
+        V = load(args.weights, "--weights")
         if args.transpose:
             V = V.T
+        if V.shape != X.shape:  # here, before any note or work, in the files' orientation
+            flip = (lambda shape: shape[::-1]) if args.transpose else tuple
+            fix = ("it is INPUT's transpose: save the weights laid out as INPUT"
+                   if V.shape == X.shape[::-1] else
+                   "give one weight per entry of INPUT, laid out as INPUT")
+            raise ShapeError(
+                f"--weights {args.weights} has shape {flip(V.shape)} but INPUT {args.input} "
+                f"has shape {flip(X.shape)}: {fix} (--transpose transposes both files).")
         weights: Any = V
         n_zero = int(V.shape[0] * V.shape[1] - V.nnz) if sp.issparse(V) else int(
             np.count_nonzero(np.asarray(V) == 0))

@@ -12,6 +12,11 @@ Implementation notes
 * Folds are disjoint sets of hidden entries while ``n_folds * holdout <= 1``, independent draws
   otherwise. Every candidate sees the same folds and the same seed, so differences between
   ranks are not differences between draws.
+* A hidden entry that is the last observed one of its row or column is given back to the
+  training set (the first such of the fold, in the order drawn): the fit has nothing to learn
+  that row's factors from, so its prediction there would be the initialisation, noise that
+  no rank explains. Each row and column with an observed entry keeps one in every fold, and
+  ``n_scored`` counts the entries each fold scores.
 * The chosen rank is the minimiser of the mean held-out divergence (``rule="min"``), or the
   smallest rank whose mean is within one standard error of that minimum (``rule="1se"``, the
   usual guard against picking a noisy larger rank).
@@ -27,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import OptimizeResult
 
-from .._errors import ConvergenceWarning, InvalidParameterError
+from .._errors import ConvergenceWarning, DataError, InvalidParameterError
 from .._params import integer_at_least
 from ..numerics import resolve_beta
 from . import _mu, _wdata
@@ -53,7 +58,10 @@ class RankResult(OptimizeResult):
     beta : float
     rule : str
     n_hidden : int
-        Entries hidden per fold.
+        Entries drawn to be hidden per fold.
+    n_scored : ndarray of int, shape (folds,)
+        Entries hidden and scored in each fold: ``n_hidden`` less those given back so that no
+        row or column loses its last observed entry.
     """
 
 
@@ -70,7 +78,30 @@ def _observed(X: Any, weights: Any) -> tuple[Any, Any]:
             X = np.asarray(X, dtype=np.float64)
         weights = (~np.isnan(X)).astype(np.float64) if X.dtype.kind == "f" else np.ones(
             X.shape)
+        if X.size and not weights.any():
+            raise DataError(f"Every entry of X (shape {X.shape}) is NaN, i.e. missing: there "
+                            f"is nothing to fit or hold out.")
     return X, weights
+
+
+def _give_back(hidden: np.ndarray, rows: np.ndarray, cols: np.ndarray, obs_rows: np.ndarray,
+               obs_cols: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``hidden`` less the entries that would leave a row or column with no training entry.
+
+    ``rows``/``cols`` locate the hidden entries, ``obs_rows``/``obs_cols`` all observed ones.
+    Rows first: each row left empty gets its first hidden entry back; then each column still
+    empty (a given-back entry may already have filled it) gets its first one back.
+    """
+    keep = np.ones(hidden.size, dtype=bool)
+    for axis, (where, observed) in enumerate(((rows, obs_rows), (cols, obs_cols))):
+        n = shape[axis]
+        # training entries per row (column): observed, less hidden, plus those given back
+        train = (np.bincount(observed, minlength=n) - np.bincount(where[keep], minlength=n))
+        lines, first = np.unique(where[keep], return_index=True)
+        empty = train[lines] == 0
+        if empty.any():
+            keep[np.flatnonzero(keep)[first[empty]]] = False
+    return hidden[keep]
 
 
 def choose_rank(
@@ -136,6 +167,10 @@ def choose_rank(
     3
     """
     beta_value = resolve_beta(beta)
+    if isinstance(candidates, (int, np.integer, float, str)):
+        raise InvalidParameterError(
+            f"choose_rank(candidates={candidates!r}): candidates is the ranks to try, an "
+            f"iterable of ints such as range(1, 11) (or [{candidates!r}] for one rank).")
     cands = np.array(sorted({int(integer_at_least(k, "candidates", 1)) for k in candidates}))
     if cands.size == 0:
         raise InvalidParameterError("choose_rank needs at least one candidate rank.")
@@ -148,22 +183,45 @@ def choose_rank(
         solver = "hals" if beta_value == 2 else "mu"
     X, weights = _observed(X, weights)
     data = _wdata.make_data(X, weights, beta_value)   # validates X against its weights
+    if not data.observed and cands[-1] > min(data.shape):  # before any fit, not after some
+        raise InvalidParameterError(
+            f"candidate rank {cands[-1]} exceeds min(features, samples) = {min(data.shape)}: "
+            f"pass candidates up to {min(data.shape)}.")
     v = data.V if data.observed else data.V.ravel()
     obs = np.flatnonzero(v > 0)
+    if obs.size < 2:
+        raise InvalidParameterError(
+            f"choose_rank needs at least 2 observed entries (one to fit, one to hold out), "
+            f"but X has {obs.size}: pass the number of components yourself.")
     n_hidden = max(1, round(holdout * obs.size))
     if obs.size - n_hidden < 1:
         raise InvalidParameterError(
-            f"holdout={holdout} hides all {obs.size} observed entries: lower it.")
+            f"holdout={holdout} hides all {obs.size} observed entries: lower it (at most "
+            f"{(obs.size - 1) / obs.size:.3g} leaves one to fit).")
+    if data.observed:
+        coord_rows, coord_cols = _mu._stored_indices(data.pattern)
+    else:
+        coord_rows, coord_cols = np.divmod(np.arange(v.size), data.shape[1])
     rng = np.random.default_rng(seed)
     perm = rng.permutation(obs)
     disjoint = n_folds * n_hidden <= obs.size
     fit_seeds = rng.integers(0, 2**31, size=n_folds)
     Xfit = _wdata.init_standin(data) if data.observed else data.X
     heldout = np.empty((n_folds, cands.size))
+    n_scored = np.zeros(n_folds, dtype=np.intp)
     train = np.zeros(cands.size)
     for f in range(n_folds):
         hidden = perm[f * n_hidden:(f + 1) * n_hidden] if disjoint else rng.choice(
             obs, n_hidden, replace=False)
+        hidden = _give_back(hidden, coord_rows[hidden], coord_cols[hidden], coord_rows[obs],
+                            coord_cols[obs], data.shape)
+        n_scored[f] = hidden.size
+        if hidden.size == 0:
+            raise InvalidParameterError(
+                f"every entry hidden in fold {f} is the last observed one of its row or "
+                f"column, so none can be held out: X has too few observed entries per row "
+                f"and column for choose_rank ({obs.size} in all); pass the number of "
+                f"components yourself.")
         v_train = v.copy()
         v_train[hidden] = 0
         if data.observed:
@@ -173,9 +231,6 @@ def choose_rank(
         v_test = np.zeros_like(v)
         v_test[hidden] = v[hidden]
         for c, k in enumerate(cands):
-            if not data.observed and k > min(data.shape):
-                raise InvalidParameterError(
-                    f"candidate rank {k} exceeds min(features, samples) = {min(data.shape)}")
             with warnings.catch_warnings():  # a capped fit still ranks: see max_iter
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 res = nmf(Xfit, int(k), beta=beta_value, weights=V_train, solver=solver,
@@ -195,4 +250,4 @@ def choose_rank(
         best = int(np.flatnonzero(mean <= mean[best] + se)[0])
     return RankResult(n_components=int(cands[best]), candidates=cands, heldout=heldout,
                       heldout_mean=mean, heldout_std=std, train=train, beta=beta_value,
-                      rule=rule, n_hidden=int(n_hidden), n_folds=n_folds)
+                      rule=rule, n_hidden=int(n_hidden), n_scored=n_scored, n_folds=n_folds)

@@ -135,6 +135,18 @@ class NMF(TransformerMixin, BaseEstimator):
     from a constant: the two disagree, its issue #18663.) The price is one activations solve
     after the joint fit; the components and all fitted attributes come from the joint fit.
 
+    Missing entries: NaN in a dense X is missing, fitted with weight 0 (the weighted
+    objective of :func:`nmf`), in ``fit``, ``transform`` and ``fit_transform``; a sample with
+    no observed entry gets zero activations. scikit-learn's NMF raises on NaN. A sparse X may
+    not hold NaN (its unstored entries are data): densify it, or use
+    ``nmf(X.T, weights="stored")`` for the ratings view.
+
+    Other deliberate differences from scikit-learn's NMF: the random initialisation draws from
+    NumPy's ``Generator``, so a random start differs from scikit-learn's for the same seed
+    (from the same start the iterates agree); and MU keeps learned entries at a floor of eps
+    times their initial mean instead of setting those below eps to exactly 0 (a zero can never
+    grow back under multiplicative updates), so ``W @ H`` is ~1e-17 rather than 0 where X is 0.
+
     A fit whose components all collapse to zero (penalties too strong for X) warns and says
     so in ``stop_reason_``; ``fit_transform`` then returns zero activations (the penalised
     minimiser) and ``transform`` raises a :class:`DataError`, as scikit-learn's does ("full
@@ -208,6 +220,14 @@ class NMF(TransformerMixin, BaseEstimator):
             if "negative" not in str(err):
                 raise
             raise DataError(f"Negative values in data passed to NMF (input X): {err}") from None
+        if sp.issparse(X) and np.isnan(X.data).any():
+            # nan_to_num, the generic advice, would make the missing entries zeros (data)
+            n_nan = int(np.isnan(X.data).sum())
+            raise DataError(
+                f"X is a scipy.sparse matrix with {n_nan} NaN among its stored entries: NMF "
+                f"reads NaN as missing only in a dense X (a sparse X's unstored entries are "
+                f"zeros, which are data). Pass X.toarray() to fit them as missing, or use "
+                f"nmf(X.T, weights='stored') if only the stored entries are observed.")
         validate_features(self, X, names, reset=reset)
         return X
 
@@ -353,6 +373,8 @@ class NMF(TransformerMixin, BaseEstimator):
                 "Refit with smaller alpha_W/alpha_H (or another init).")
         W = self.components_[live].T
         V = nan_weights(X)  # NaN entries are missing
+        if V is not None and not V.any():  # no sample has an observed entry: all get zeros
+            return np.zeros((X.shape[0], self.n_components_), dtype=X.dtype)
         row_sums = np.asarray(X.sum(axis=1) if V is None else np.nansum(X, axis=1),
                               dtype=np.float64).ravel()
         H0 = np.broadcast_to(row_sums / float(W.sum(dtype=np.float64)),
@@ -407,6 +429,9 @@ class NMF(TransformerMixin, BaseEstimator):
             if init is None and W is None and H is None and k > min(Xv.shape):
                 init = "random"
             V = nan_weights(Xv)  # NaN entries are missing
+            if V is not None and not V.any():
+                raise DataError(f"Every entry of X (shape {Xv.shape}) is NaN, i.e. missing: "
+                                f"there is nothing to fit. Pass X with observed entries.")
             D = self._fixed(Xv, k)
             if D is None:
                 W_nmf, H_nmf, fixed = _transpose(H), _transpose(W), None

@@ -7,8 +7,14 @@ Implementation notes
   weight 1 at observed and 0 at missing entries; ``transform`` solves each sample's activations
   from its observed features only (the components fixed), and replaces the missing entries by
   the product. Observed entries are returned unchanged.
-* Only the samples with a missing entry are solved for in ``transform``; a sample with no
-  observed feature gets the components' zero activation, i.e. near-zero fills.
+* Only the samples with a missing entry are solved for in ``transform``. A sample with no
+  observed feature has no activations to solve for: it gets the mean activation of the
+  training samples that had an observed entry, so its fills are the model's mean sample (the
+  column means of X when the model fits X exactly), as scikit-learn's SimpleImputer and
+  KNNImputer fill such a sample with the training means. (Zero, the minimum-norm choice, would
+  fill it with values far below the data.) A sample whose observed entries are all 0 gets
+  zero activations: they fit it best. Features that had no observed entry in ``fit`` are
+  ignored when the activations are solved (the model knows nothing of them).
 * Like scikit-learn's imputers: ``missing_values`` (NaN or a number), ``copy``,
   ``add_indicator`` (a column per feature that had missing entries in ``fit``) and
   ``keep_empty_features`` (a feature with no observed entry in ``fit`` is dropped, or kept and
@@ -48,6 +54,32 @@ def _missing_mask(X: np.ndarray, missing_values: Any) -> np.ndarray:
     if missing_values is None or (isinstance(missing_values, float) and np.isnan(missing_values)):
         return np.isnan(X)
     return X == missing_values
+
+
+class _Indicator:
+    """The fitted missing-value indicator of an imputer (its ``indicator_``).
+
+    The part of :class:`sklearn.impute.MissingIndicator` (``features="missing-only"``,
+    ``error_on_new=False``) that scikit-learn's imputers expose: ``features_`` (the features
+    that had missing entries in ``fit``) and ``transform`` (their 0/1 columns, as booleans).
+    Kept here so that matfit does not need scikit-learn at run time.
+    """
+
+    def __init__(self, missing_values: Any, features: np.ndarray, n_features: int) -> None:
+        self.missing_values = missing_values
+        self.features_ = features
+        self.n_features_in_ = n_features
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Boolean array (samples, len(features_)): True where X is missing."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ShapeError(f"X has shape {X.shape}, but the indicator was fitted on "
+                             f"{self.n_features_in_} features.")
+        return _missing_mask(X, self.missing_values)[:, self.features_]
+
+    def __repr__(self) -> str:
+        return f"MissingIndicator(features_={self.features_.tolist()})"
 
 
 class NMFImputer(TransformerMixin, BaseEstimator):
@@ -93,6 +125,20 @@ class NMFImputer(TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
     indicator_features_ : ndarray of int
         Features that had missing entries in ``fit`` (the indicator's columns).
+    indicator_ : object or None
+        With ``add_indicator=True``, the fitted indicator as scikit-learn's imputers expose it:
+        ``indicator_.features_`` (equal to ``indicator_features_``) and
+        ``indicator_.transform(X)`` (boolean columns, those of
+        :class:`sklearn.impute.MissingIndicator`); None otherwise.
+
+    Notes
+    -----
+    It passes scikit-learn's shared imputer tests (``sklearn/impute/tests/test_common.py``)
+    and ``check_estimator``. Deliberate differences from scikit-learn's imputers: X must be
+    non-negative where observed (the placeholder ``missing_values`` may be negative, e.g.
+    -1); infinite observed entries raise; scipy.sparse X is refused (an unstored entry is a
+    zero, not a missing value); and a sample with no observed entry is filled with the
+    model's mean sample (the training means when the model fits X).
 
     Examples
     --------
@@ -174,8 +220,13 @@ class NMFImputer(TransformerMixin, BaseEstimator):
             raise InvalidParameterError(
                 f"NMFImputer(solver={self.solver!r}): solver must be one of "
                 f"{{'auto', 'hals', 'mu'}}.")
+        beta = resolve_beta(self.beta_loss)
         if self.solver == "auto":
-            return "hals" if resolve_beta(self.beta_loss) == 2 else "mu"
+            return "hals" if beta == 2 else "mu"
+        if self.solver == "hals" and beta != 2:
+            raise InvalidParameterError(
+                f"NMFImputer(solver='hals', beta_loss={self.beta_loss!r}): HALS minimises the "
+                f"Frobenius objective only; use solver='mu' (or 'auto') for other divergences.")
         return self.solver
 
     def _alphas(self) -> tuple[float, float]:
@@ -203,12 +254,15 @@ class NMFImputer(TransformerMixin, BaseEstimator):
         empty = ~observed.any(axis=0)
         self._empty = empty
         self.indicator_features_ = np.flatnonzero(mask.any(axis=0))
+        self.indicator_ = _Indicator(self.missing_values, self.indicator_features_,
+                                     n_features) if self.add_indicator else None
         aW, aH = self._alphas()
         Xt = np.where(observed, X, 0).T
         if not Xt.any():
             # every observed entry is 0: the model is zero (nothing for NMF to fit)
             self.components_ = np.zeros((k, n_features), dtype=X.dtype)
             self.n_iter_, self.reconstruction_err_ = 0, 0.0
+            self._mean_activation = np.zeros(k, dtype=X.dtype)
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -217,6 +271,10 @@ class NMFImputer(TransformerMixin, BaseEstimator):
                           l1_ratio=self.l1_ratio, max_iter=self.max_iter, tol=self.tol,
                           seed=self.random_state)
             self.components_ = np.ascontiguousarray(res.W.T)
+            # for samples with no observed entry in transform (see the implementation notes)
+            seen = observed.any(axis=1)
+            self._mean_activation = res.H[:, seen].mean(axis=1, dtype=np.float64).astype(
+                X.dtype)
             self.n_iter_ = int(res.nit)
             self.reconstruction_err_ = float(np.sqrt(2 * max(res.divergence, 0.0)))
         self.n_components_ = k
@@ -229,12 +287,17 @@ class NMFImputer(TransformerMixin, BaseEstimator):
         rows = np.flatnonzero(mask.any(axis=1))
         if rows.size:
             X[mask] = 0  # placeholders (NaN or a number) never reach the arithmetic
-            X[rows] = np.where(mask[rows], self._predict(X[rows], ~mask[rows]), X[rows])
+            # a feature never observed in fit has components the fit never saw (HALS leaves
+            # them at their start): its values must not steer the activations
+            learned = ~mask[rows] & ~self._empty
+            X[rows] = np.where(mask[rows], self._predict(X[rows], learned), X[rows])
         if self.keep_empty_features:
             X[:, self._empty] = np.where(mask[:, self._empty], 0, X[:, self._empty])
             out = X
-        else:
+        elif self._empty.any():
             out = X[:, ~self._empty]
+        else:  # the caller's array itself when copy=False (as scikit-learn's imputers)
+            out = X
         if self.add_indicator:
             out = np.hstack([out, mask[:, self.indicator_features_].astype(X.dtype)])
         return out
@@ -243,8 +306,10 @@ class NMFImputer(TransformerMixin, BaseEstimator):
         """W @ H (samples, features) for these samples, their activations fitted to the
         observed entries with the components fixed."""
         W = self.components_.T.astype(X.dtype)  # (features, components): nmf's orientation
-        known = observed.any(axis=1) & (np.where(observed, X, 0).sum(axis=1) > 0)
+        seen = observed.any(axis=1)
+        known = seen & (np.where(observed, X, 0).sum(axis=1) > 0)
         out = np.zeros_like(X)
+        out[~seen] = (W @ self._mean_activation.astype(X.dtype))[None, :]
         if not known.any() or not W.any():
             return out
         Xk, Vk = X[known].T, observed[known].T.astype(X.dtype)
