@@ -318,7 +318,7 @@ def test_examples_from_the_issue(runner, template, tmp_path):
     before = _tree(work)
     rc, _, err = runner(work, ["separate", "out/speech.wav", "--source", "noise=noise.wav",
                                "--unknown", "speech", "--out-dir", "out"])
-    assert rc == 2 and "out/speech.wav is the input MIXTURE" in err
+    assert rc == 2 and "would write out/speech.wav, which is the input MIXTURE" in err
     rc, _, err = runner(work, ["nmf", "X.npz", "-k", "3", "--out", "adir"])
     assert rc == 2 and "--out adir is an existing folder" in err
     rc, _, err = runner(work, ["nmf", "X.npz", "-k", "3", "--out", "X.npy"])

@@ -359,17 +359,21 @@ class Outputs:
         self._lock = threading.Lock()
 
     # -- claims (before the work) ----------------------------------------------------------
-    def _not_an_input(self, flag: str, path: Path) -> None:
+    def _not_an_input(self, flag: str, path: Path, within: Any = None) -> None:
         for in_flag, src in self._inputs:
             if _same(path, src) or (src.is_dir() and _inside(path, src)):
                 how = "is" if _same(path, src) else "is inside"
+                what = f"{flag} {path}" if within is None else \
+                    f"{flag} {within} would write {path}, which"
                 raise UsageError(
-                    f"{flag} {path} {how} the input {in_flag} ({src}): matfit never writes over "
+                    f"{what} {how} the input {in_flag} ({src}): matfit never writes over "
                     f"its inputs; choose another {flag}")
 
-    def file(self, flag: str, path: str | os.PathLike, *, suffix: str | None = None) -> Path:
-        """Claim one output file; raise :class:`UsageError` if it cannot or must not be written."""
-        self._not_an_input(flag, Path(path))  # first: the most important thing to hear
+    def file(self, flag: str, path: str | os.PathLike, *, suffix: str | None = None,
+             within: str | os.PathLike | None = None) -> Path:
+        """Claim one output file; raise :class:`UsageError` if it cannot or must not be written.
+        ``within``: the folder ``flag`` names, when the file is one the command puts there."""
+        self._not_an_input(flag, Path(path), within)  # first: the most important thing to hear
         try:
             p = check_output_path(path, suffix=suffix, what=flag)
         except InvalidParameterError as err:

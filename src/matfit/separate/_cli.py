@@ -202,9 +202,9 @@ def _claim(args: argparse.Namespace) -> Any:
     names = [n for n, _ in args.source] + [n for n, _ in args.unknown]
     names += ["residual"] if args.residual else []
     for name in names:
-        outputs.file("--out-dir", out_dir / f"{name}.wav", suffix=".wav")
+        outputs.file("--out-dir", out_dir / f"{name}.wav", suffix=".wav", within=args.out_dir)
     if args.plot:
-        outputs.file("--plot", out_dir / "separation.png", suffix=".png")
+        outputs.file("--plot", out_dir / "separation.png", suffix=".png", within=args.out_dir)
     return outputs
 
 
