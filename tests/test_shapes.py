@@ -107,3 +107,67 @@ def test_sparse_input_is_not_mutated():
 def test_module_docstring_example_runs():
     result = doctest.testmod(matfit.shapes, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 3
+
+
+# ------------------------------------------------------------------ pandas nullable columns
+pd = pytest.importorskip("pandas")
+
+
+@pytest.mark.parametrize("frame, dtype, expected", [
+    (lambda: pd.DataFrame({"a": pd.array([1, None, 3], dtype="Int64"),
+                           "b": [0.5, 1.5, 2.5]}), np.float64,
+     [[1.0, 0.5], [np.nan, 1.5], [3.0, 2.5]]),
+    (lambda: pd.DataFrame({"a": pd.array([1.5, None], dtype="Float32"),
+                           "b": pd.array([None, 2.0], dtype="Float32")}), np.float32,
+     [[1.5, np.nan], [np.nan, 2.0]]),
+    (lambda: pd.DataFrame({"a": pd.array([1.5, None], dtype="Float32"),
+                           "b": np.array([1.0, 2.0], dtype=np.float32)}), np.float32,
+     [[1.5, 1.0], [np.nan, 2.0]]),
+    (lambda: pd.DataFrame({"a": pd.array([1.5, None], dtype="Float32"),
+                           "b": pd.array([7, 8], dtype="Int16")}), np.float64,
+     [[1.5, 7.0], [np.nan, 8.0]]),
+    (lambda: pd.DataFrame({"a": pd.array([True, None, False], dtype="boolean")}), np.float64,
+     [[1.0], [np.nan], [0.0]]),
+    (lambda: pd.Series(pd.array([4, None], dtype="UInt8")), np.float64, [4.0, np.nan]),
+])
+def test_nullable_pandas_columns_become_floats_with_nan(frame, dtype, expected):
+    # what scikit-learn's check_array gives for pd.NA: NaN, float32 only if every column is
+    x = frame()
+    for arr in (matfit.shapes._from_pandas(x), as_float_array(x, "X", allow_nonfinite=True)):
+        assert isinstance(arr, np.ndarray) and arr.dtype == dtype
+        np.testing.assert_array_equal(arr, np.array(expected, dtype=dtype))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: pd.DataFrame({"a": [1.0, 2.0], "b": [3, 4]}),       # NumPy dtypes only
+    lambda: pd.Series([1.0, 2.0]),
+    lambda: pd.DataFrame({"a": pd.array(["x", None], dtype="string")}),   # not numbers
+    lambda: pd.DataFrame({"a": pd.array([1, None], dtype="Int64"),
+                          "s": pd.array(["x", "y"], dtype="string")}),
+    lambda: pd.DataFrame(),
+    lambda: np.array([[1.0, np.nan]]),
+    lambda: [[1.0, 2.0]],
+])
+def test_other_inputs_pass_through_unchanged(make):
+    x = make()
+    assert matfit.shapes._from_pandas(x) is x
+
+
+def test_a_duck_with_dtypes_but_no_to_numpy_passes_through():
+    class Duck:
+        dtypes = (pd.Int64Dtype(),)
+
+    d = Duck()
+    assert matfit.shapes._from_pandas(d) is d
+
+
+def test_a_dtype_without_kind_passes_through():
+    # a frame-like object whose column types are not NumPy's nor pandas' (no .kind)
+    class Frame:
+        dtypes = (object(),)
+
+        def to_numpy(self, **kw):  # pragma: no cover - must not be called
+            raise AssertionError("converted")
+
+    f = Frame()
+    assert matfit.shapes._from_pandas(f) is f
