@@ -176,8 +176,9 @@ def _hals_complement(indptr, idx, O, F, A, G, diag, n_rows, l1, l2, rel,
     summed there too. Each coordinate step depends on the one before it (through ``h`` and
     ``q``), so a column alone is a chain of short dependent loops; :data:`LANES` columns are
     swept in lockstep, coordinate by coordinate, so that their independent chains overlap
-    (513 x 2000, k = 40, 10% missing, one thread: the H side, about 50 missing entries a column,
-    5.4 -> 3.8 ms with 4 lanes, 8 lanes 3.7; the W side, about 200, 3.7 -> 3.5 ms).
+    (513 x 2000, k = 40, 10% missing, one thread, random factors: the H side, about 50 missing
+    entries a column, 5.4 -> 3.8 ms with 4 lanes, 8 lanes 3.7; the W side, about 200, 3.7 -> 3.5
+    ms; inside a fit from a random start, per sweep: H 5.0 -> 4.2 ms, W unchanged at 2.7).
     Each column runs the same arithmetic in the same order whichever lane it is in, so a
     column's result does not depend on the split into threads or lanes. (Fusing one
     step's update of ``q`` with the next step's correction into one pass measured 5% slower.)
