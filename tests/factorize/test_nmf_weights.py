@@ -158,8 +158,9 @@ def test_one_weighted_mu_step_equals_plain_reference(beta, alphas, binary):
     assert (V == 0).any() and (V == 0).mean() <= 0.3  # binary: the complement path
     alpha_W, alpha_H, l1_ratio = alphas
     m, n = X.shape
+    # em=False: the weighted updates themselves (0/1 weights would take EM at beta = 2)
     res = nmf(X, W=W, H=H, beta=beta, weights=V, max_iter=1, tol=0, alpha_W=alpha_W,
-              alpha_H=alpha_H, l1_ratio=l1_ratio)
+              alpha_H=alpha_H, l1_ratio=l1_ratio, em=False)
     Wr, Hr = _reference_mu_step(X, V, W, H, beta, alpha_W * l1_ratio * n,
                                 alpha_W * (1 - l1_ratio) * n, alpha_H * l1_ratio * m,
                                 alpha_H * (1 - l1_ratio) * m)
@@ -206,7 +207,7 @@ def test_one_weighted_hals_iteration_equals_plain_reference(alphas, missing):
     alpha_W, alpha_H, l1_ratio = alphas
     m, n = X.shape
     res = nmf(X, W=W, H=H, solver="hals", weights=V, max_iter=1, tol=0, alpha_W=alpha_W,
-              alpha_H=alpha_H, l1_ratio=l1_ratio, fixed_W_columns=[1])
+              alpha_H=alpha_H, l1_ratio=l1_ratio, fixed_W_columns=[1], em=False)
     Wr, Hr = _reference_hals_sweep(np.nan_to_num(X), V, W, H, alpha_H * l1_ratio * m,
                                    alpha_H * (1 - l1_ratio) * m, alpha_W * l1_ratio * n,
                                    alpha_W * (1 - l1_ratio) * n, learned=[0, 2],
@@ -428,7 +429,8 @@ def test_complement_path_equals_the_generic_path(beta, solver, monkeypatch):
     X, V, W, H = _problem(20, m=25, n=30, missing=0.2, binary=True)
     X[V == 0] = np.nan
     kw = dict(W=W, H=H, beta=beta, solver=solver, weights=V, max_iter=30, tol=0,
-              alpha_W=0.01, l1_ratio=0.5, fixed_W_columns=[1])
+              alpha_W=0.01, l1_ratio=0.5, fixed_W_columns=[1],
+              em=False if beta == 2 else None)  # the weighted updates' two forms
     fast = nmf(X, **kw)
     monkeypatch.setattr(_wdata.DenseData, "COMPLEMENT_SHARE", -1.0)
     slow = nmf(X, **kw)
@@ -539,3 +541,142 @@ def test_kernels_split_only_when_blas_runs_on_one_thread(monkeypatch):
         expected = 4 if all(lib["num_threads"] == 1 for lib in threadpoolctl.threadpool_info()
                             if lib.get("user_api") == "blas") else 1
         assert _wkernels.kernel_threads() == expected
+
+
+# ------------------------------------------------------------------------------ EM (beta = 2)
+def _reference_em_iteration(X, V, W, H, solver, l1w, l2w, l1h, l2h, learned):
+    """One EM iteration written plainly: the missing entries of X set to the current W @ H,
+    then one unweighted step on that filled X: MU (H, then the learned columns of W, entry by
+    entry), or HALS (coordinate by coordinate, the exact minimiser, clipped at 0)."""
+    m, n = X.shape
+    k = W.shape[1]
+    W, H = W.copy(), H.copy()
+    Y = W @ H
+    F = np.array([[X[i, j] if V[i, j] > 0 else Y[i, j] for j in range(n)] for i in range(m)])
+    if solver == "mu":
+        Hn = np.empty_like(H)
+        for r in range(k):
+            for j in range(n):
+                num = sum(W[i, r] * F[i, j] for i in range(m))
+                den = sum(W[i, r] * (W[i] @ H[:, j]) for i in range(m))
+                Hn[r, j] = H[r, j] * num / (den + l1h + l2h * H[r, j])
+        Wn = W.copy()
+        for i in range(m):
+            for r in learned:
+                num = sum(Hn[r, j] * F[i, j] for j in range(n))
+                den = sum(Hn[r, j] * (W[i] @ Hn[:, j]) for j in range(n))
+                Wn[i, r] = W[i, r] * num / (den + l1w + l2w * W[i, r])
+        return Wn, Hn
+    for t in [*learned, *[c for c in range(k) if c not in learned]]:
+        for j in range(n):
+            rest = F[:, j] - W @ H[:, j] + W[:, t] * H[t, j]
+            curv = W[:, t] @ W[:, t] + l2h
+            H[t, j] = max(0.0, (W[:, t] @ rest - l1h) / curv)
+    for t in learned:
+        for i in range(m):
+            rest = F[i] - W[i] @ H + W[i, t] * H[t]
+            curv = H[t] @ H[t] + l2w
+            W[i, t] = max(0.0, (H[t] @ rest - l1w) / curv)
+    return W, H
+
+
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+@pytest.mark.parametrize("alphas", [(0.0, 0.0, 0.0), (0.02, 0.05, 0.3)])
+def test_one_em_iteration_equals_plain_reference(solver, alphas):
+    X, V, W, H = _problem(31, m=7, n=9, k=3, missing=0.2, binary=True)
+    assert 0 < (V == 0).mean() <= 0.3
+    X[V == 0] = np.nan
+    alpha_W, alpha_H, l1_ratio = alphas
+    m, n = X.shape
+    res = nmf(X, W=W, H=H, solver=solver, weights=V, max_iter=1, tol=0, alpha_W=alpha_W,
+              alpha_H=alpha_H, l1_ratio=l1_ratio, fixed_W_columns=[1])   # em=None: EM
+    Wr, Hr = _reference_em_iteration(np.nan_to_num(X), V, W, H, solver,
+                                     alpha_W * l1_ratio * n, alpha_W * (1 - l1_ratio) * n,
+                                     alpha_H * l1_ratio * m, alpha_H * (1 - l1_ratio) * m,
+                                     learned=[0, 2])
+    assert_allclose(res.H, Hr, rtol=1e-11, atol=1e-13)
+    assert_allclose(res.W, Wr, rtol=1e-11, atol=1e-13)
+    assert_array_equal(res.W[:, 1], W[:, 1])
+    # the recorded objective is the weighted one (the filled X adds nothing at the start)
+    div = 0.5 * float(np.sum(V * (np.nan_to_num(X) - W @ H) ** 2))
+    pen = (alpha_W * n * (l1_ratio * W.sum() + (1 - l1_ratio) / 2 * (W**2).sum())
+           + alpha_H * m * (l1_ratio * H.sum() + (1 - l1_ratio) / 2 * (H**2).sum()))
+    assert_allclose(res.history[0], div + pen, rtol=1e-11)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), solver=st.sampled_from(["mu", "hals"]),
+       missing=st.floats(0.02, 0.3), alpha=st.sampled_from([0.0, 0.05]))
+def test_em_never_increases_the_weighted_objective(seed, solver, missing, alpha):
+    X, V, W, H = _problem(seed, m=9, n=12, k=3, missing=missing, binary=True)
+    if not 0 < (V == 0).mean() <= 0.3:  # (the draw's share of missing entries)
+        return
+    X[V == 0] = np.nan
+    res = nmf(X, W=W, H=H, solver=solver, weights=V, max_iter=40, tol=0, check_every=1,
+              alpha_W=alpha, alpha_H=alpha, l1_ratio=0.5, em=True)
+    h = np.asarray(res.history)
+    assert np.all(np.diff(h) <= 1e-12 * np.abs(h[:-1]) + 1e-15), h
+    # and each recorded value is the weighted objective of some factors: the last one is
+    # the returned factors' (plain NumPy, no trace formula)
+    div = 0.5 * float(np.sum(V * (np.nan_to_num(X) - res.W @ res.H) ** 2))
+    assert_allclose(res.divergence, div, rtol=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["mu", "hals"])
+def test_em_recovers_hidden_entries_of_a_low_rank_matrix(solver):
+    # the EM fit's fixed points are the weighted problem's: an exactly rank-3 X with 20% of
+    # its entries hidden is recovered there (a check independent of the reference above)
+    rng = np.random.default_rng(4)
+    X = rng.random((30, 3)) @ rng.random((3, 40))
+    hidden = rng.random(X.shape) < 0.2
+    Xm = np.where(hidden, np.nan, X)
+    res = nmf(Xm, 3, solver=solver, weights=(~hidden).astype(float), max_iter=4000,
+              tol=0, seed=0, init="random")
+    Y = res.W @ res.H
+    assert np.linalg.norm((Y - X)[hidden]) < 1e-3 * np.linalg.norm(X[hidden])
+
+
+def test_em_and_the_weighted_updates_reach_the_same_objective():
+    X, V, W, H = _problem(32, m=20, n=30, k=3, missing=0.15, binary=True)
+    X[V == 0] = np.nan
+    kw = dict(W=W, H=H, weights=V, max_iter=3000, tol=0, solver="hals")
+    em, exact = nmf(X, **kw), nmf(X, em=False, **kw)
+    assert_allclose(em.fun, exact.fun, rtol=1e-6)
+
+
+def test_em_parameter_is_checked():
+    X, V, W, H = _problem(33, missing=0.2, binary=True)
+    with pytest.raises(InvalidParameterError, match="em must be None, True or False"):
+        nmf(X, W=W, H=H, weights=V, em="yes")
+    with pytest.raises(InvalidParameterError, match="no weights were given"):
+        nmf(X, W=W, H=H, em=True)
+    for bad in (dict(weights=V * 0.5 + (V == 0) * 0.0 + 0.0 * V + (V > 0) * 0.25),  # not 0/1
+                dict(weights=V, beta="kl"),
+                dict(weights=(np.random.default_rng(0).random(V.shape) > 0.5) * 1.0)):  # 50%
+        with pytest.raises(InvalidParameterError, match=r"em=True\) needs beta=2"):
+            nmf(X, W=W, H=H, em=True, max_iter=2, **bad)
+
+
+def test_em_with_a_fixed_factor_only_when_asked():
+    # W fixed (a convex, NNLS-like problem): the default keeps the weighted updates, em=True
+    # runs EM, and both approach the same activations
+    from matfit.factorize import _weighted
+
+    X, V, W, H = _problem(34, m=12, n=15, k=3, missing=0.2, binary=True)
+    X[V == 0] = np.nan
+    seen = []
+    init = _weighted.EMFit.__init__
+
+    def spy(self, *a, **k):
+        seen.append(True)
+        init(self, *a, **k)
+
+    kw = dict(W=W, H=H, weights=V, update_W=False, max_iter=3000, tol=0, solver="hals")
+    import unittest.mock
+
+    with unittest.mock.patch.object(_weighted.EMFit, "__init__", spy):
+        default = nmf(X, **kw)
+        assert not seen
+        asked = nmf(X, em=True, **kw)
+        assert seen
+    assert_allclose(asked.H, default.H, rtol=1e-5, atol=1e-8)

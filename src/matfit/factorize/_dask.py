@@ -137,6 +137,7 @@ def nmf_dask(
     client: Any = None,
     h_store: Any = None,
     weights: Any = None,
+    em: bool | None = None,
 ) -> Any:
     """:func:`matfit.factorize.nmf` for a ``dask.array`` X (features, samples) chunked by samples.
 
@@ -151,8 +152,11 @@ def nmf_dask(
         Entry weights as in :func:`~matfit.factorize.nmf` (0 = missing, where X may hold NaN),
         chunked like X (an ndarray, or a dask array chunked otherwise, is rechunked to X's
         blocks). Each block is fitted with the kernels of
-        :class:`matfit.factorize._weighted.WeightedFit`, so the iterates are the in-memory
-        weighted ones.
+        :class:`matfit.factorize._weighted.WeightedFit` (or, for 0/1 weights with few missing
+        entries at beta = 2, the EM fill of :class:`~matfit.factorize._weighted.EMFit`, block
+        by block), so the iterates are the in-memory weighted ones.
+    em : bool or None
+        As in :func:`~matfit.factorize.nmf`, decided from the whole X.
 
     Returns
     -------
@@ -224,6 +228,11 @@ def nmf_dask(
     persist = (lambda objs: cl.persist(objs)) if cl else (lambda objs: list(dask.persist(*objs)))
 
     vblocks = None
+    em_applies = False
+    if em and weights is None:
+        raise InvalidParameterError(
+            "nmf(em=True) fills missing entries, but no weights were given: pass weights "
+            "(0 marks a missing entry), or leave em at None.")
     if weights is not None:  # validated per block at the weighted entries only
         if isinstance(weights, str):
             raise InvalidParameterError(
@@ -253,6 +262,17 @@ def nmf_dask(
         # the in-memory fit's fill value for missing entries (see _wdata.make_data)
         fill = float(dtype.type(sum_vx / sum_v))
         n_missing = sum(s_[2] for s_ in wstats)
+        from ._wdata import DenseData
+
+        # the in-memory choice (see _weighted.uses_em), from the whole X's counts
+        em_applies = (beta == 2 and all(s_[5] for s_ in wstats)
+                      and n_missing <= DenseData.COMPLEMENT_SHARE * m * n)
+        if em and not em_applies:
+            raise InvalidParameterError(
+                "nmf(em=True) needs beta=2, dense 0/1 weights (1 observed, 0 missing) and at "
+                f"most {DenseData.COMPLEMENT_SHARE:.0%} of the entries missing: use em=None "
+                "(the default) to let nmf() choose.")
+
         stats = [(0.0, 0.0, True, True)]
         total = sum(s_[4] for s_ in wstats) + fill * n_missing  # the sum of the filled X
     else:
@@ -349,7 +369,10 @@ def nmf_dask(
     gamma = _mu.mm_exponent(beta)
     cfg = {"beta": beta, "learned": learned, "update_H": update_H, "guard": guard,
            "gamma": gamma, "pen": pen, "floor_H": floor_H,
-           "fill": fill if vblocks is not None else 0.0}
+           "fill": fill if vblocks is not None else 0.0,
+           # EMFit's choice (see _weighted.uses_em): by default when W and H are both learned
+           "em": vblocks is not None and (em_applies and update_H and len(learned) > 0
+                                          if em is None else bool(em))}
     if vblocks is not None:  # the same loop below, over (X, weights) block pairs
         def final_task(x, h, W_, c_, v):
             return dask.delayed(_weighted_final)(x, v, h, W_, c_)

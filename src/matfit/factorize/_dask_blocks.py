@@ -65,7 +65,8 @@ def _h_summary(h: np.ndarray, learned: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _weighted_block_stats(x: Any, v: Any, offset: int, beta: float) -> tuple:
-    """(sum of v x, sum of v, missing entries, first bad entry or None, sum of observed x)."""
+    """(sum of v x, sum of v, missing entries, first bad entry or None, sum of observed x,
+    whether every positive weight is 1)."""
     from ._wdata import _check_observed
 
     x, v = _as_block(x), _as_block(v)
@@ -73,19 +74,20 @@ def _weighted_block_stats(x: Any, v: Any, offset: int, beta: float) -> tuple:
         v = v.toarray()
     x = x.toarray() if sp.issparse(x) else np.asarray(x)
     if v.shape != x.shape:
-        return 0.0, 0.0, 0, f"a weights block has shape {v.shape} but X's has {x.shape}", 0.0
+        return 0.0, 0.0, 0, f"a weights block has shape {v.shape} but X's has {x.shape}", 0.0, \
+            False
     if not np.isfinite(v).all() or (v < 0).any():
-        return 0.0, 0.0, 0, "weights must be finite and >= 0", 0.0
+        return 0.0, 0.0, 0, "weights must be finite and >= 0", 0.0, False
     n = x.shape[1]
     try:
         with np.errstate(invalid="ignore"):
             _check_observed(x, v, beta, lambda i: (i // n, offset + i % n))
     except DataError as err:
-        return 0.0, 0.0, 0, str(err), 0.0
+        return 0.0, 0.0, 0, str(err), 0.0, False
     obs = v > 0
     return (float(np.dot(v[obs].astype(np.float64), x[obs].astype(np.float64))),
             float(v.sum(dtype=np.float64)), int((~obs).sum()), None,
-            float(x[obs].sum(dtype=np.float64)))
+            float(x[obs].sum(dtype=np.float64)), bool((v[obs] == 1).all()))
 
 
 def _block_data(x: Any, v: Any, fill: float) -> Any:
@@ -100,8 +102,14 @@ def _block_data(x: Any, v: Any, fill: float) -> Any:
 
 
 def _weighted_step(x: Any, v: Any, h: np.ndarray, W: np.ndarray, cfg: dict) -> tuple:
-    """:func:`_step` with weights: the arithmetic of ``_weighted.WeightedFit``."""
+    """:func:`_step` with weights: the arithmetic of ``_weighted.WeightedFit``, or with
+    ``cfg["em"]`` that of ``_weighted.EMFit``: :func:`_step` on the block with its missing
+    entries set to ``W @ h`` (one fill for the H and the W step, as in memory; the check's
+    divergence of the filled block is the weighted one)."""
     d = _block_data(x, v, cfg["fill"])
+    if cfg.get("em"):
+        filled = np.where(d.V > 0, d.XV, np.matmul(W, h))
+        return _step(filled, h, W, cfg)
     beta, learned = cfg["beta"], cfg["learned"]
     h = h.copy()
     Wt = np.ascontiguousarray(W.T)

@@ -162,12 +162,19 @@ class DenseData(_Pieces):
             if _wkernels.kernel("mu_complement") is not None:
                 # beta = 2 needs W @ H at the missing entries only (see _wkernels): each
                 # feature's missing samples (C's CSR) and each sample's missing features (CSC)
-                csc = self.C.tocsc()
                 self.fast = True
                 self.threads = _wkernels.kernel_threads()  # decided once per fit
                 self.by_feature = (self.C.indptr, self.C.indices)
-                self.by_sample = (csc.indptr, csc.indices)
                 self.xx = float(np.einsum("ij,ij->", self.XV, self.XV, dtype=np.float64))
+
+    @property
+    def by_sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each sample's missing features (C's CSC), made on first use (EM needs only the
+        CSR)."""
+        if getattr(self, "_by_sample", None) is None:
+            csc = self.C.tocsc()
+            self._by_sample = (csc.indptr, csc.indices)
+        return self._by_sample
 
     def _complement(self, data: np.ndarray | None) -> Any:
         if data is None:
@@ -251,6 +258,25 @@ class DenseData(_Pieces):
             base = Q @ Hl.T
         denom = base - np.asarray(self._complement(q) @ Hl.T)
         return numer, np.maximum(denom, 0, out=denom)
+
+    # ---- the EM fill (0/1 weights, few missing: ``C`` is set) -----------------------------
+    def fill_missing(self, Wt: np.ndarray, H: np.ndarray, out: np.ndarray) -> float:
+        """Write ``W @ H`` into ``out`` at the missing entries (``out`` is ``V * X`` elsewhere)
+        and return their ``sum((W @ H)^2)`` in float64: with Numba only there
+        (:func:`._wkernels.missing_values`, missing * components work), else from a dense
+        ``W @ H``."""
+        if self.fast:
+            return _wkernels.fill_missing(self.by_feature, np.ascontiguousarray(Wt.T),
+                                          np.ascontiguousarray(H.T), out, self.threads)
+        q = np.matmul(Wt.T, H, out=self._dense_buffer()).ravel().take(self.cflat)
+        out.ravel()[self.cflat] = q
+        q = q.astype(np.float64)
+        return float(np.dot(q, q))
+
+    def _dense_buffer(self) -> np.ndarray:
+        if getattr(self, "_wh", None) is None:
+            self._wh = np.empty(self.shape, dtype=self.dtype)
+        return self._wh
 
     # ---- beta = 2 with the compiled kernels (``fast``: 0/1 weights, few missing) ----------
     def missing_h(self, Wt: np.ndarray, H: np.ndarray,

@@ -157,6 +157,28 @@ def _missing_colsums(indptr, idx, O, out, c0, c1):  # pragma: no cover - compile
             e += 1
 
 
+def _fill_missing(indptr, idx, O, Ft, Xf, sq, c0, c1):  # pragma: no cover - compiled; the spec
+    """``Xf[c, idx[e]] = O[c] @ Ft[idx[e]]`` for the missing entries e of the rows c in
+    ``[c0, c1)``, and ``sq[c]`` the sum of their squares (float64): ``W @ H`` written into
+    ``Xf`` at the missing entries (``O = W`` (features, components), ``Ft = H.T``,
+    ``indptr``/``idx`` C's CSR), the EM fill of :class:`matfit.factorize._weighted.EMFit`."""
+    k = O.shape[1]
+    zero = O.dtype.type(0)
+    for c in range(c0, c1):
+        w = O[c]
+        row = Xf[c]
+        total = 0.0
+        for e in range(indptr[c], indptr[c + 1]):
+            j = idx[e]
+            f = Ft[j]
+            acc = zero
+            for s in range(k):
+                acc += w[s] * f[s]
+            row[j] = acc
+            total += float(acc) * acc
+        sq[c] = total
+
+
 #: columns that one call of :func:`_hals_complement` sweeps in lockstep (see there)
 LANES = 4
 
@@ -337,3 +359,13 @@ def hals_sweep(by: tuple[np.ndarray, np.ndarray], O: np.ndarray, F: np.ndarray, 
     n_rows, l1, l2 = int(n_rows), float(l1), float(l2)
     _split(by[0], lambda c0, c1: fn(by[0], by[1], O, F, A, G, diag, n_rows, l1, l2, rel,
                                     c0, c1), threads)
+
+
+def fill_missing(by: tuple[np.ndarray, np.ndarray], O: np.ndarray, Ft: np.ndarray,
+                 Xf: np.ndarray, threads: int = 1) -> float:
+    """:func:`_fill_missing` on Xf in place; the sum of the squares written (float64). O, Ft
+    and Xf C-contiguous; ``threads`` as in :func:`missing_sums`."""
+    sq = np.empty(len(by[0]) - 1, dtype=np.float64)
+    fn = kernel("fill_missing")
+    _split(by[0], lambda c0, c1: fn(by[0], by[1], O, Ft, Xf, sq, c0, c1), threads)
+    return float(sq.sum())
