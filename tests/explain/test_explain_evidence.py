@@ -141,3 +141,110 @@ def test_the_new_root_causes_hold_without_the_tracer(name, line):
         _run_code(compile(path.read_text(), str(path), "exec"), str(path))
     e = explain_exception(info.value)
     assert e.root_cause is not None and e.root_cause["line"] == line, e.format()
+
+
+# ------------------------------------------------- the upstream reduction fixes, one by one
+def _upstream(tmp_path, text, trace=True):
+    e = _explain(tmp_path, text) if trace else _explain_untraced(tmp_path, text)
+    return [(s.expression, s.result_shape, s.line, s.checked, s.text) for s in e.suggestions
+            if s.line is not None and s.line != e.lineno]
+
+
+def _explain_untraced(tmp_path, text):
+    path = tmp_path / "script.py"
+    path.write_text(text)
+    with contextlib.redirect_stdout(io.StringIO()), pytest.raises(ValueError) as info:
+        _run_code(compile(text, str(path), "exec"), str(path))
+    return explain_exception(info.value)
+
+
+def test_an_in_place_update_gets_fixes_that_keep_its_target(tmp_path):
+    got = _upstream(tmp_path, "import numpy as np\n"
+                              "X = np.ones((6, 4))\n"
+                              "m = X.mean(axis=1 )\n"
+                              "X -= m\n")
+    keeps = "shape rules; an in-place operator keeps `X`'s shape (6, 4)"
+    assert got == [
+        ("m = X.mean(axis=0 )", (6, 4), 3, keeps,
+         "`m = X.mean(axis=0 )` (instead of `m = X.mean(axis=1 )`): then `m` has shape (4,) "
+         "and `X -= m` gives shape (6, 4)"),
+        ("m = X.mean(axis=1, keepdims=True)", (6, 4), 3, keeps,
+         "`m = X.mean(axis=1, keepdims=True)` (instead of `m = X.mean(axis=1 )`): then `m` "
+         "has shape (6, 1) and `X -= m` gives shape (6, 4)"),
+    ]
+
+
+@pytest.mark.parametrize("line, expr", [("y = A.T @ s", "A.T @ s"),
+                                        ("y = np.dot(A.T, s)", "np.dot(A.T, s)")])
+def test_a_product_gets_the_other_axis_only(tmp_path, line, expr):
+    # keepdims would give s shape (1, 3), which no product with A.T (3, 5) takes
+    got = _upstream(tmp_path, "import numpy as np\n"
+                              "A = np.ones((5, 3))\n"
+                              "s = A.sum(axis=0)\n"
+                              f"{line}\n")
+    assert [(g[0], g[1], g[2], g[3]) for g in got] == [("s = A.sum(axis=1)", (3,), 3,
+                                                         "shape rules")]
+    assert got[0][4].endswith(f"then `s` has shape (5,) and `{expr}` gives shape (3,)")
+
+
+def test_every_other_axis_and_keepdims_are_tried_in_order(tmp_path):
+    # a (2, 3, 4) array reduced along axis 2: axis 0 works, axis 1 does not, keepdims works
+    got = _upstream(tmp_path, "import numpy as np\n"
+                              "X = np.ones((2, 3, 4))\n"
+                              "m = np.mean(X, axis=-1)\n"
+                              "Z = X - m\n")
+    assert [(g[0], g[1]) for g in got] == [("m = np.mean(X, axis=0)", (2, 3, 4)),
+                                           ("m = np.mean(X, axis=-1, keepdims=True)",
+                                            (2, 3, 4))]
+    assert "then `m` has shape (3, 4)" in got[0][4]
+    assert "then `m` has shape (2, 3, 1)" in got[1][4]
+
+
+def test_a_negative_axis_of_a_matrix(tmp_path):
+    got = _upstream(tmp_path, "import numpy as np\n"
+                              "X = np.ones((6, 4))\n"
+                              "m = X.max(axis=-2)\n"
+                              "Z = X.T - m\n")
+    # (keepdims would leave m (1, 4), which X.T (4, 6) does not take)
+    assert [g[0] for g in got] == ["m = X.max(axis=1)"]
+
+
+def test_a_fix_that_breaks_the_rest_of_the_statement_is_not_offered(tmp_path):
+    got = _upstream(tmp_path, "import numpy as np\n"
+                              "X = np.ones((6, 4))\n"
+                              "m = X.mean(axis=1)\n"
+                              "Z = (X - m) @ np.ones(3)\n")
+    assert got == []
+    # the name keeps its new shape everywhere in the statement: `+ m` then fits too
+    got = _upstream(tmp_path, "import numpy as np\n"
+                              "X = np.ones((6, 4))\n"
+                              "m = X.mean(axis=1)\n"
+                              "Z = (X - m) + m\n")
+    assert [g[0] for g in got] == ["m = X.mean(axis=0)", "m = X.mean(axis=1, keepdims=True)"]
+
+
+def test_an_operand_whose_reduction_does_not_apply_is_passed_over(tmp_path):
+    # `a` was reduced from an A that has changed since (so its line is left alone); `m`
+    # after it still gets its fix (read from the failing frame, without the tracer); m's
+    # keepdims would make `a - m` an outer product (6, 4), so it is not offered
+    got = _upstream(tmp_path, "import numpy as np\n"
+                              "A = np.ones((4, 6))\n"
+                              "a = A.sum(axis=1)\n"
+                              "A = np.ones((5, 6))\n"
+                              "X = np.ones((6, 4))\n"
+                              "m = X.mean(axis=1)\n"
+                              "Z = a - m\n", trace=False)
+    assert [(g[0], g[1], g[2]) for g in got if "mean" in g[0] or "sum" in g[0]] == [
+        ("m = X.mean(axis=0)", (4,), 6)]
+
+
+@pytest.mark.parametrize("shape, result", [((4, 10, 16), (4, 10, 10)),
+                                           ((2, 3, 5, 8), (2, 3, 5, 5))])
+def test_T_of_a_stack_is_blamed_and_swapaxes_offered(tmp_path, shape, result):
+    e = _explain(tmp_path, "import numpy as np\n"
+                           f"q = np.ones({shape}); k = np.ones({shape})\n"
+                           "s = q @ k.T\n")
+    assert e.root_cause["line"] == 3 and e.root_cause["reason"] == "expression"
+    assert f"`.T` reverses all {len(shape)} axes of `k`" in e.root_cause["why"]
+    offered = [(s.expression, s.result_shape) for s in e.suggestions if s.line is None]
+    assert ("q @ np.swapaxes(k, -1, -2)", result) in offered

@@ -392,6 +392,8 @@ def _upstream_reduction_fixes(op: Op, origins: list, need: Any, ev: SafeEvaluato
             if result is None or not _honest.satisfies(result, need) or (
                     holds is not None and not holds(result, {leaf.text: new_shape})):
                 continue
+            if op.kind in ("broadcast", "inplace") and tuple(result) not in set(trial):
+                continue  # an outer product where an elementwise operation was written
             out.append(Suggestion(
                 f"`{new_text}` (instead of `{text}`): then `{leaf.text}` has shape "
                 f"{shape_text(new_shape)} and `{_expr_text(op)}` gives shape "
