@@ -10,12 +10,13 @@
     ratio of the whole calls is printed beside it. An untimed warm-up run first loads the
     compiled kernels. The ratio
     of process CPU time is printed too: on a shared machine it is steadier than wall time
-    (run with OPENBLAS_NUM_THREADS=1 to compare single-threaded work). With a 0/1 mask the
-    weighted KL denominators are the unweighted column sums minus sparse products over the
-    missing entries; Frobenius MU and HALS (with Numba) need W @ H only at the missing
-    entries, O(missing * k) work next to the unweighted iteration's GEMMs.
+    (run with OPENBLAS_NUM_THREADS=1 to compare single-threaded work). With a 0/1 mask, at
+    most 30% missing, beta 1 or 2 and both factors learned, nmf() runs EM by default: W @ H
+    is written into the missing entries only (O(missing * k) work, compiled), then an
+    unweighted iteration runs on the filled X; that is what (a) times.
 (a2) Time to the same objective: EM (the default for 0/1 weights with at most 30% missing at
-    beta = 2, see ``matfit.factorize._weighted``) against the weighted updates (``em=False``),
+    beta 1 and 2, see ``matfit.factorize._weighted``) against the weighted updates
+    (``em=False``),
     from the same start, on a low-rank-plus-noise X of the same size with 10% missing: EM's
     iterations cost less but may gain less each, so the cost per iteration alone would flatter
     it.
@@ -114,7 +115,7 @@ def timing(rounds: int, iters: int, share: float = 0.1) -> dict:
 
 # ------------------------------------------------------------ (a2) time to the same objective
 def time_to_objective(iters: int = 100, rounds: int = 3) -> dict:
-    """EM (the default for 0/1 weights with few missing, beta = 2) against the weighted
+    """EM (the default for 0/1 weights with few missing, beta 1 and 2) against the weighted
     updates (``em=False``) on a rank-40-plus-noise X of the timing size, 10% missing: the
     objective the weighted updates reach in ``iters`` iterations, the iterations EM needs to
     reach it, and both wall times (medians over ``rounds``)."""
@@ -127,7 +128,8 @@ def time_to_objective(iters: int = 100, rounds: int = 3) -> dict:
     W0 = rng.random((m, k)).astype(np.float32) + 0.1
     H0 = rng.random((k, n)).astype(np.float32) + 0.1
     out = {}
-    for name, kw in (("frob-mu", dict(beta="frobenius")), ("hals", dict(solver="hals"))):
+    for name, kw in (("kl-mu", dict(beta="kl")), ("frob-mu", dict(beta="frobenius")),
+                     ("hals", dict(solver="hals"))):
         base = dict(W=W0, H=H0, weights=V, tol=0, **kw)
         target = nmf(Xn, max_iter=iters, em=False, **base).fun
         hist = nmf(Xn, max_iter=20 * iters, check_every=1, **base).history

@@ -318,10 +318,12 @@ def test_a_fully_missing_sample_gets_no_nan(binary):
     X[:, 3] = np.nan
     res = nmf(X, W=W, H=H, beta=1, weights=V, max_iter=20, tol=0)
     assert np.isfinite(res.W).all() and np.isfinite(res.H).all()
-    # a sample with no observed entry adds nothing to the W step: W and the other samples'
-    # activations are the fit without that sample
+    # a sample with no observed entry adds nothing to the weighted updates' W step: W and the
+    # other samples' activations are the fit without that sample (em=False: without the empty
+    # sample the default would be EM, which such a sample never gets)
     keep = np.arange(X.shape[1]) != 3
-    ref = nmf(X[:, keep], W=W, H=H[:, keep], beta=1, weights=V[:, keep], max_iter=20, tol=0)
+    ref = nmf(X[:, keep], W=W, H=H[:, keep], beta=1, weights=V[:, keep], max_iter=20, tol=0,
+              em=False)
     assert_allclose(res.W, ref.W, rtol=1e-9, atol=1e-12)
     assert_allclose(res.H[:, keep], ref.H, rtol=1e-9, atol=1e-12)
 
@@ -430,7 +432,7 @@ def test_complement_path_equals_the_generic_path(beta, solver, monkeypatch):
     X[V == 0] = np.nan
     kw = dict(W=W, H=H, beta=beta, solver=solver, weights=V, max_iter=30, tol=0,
               alpha_W=0.01, l1_ratio=0.5, fixed_W_columns=[1],
-              em=False if beta == 2 else None)  # the weighted updates' two forms
+              em=False if beta in (1, 2) else None)  # the weighted updates' two forms
     fast = nmf(X, **kw)
     monkeypatch.setattr(_wdata.DenseData, "COMPLEMENT_SHARE", -1.0)
     slow = nmf(X, **kw)
@@ -553,6 +555,19 @@ def _reference_em_iteration(X, V, W, H, solver, l1w, l2w, l1h, l2h, learned):
     W, H = W.copy(), H.copy()
     Y = W @ H
     F = np.array([[X[i, j] if V[i, j] > 0 else Y[i, j] for j in range(n)] for i in range(m)])
+    if solver == "kl":  # KL MU on the filled X
+        Hn = np.empty_like(H)
+        for r in range(k):
+            for j in range(n):
+                num = sum(W[i, r] * F[i, j] / Y[i, j] for i in range(m))
+                Hn[r, j] = H[r, j] * num / (W[:, r].sum() + l1h + l2h * H[r, j])
+        Y = W @ Hn
+        Wn = W.copy()
+        for i in range(m):
+            for r in learned:
+                num = sum(Hn[r, j] * F[i, j] / Y[i, j] for j in range(n))
+                Wn[i, r] = W[i, r] * num / (Hn[r].sum() + l1w + l2w * W[i, r])
+        return Wn, Hn
     if solver == "mu":
         Hn = np.empty_like(H)
         for r in range(k):
@@ -580,7 +595,7 @@ def _reference_em_iteration(X, V, W, H, solver, l1w, l2w, l1h, l2h, learned):
     return W, H
 
 
-@pytest.mark.parametrize("solver", ["mu", "hals"])
+@pytest.mark.parametrize("solver", ["mu", "hals", "kl"])
 @pytest.mark.parametrize("alphas", [(0.0, 0.0, 0.0), (0.02, 0.05, 0.3)])
 def test_one_em_iteration_equals_plain_reference(solver, alphas):
     X, V, W, H = _problem(31, m=7, n=9, k=3, missing=0.2, binary=True)
@@ -588,8 +603,9 @@ def test_one_em_iteration_equals_plain_reference(solver, alphas):
     X[V == 0] = np.nan
     alpha_W, alpha_H, l1_ratio = alphas
     m, n = X.shape
-    res = nmf(X, W=W, H=H, solver=solver, weights=V, max_iter=1, tol=0, alpha_W=alpha_W,
-              alpha_H=alpha_H, l1_ratio=l1_ratio, fixed_W_columns=[1])   # em=None: EM
+    kw = dict(beta="kl") if solver == "kl" else dict(solver=solver)
+    res = nmf(X, W=W, H=H, weights=V, max_iter=1, tol=0, alpha_W=alpha_W,
+              alpha_H=alpha_H, l1_ratio=l1_ratio, fixed_W_columns=[1], **kw)   # em=None: EM
     Wr, Hr = _reference_em_iteration(np.nan_to_num(X), V, W, H, solver,
                                      alpha_W * l1_ratio * n, alpha_W * (1 - l1_ratio) * n,
                                      alpha_H * l1_ratio * m, alpha_H * (1 - l1_ratio) * m,
@@ -598,27 +614,32 @@ def test_one_em_iteration_equals_plain_reference(solver, alphas):
     assert_allclose(res.W, Wr, rtol=1e-11, atol=1e-13)
     assert_array_equal(res.W[:, 1], W[:, 1])
     # the recorded objective is the weighted one (the filled X adds nothing at the start)
-    div = 0.5 * float(np.sum(V * (np.nan_to_num(X) - W @ H) ** 2))
+    Xz = np.nan_to_num(X)
+    div = (0.5 * float(np.sum(V * (Xz - W @ H) ** 2)) if solver != "kl" else
+           float(np.sum(V * _divergence(np.where(V > 0, Xz, 1.0), W @ H, 1.0))))
     pen = (alpha_W * n * (l1_ratio * W.sum() + (1 - l1_ratio) / 2 * (W**2).sum())
            + alpha_H * m * (l1_ratio * H.sum() + (1 - l1_ratio) / 2 * (H**2).sum()))
     assert_allclose(res.history[0], div + pen, rtol=1e-11)
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000), solver=st.sampled_from(["mu", "hals"]),
+@given(seed=st.integers(0, 10_000), solver=st.sampled_from(["mu", "hals", "kl"]),
        missing=st.floats(0.02, 0.3), alpha=st.sampled_from([0.0, 0.05]))
 def test_em_never_increases_the_weighted_objective(seed, solver, missing, alpha):
     X, V, W, H = _problem(seed, m=9, n=12, k=3, missing=missing, binary=True)
     if not 0 < (V == 0).mean() <= 0.3:  # (the draw's share of missing entries)
         return
     X[V == 0] = np.nan
-    res = nmf(X, W=W, H=H, solver=solver, weights=V, max_iter=40, tol=0, check_every=1,
-              alpha_W=alpha, alpha_H=alpha, l1_ratio=0.5, em=True)
+    kw = dict(beta="kl") if solver == "kl" else dict(solver=solver)
+    res = nmf(X, W=W, H=H, weights=V, max_iter=40, tol=0, check_every=1,
+              alpha_W=alpha, alpha_H=alpha, l1_ratio=0.5, em=True, **kw)
     h = np.asarray(res.history)
     assert np.all(np.diff(h) <= 1e-12 * np.abs(h[:-1]) + 1e-15), h
     # and each recorded value is the weighted objective of some factors: the last one is
-    # the returned factors' (plain NumPy, no trace formula)
-    div = 0.5 * float(np.sum(V * (np.nan_to_num(X) - res.W @ res.H) ** 2))
+    # the returned factors' (plain NumPy, no shortcut formula)
+    Xz, Y = np.nan_to_num(X), res.W @ res.H
+    div = (0.5 * float(np.sum(V * (Xz - Y) ** 2)) if solver != "kl" else
+           float(np.sum(V * _divergence(np.where(V > 0, Xz, 1.0), Y, 1.0))))
     assert_allclose(res.divergence, div, rtol=1e-9)
 
 
@@ -651,9 +672,9 @@ def test_em_parameter_is_checked():
     with pytest.raises(InvalidParameterError, match="no weights were given"):
         nmf(X, W=W, H=H, em=True)
     for bad in (dict(weights=V * 0.5 + (V == 0) * 0.0 + 0.0 * V + (V > 0) * 0.25),  # not 0/1
-                dict(weights=V, beta="kl"),
+                dict(weights=V, beta=0.5),
                 dict(weights=(np.random.default_rng(0).random(V.shape) > 0.5) * 1.0)):  # 50%
-        with pytest.raises(InvalidParameterError, match=r"em=True\) needs beta=2"):
+        with pytest.raises(InvalidParameterError, match=r"em=True\) needs beta 1 or 2"):
             nmf(X, W=W, H=H, em=True, max_iter=2, **bad)
 
 

@@ -265,11 +265,11 @@ def nmf_dask(
         from ._wdata import DenseData
 
         # the in-memory choice (see _weighted.uses_em), from the whole X's counts
-        em_applies = (beta == 2 and all(s_[5] for s_ in wstats)
+        em_applies = (beta in (1.0, 2.0) and all(s_[5] for s_ in wstats)
                       and n_missing <= DenseData.COMPLEMENT_SHARE * m * n)
         if em and not em_applies:
             raise InvalidParameterError(
-                "nmf(em=True) needs beta=2, dense 0/1 weights (1 observed, 0 missing) and at "
+                "nmf(em=True) needs beta 1 or 2, dense 0/1 weights (1 observed, 0 missing) and at "
                 f"most {DenseData.COMPLEMENT_SHARE:.0%} of the entries missing: use em=None "
                 "(the default) to let nmf() choose.")
 

@@ -233,16 +233,17 @@ def nmf(
         stored entries (the ratings view: an unstored entry is unknown, not zero). None (the
         default) is the unweighted fit, unchanged. See :mod:`matfit.factorize._weighted`.
     em : bool or None
-        How beta = 2 (MU or HALS) fits 0/1 weights ("missing") with at most 30% of the
-        entries missing. None (the default: True when W and H are both learned, else False)
-        or True: EM, each iteration fills the missing
+        How beta 1 and 2 (MU, or HALS) fit 0/1 weights ("missing") with at most 30% of the
+        entries missing. None (the default: True when W and H are both learned and no
+        feature or sample is entirely missing, else False) or True: EM, each iteration fills
+        the missing
         entries with the current ``W @ H`` and takes one unweighted step on the filled X (an
         MM algorithm for the weighted objective: it never increases, and its fixed points are
         the weighted problem's); an iteration then costs the unweighted one plus
-        missing * components flops. False: the weighted updates themselves (Frobenius MU's
-        weighted denominators, HALS's exact weighted coordinate steps), slower per iteration
-        and a little faster per unit of progress. Other weights and betas ignore None and
-        refuse True. Measured figures in :mod:`matfit.factorize._weighted`.
+        missing * components flops. False: the weighted updates themselves (the weighted MU
+        denominators, HALS's exact weighted coordinate steps), slower per iteration and a
+        little faster per unit of progress. Other weights and betas ignore None and refuse
+        True. Measured figures in :mod:`matfit.factorize._weighted`.
 
     Returns
     -------

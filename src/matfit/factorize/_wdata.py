@@ -260,10 +260,17 @@ class DenseData(_Pieces):
         return numer, np.maximum(denom, 0, out=denom)
 
     # ---- the EM fill (0/1 weights, few missing: ``C`` is set) -----------------------------
-    def fill_missing(self, Wt: np.ndarray, H: np.ndarray, out: np.ndarray) -> float:
+    def empty_line(self) -> bool:
+        """Whether some feature or sample has no observed entry (C's row or column full)."""
+        m, n = self.shape
+        return bool((np.diff(self.C.indptr) == n).any()
+                    or (np.bincount(self.C.indices, minlength=n) == m).any())
+
+    def fill_missing(self, Wt: np.ndarray, H: np.ndarray,
+                     out: np.ndarray) -> tuple[float, float]:
         """Write ``W @ H`` into ``out`` at the missing entries (``out`` is ``V * X`` elsewhere)
-        and return their ``sum((W @ H)^2)`` in float64: with Numba only there
-        (:func:`._wkernels.missing_values`, missing * components work), else from a dense
+        and return their ``(sum of squares, sum)`` in float64: with Numba only there
+        (:func:`._wkernels.fill_missing`, missing * components work), else from a dense
         ``W @ H``."""
         if self.fast:
             return _wkernels.fill_missing(self.by_feature, np.ascontiguousarray(Wt.T),
@@ -271,7 +278,7 @@ class DenseData(_Pieces):
         q = np.matmul(Wt.T, H, out=self._dense_buffer()).ravel().take(self.cflat)
         out.ravel()[self.cflat] = q
         q = q.astype(np.float64)
-        return float(np.dot(q, q))
+        return float(np.dot(q, q)), float(q.sum())
 
     def _dense_buffer(self) -> np.ndarray:
         if getattr(self, "_wh", None) is None:

@@ -33,23 +33,28 @@ Implementation notes
   unweighted column sums minus the missing rows. HALS then sweeps column by column, which
   gives the row sweep's iterates (the columns are independent given the other factor).
 * EM (:class:`EMFit`, the default for 0/1 weights with at most ``COMPLEMENT_SHARE`` missing
-  at beta = 2 when W and H are both learned; ``nmf(em=...)``): each iteration sets the
-  missing entries of ``V * X`` to the current ``W @ H`` and runs one *unweighted* MU or HALS
-  iteration on that filled X. Its objective ``0.5 ||X_filled - W H||^2`` equals the weighted
-  one where it is filled and exceeds it elsewhere, so this is an MM algorithm for the
-  weighted objective (non-increasing; the same stationary points, where the gradients agree).
-  Why: the weighted updates need ``W.T (V * W H)`` (MU) or a sequential coordinate sweep per
-  column (HALS), and both kept the compiled complement kernels far above the unweighted
-  iteration's cost (513 x 2000 float32, k = 40, 10% missing, 2 cores, per iteration:
-  Frobenius MU 2.1x, HALS 6.1x the unweighted one). The fill is ``W @ H`` at the missing
-  entries only (missing * components flops, :func:`._wkernels._fill_missing`): EM costs
-  1.43x (MU) and 1.34x (HALS) the unweighted iteration there (1.3x and 1.3x at 5% missing,
-  1.6x and 1.5x at 20%). EM gains a little less per iteration, but reaches the objective of
-  100 weighted iterations 1.24x sooner with MU and 2.39x sooner with HALS (rank-40 plus noise,
-  the same size; ``benchmarks/nmf_missing.py`` part a2). With one factor fixed the problem is
-  a convex NNLS, where EM's slower tail matters more: the weighted updates stay the default
-  there (``em=True`` still asks for EM). Without Numba the fill comes from a dense ``W @ H``
-  (one more GEMM), with the same iterates.
+  at beta 1 and 2 when W and H are both learned and no feature or sample is entirely
+  missing; ``nmf(em=...)``): each iteration sets the missing entries of ``V * X`` to the
+  current ``W @ H`` and runs one *unweighted* MU or HALS iteration on that filled X. Its
+  objective ``D_beta(X_filled | W H)`` equals the weighted one where it is filled and exceeds
+  it elsewhere (the missing entries' divergences from the fill), so this is an MM algorithm
+  for the weighted objective (non-increasing; the same stationary points, where the gradients
+  agree). Why: the weighted updates need ``W.T (V * W H)`` (Frobenius MU), a sequential
+  coordinate sweep per column (HALS) or the missing rows' column sums (KL), and even with
+  the compiled complement kernels they cost well above the unweighted iteration (513 x 2000
+  float32, k = 40, 10% missing, 2 cores, per iteration: Frobenius MU 2.1x, HALS 6.1x, KL
+  1.4-1.5x the unweighted one). The fill is ``W @ H`` at the missing entries only
+  (missing * components flops, :func:`._wkernels._fill_missing`, 0.28 ms there): EM costs
+  1.2-1.5x the unweighted iteration at 10% missing (MU, HALS and KL, over repeated runs on
+  the shared machine; 1.1-1.2x at 2-5%, 1.6-1.7x at 20%). EM gains a little less per
+  iteration, and reaches the objective of 100 weighted iterations 1.1-1.4x sooner with
+  Frobenius MU, about 1.1x with KL and 2.4-3.0x with HALS (rank-40 plus noise, the same
+  size; ``benchmarks/nmf_missing.py`` part a2). With one factor fixed the problem is a
+  convex NNLS, where EM's slower tail matters more; an entirely missing feature or sample
+  would be filled from the model alone and its arbitrary factors would steer the others'
+  steps: the weighted updates stay the default there (``em=True`` still asks for EM).
+  Without Numba the fill comes from a dense ``W @ H`` (one more GEMM), with the same
+  iterates.
 * Two data layouts share one interface (``product``, ``terms``, ``left``, ``right`` and the
   HALS row operations), in :mod:`._wdata` beside the validation of X against its weights:
   ``DenseData`` for dense weights (X-sized arrays), and ``ObservedData`` for sparse weights
@@ -271,13 +276,15 @@ class WeightedFit(Fit):
 
 
 class EMFit(Fit):
-    """0/1 weights with few missing entries, beta = 2: the unweighted fit of the EM-filled X.
+    """0/1 weights with few missing entries, beta in {1, 2}: the unweighted fit of the EM-filled
+    X.
 
     At each iteration the missing entries of ``Xf = V * X`` are set to the current ``W @ H``
     (:meth:`._wdata.DenseData.fill_missing`), then one unweighted MU or HALS iteration runs
     on ``Xf`` (:class:`matfit.factorize._loop.Fit`'s own steps, unchanged). ``Q(W, H) =
-    0.5 ||Xf - W H||^2`` equals the weighted objective at the current factors and lies above
-    it everywhere (its extra terms are the missing entries' squares), so every step that
+    D_beta(Xf | W H)`` equals the weighted objective at the current factors and lies above
+    it everywhere (its extra terms are the missing entries' divergences from the fill), so
+    every step that
     lowers Q lowers the weighted objective: an MM algorithm, whose fixed points are the
     weighted problem's (the gradients agree where Q touches). The same fill serves the H and
     the W step, and Q's value at the fill is the objective the checks record. See the module
@@ -288,17 +295,24 @@ class EMFit(Fit):
                  check_every, rule="objective", shuffle=None) -> None:
         self.data = data
         Xf = np.array(data.XV, copy=True)  # V * X; the missing entries are rewritten
-        self._xx = float(np.einsum("ij,ij->", data.XV, data.XV, dtype=np.float64))
         super().__init__(Xf, Wt, H, n_learned, update_H, beta, solver, pen, norm_kind,
                          check_every, rule=rule, shuffle=shuffle)
+        # the observed part of what _Objective keeps of X (Frobenius ||X||^2, KL sum(X))
+        self._xx = float(np.einsum("ij,ij->", data.XV, data.XV, dtype=np.float64))
+        self._sum = float(data.XV.sum(dtype=np.float64))
+        if beta == 1:
+            self.obj.has_zeros = True  # a fill may be 0 where X is observed positive
         # Xf changes at every fill: nothing computed from it may be kept
         self.cache_H = self.cache_W = None
         # the weighted fits apply scikit-learn's rule to the objective (see WeightedFit)
         self.measure = False
 
     def _fill(self) -> None:
-        sq = self.data.fill_missing(self.Wt, self.H, self.X)
-        self.obj.xx = self._xx + sq  # ||Xf||^2 for the trace formula of the checks
+        sq, total = self.data.fill_missing(self.Wt, self.H, self.X)
+        if self.beta == 2:
+            self.obj.xx = self._xx + sq  # ||Xf||^2 for the trace formula of the checks
+        else:
+            self.obj.sum_x = self._sum + total  # sum(Xf) for KL's formula from the ratio
 
     def objective(self, Y: np.ndarray | None) -> tuple[float, float]:
         self._fill()  # Q at a fresh fill is the weighted objective
@@ -316,18 +330,20 @@ class EMFit(Fit):
 
 def uses_em(data: Any, beta: float, em: bool | None, both_learned: bool) -> bool:
     """Whether a weighted fit runs :class:`EMFit`: ``em=None`` (the default) for 0/1 dense
-    weights with at most ``DenseData.COMPLEMENT_SHARE`` missing and beta = 2 when W and H are
-    both learned; ``em=True`` asks for it also with a fixed factor (an error where it does not
+    weights with at most ``DenseData.COMPLEMENT_SHARE`` missing and beta in {1, 2} when W and
+    H are both learned; ``em=True`` asks for it also with a fixed factor (an error where it does not
     apply), ``em=False`` keeps :class:`WeightedFit`. With one factor fixed the problem is a
     convex (non-negative least squares) one, where the weighted updates' faster convergence
-    to a tight tolerance matters more than the cost of an iteration (see the module notes)."""
-    applies = not data.observed and data.C is not None and beta == 2
+    to a tight tolerance matters more than the cost of an iteration (see the module notes). A
+    feature or sample with no observed entry keeps the weighted updates too: EM would fill it
+    entirely from the model, and its arbitrary factors would then steer the others' steps."""
+    applies = not data.observed and data.C is not None and beta in (1.0, 2.0)
     if em and not applies:
         raise InvalidParameterError(
-            "nmf(em=True) needs beta=2, dense 0/1 weights (1 observed, 0 missing) and at most "
-            f"{DenseData.COMPLEMENT_SHARE:.0%} of the entries missing: use em=None (the "
+            "nmf(em=True) needs beta 1 or 2, dense 0/1 weights (1 observed, 0 missing) and at "
+            f"most {DenseData.COMPLEMENT_SHARE:.0%} of the entries missing: use em=None (the "
             "default) to let nmf() choose.")
-    return applies and both_learned if em is None else bool(em)
+    return applies and both_learned and not data.empty_line() if em is None else bool(em)
 
 
 def nan_weights(X: Any) -> np.ndarray | None:

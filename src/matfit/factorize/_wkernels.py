@@ -159,8 +159,8 @@ def _missing_colsums(indptr, idx, O, out, c0, c1):  # pragma: no cover - compile
 
 def _fill_missing(indptr, idx, O, Ft, Xf, sq, c0, c1):  # pragma: no cover - compiled; the spec
     """``Xf[c, idx[e]] = O[c] @ Ft[idx[e]]`` for the missing entries e of the rows c in
-    ``[c0, c1)``, and ``sq[c]`` the sum of their squares (float64): ``W @ H`` written into
-    ``Xf`` at the missing entries (``O = W`` (features, components), ``Ft = H.T``,
+    ``[c0, c1)``, and ``sq[c] = (sum of their squares, their sum)`` (float64): ``W @ H``
+    written into ``Xf`` at the missing entries (``O = W`` (features, components), ``Ft = H.T``,
     ``indptr``/``idx`` C's CSR), the EM fill of :class:`matfit.factorize._weighted.EMFit`.
     Four entries at a time, with two partial sums of squares: independent dot products keep
     the core busy while each waits for its row of ``Ft`` (513 x 2000, k = 40, 10% missing:
@@ -172,6 +172,7 @@ def _fill_missing(indptr, idx, O, Ft, Xf, sq, c0, c1):  # pragma: no cover - com
         row = Xf[c]
         t0 = 0.0
         t1 = 0.0
+        u = 0.0
         e = indptr[c]
         hi = indptr[c + 1]
         while e + 4 <= hi:
@@ -195,6 +196,7 @@ def _fill_missing(indptr, idx, O, Ft, Xf, sq, c0, c1):  # pragma: no cover - com
             row[j3] = a3
             t0 += float(a0) * a0 + float(a1) * a1
             t1 += float(a2) * a2 + float(a3) * a3
+            u += (float(a0) + float(a1)) + (float(a2) + float(a3))
             e += 4
         while e < hi:
             j0 = idx[e]
@@ -203,8 +205,10 @@ def _fill_missing(indptr, idx, O, Ft, Xf, sq, c0, c1):  # pragma: no cover - com
                 a0 += w[s] * Ft[j0, s]
             row[j0] = a0
             t0 += float(a0) * a0
+            u += float(a0)
             e += 1
-        sq[c] = t0 + t1
+        sq[c, 0] = t0 + t1
+        sq[c, 1] = u
 
 
 #: columns that one call of :func:`_hals_complement` sweeps in lockstep (see there)
@@ -390,10 +394,11 @@ def hals_sweep(by: tuple[np.ndarray, np.ndarray], O: np.ndarray, F: np.ndarray, 
 
 
 def fill_missing(by: tuple[np.ndarray, np.ndarray], O: np.ndarray, Ft: np.ndarray,
-                 Xf: np.ndarray, threads: int = 1) -> float:
-    """:func:`_fill_missing` on Xf in place; the sum of the squares written (float64). O, Ft
-    and Xf C-contiguous; ``threads`` as in :func:`missing_sums`."""
-    sq = np.empty(len(by[0]) - 1, dtype=np.float64)
+                 Xf: np.ndarray, threads: int = 1) -> tuple[float, float]:
+    """:func:`_fill_missing` on Xf in place; (sum of the squares written, their sum), float64.
+    O, Ft and Xf C-contiguous; ``threads`` as in :func:`missing_sums`."""
+    sq = np.empty((len(by[0]) - 1, 2), dtype=np.float64)
     fn = kernel("fill_missing")
     _split(by[0], lambda c0, c1: fn(by[0], by[1], O, Ft, Xf, sq, c0, c1), threads)
-    return float(sq.sum())
+    total = sq.sum(axis=0)
+    return float(total[0]), float(total[1])
