@@ -604,8 +604,10 @@ def test_one_em_iteration_equals_plain_reference(solver, alphas):
     alpha_W, alpha_H, l1_ratio = alphas
     m, n = X.shape
     kw = dict(beta="kl") if solver == "kl" else dict(solver=solver)
+    # beta = 2 takes EM by default; KL only when asked (see _weighted.uses_em)
     res = nmf(X, W=W, H=H, weights=V, max_iter=1, tol=0, alpha_W=alpha_W,
-              alpha_H=alpha_H, l1_ratio=l1_ratio, fixed_W_columns=[1], **kw)   # em=None: EM
+              alpha_H=alpha_H, l1_ratio=l1_ratio, fixed_W_columns=[1],
+              em=True if solver == "kl" else None, **kw)
     Wr, Hr = _reference_em_iteration(np.nan_to_num(X), V, W, H, solver,
                                      alpha_W * l1_ratio * n, alpha_W * (1 - l1_ratio) * n,
                                      alpha_H * l1_ratio * m, alpha_H * (1 - l1_ratio) * m,
@@ -676,6 +678,15 @@ def test_em_parameter_is_checked():
                 dict(weights=(np.random.default_rng(0).random(V.shape) > 0.5) * 1.0)):  # 50%
         with pytest.raises(InvalidParameterError, match=r"em=True\) needs beta 1 or 2"):
             nmf(X, W=W, H=H, em=True, max_iter=2, **bad)
+
+
+def test_kl_keeps_the_weighted_updates_unless_em_is_asked_for():
+    X, V, W, H = _problem(35, m=10, n=12, k=3, missing=0.2, binary=True)
+    X[V == 0] = np.nan
+    kw = dict(W=W, H=H, weights=V, beta="kl", max_iter=5, tol=0)
+    default, exact, em = nmf(X, **kw), nmf(X, em=False, **kw), nmf(X, em=True, **kw)
+    assert_array_equal(default.W, exact.W)
+    assert not np.allclose(default.W, em.W)
 
 
 def test_em_with_a_fixed_factor_only_when_asked():

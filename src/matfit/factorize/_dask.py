@@ -228,7 +228,7 @@ def nmf_dask(
     persist = (lambda objs: cl.persist(objs)) if cl else (lambda objs: list(dask.persist(*objs)))
 
     vblocks = None
-    em_applies = False
+    em_applies = empty_line = False
     if em and weights is None:
         raise InvalidParameterError(
             "nmf(em=True) fills missing entries, but no weights were given: pass weights "
@@ -267,6 +267,9 @@ def nmf_dask(
         # the in-memory choice (see _weighted.uses_em), from the whole X's counts
         em_applies = (beta in (1.0, 2.0) and all(s_[5] for s_ in wstats)
                       and n_missing <= DenseData.COMPLEMENT_SHARE * m * n)
+        # a feature or sample with no observed entry keeps the weighted updates (uses_em)
+        empty_line = bool((sum(s_[6] for s_ in wstats) == 0).any()
+                          or any(s_[7] for s_ in wstats))
         if em and not em_applies:
             raise InvalidParameterError(
                 "nmf(em=True) needs beta 1 or 2, dense 0/1 weights (1 observed, 0 missing) and at "
@@ -371,7 +374,8 @@ def nmf_dask(
            "gamma": gamma, "pen": pen, "floor_H": floor_H,
            "fill": fill if vblocks is not None else 0.0,
            # EMFit's choice (see _weighted.uses_em): by default when W and H are both learned
-           "em": vblocks is not None and (em_applies and update_H and len(learned) > 0
+           "em": vblocks is not None and (em_applies and beta == 2 and update_H
+                                          and len(learned) > 0 and not empty_line
                                           if em is None else bool(em))}
     if vblocks is not None:  # the same loop below, over (X, weights) block pairs
         def final_task(x, h, W_, c_, v):

@@ -66,7 +66,8 @@ def _h_summary(h: np.ndarray, learned: np.ndarray) -> tuple[np.ndarray, float]:
 
 def _weighted_block_stats(x: Any, v: Any, offset: int, beta: float) -> tuple:
     """(sum of v x, sum of v, missing entries, first bad entry or None, sum of observed x,
-    whether every positive weight is 1)."""
+    whether every positive weight is 1, observed entries per feature, whether a sample has
+    none)."""
     from ._wdata import _check_observed
 
     x, v = _as_block(x), _as_block(v)
@@ -75,19 +76,20 @@ def _weighted_block_stats(x: Any, v: Any, offset: int, beta: float) -> tuple:
     x = x.toarray() if sp.issparse(x) else np.asarray(x)
     if v.shape != x.shape:
         return 0.0, 0.0, 0, f"a weights block has shape {v.shape} but X's has {x.shape}", 0.0, \
-            False
+            False, None, False
     if not np.isfinite(v).all() or (v < 0).any():
-        return 0.0, 0.0, 0, "weights must be finite and >= 0", 0.0, False
+        return 0.0, 0.0, 0, "weights must be finite and >= 0", 0.0, False, None, False
     n = x.shape[1]
     try:
         with np.errstate(invalid="ignore"):
             _check_observed(x, v, beta, lambda i: (i // n, offset + i % n))
     except DataError as err:
-        return 0.0, 0.0, 0, str(err), 0.0, False
+        return 0.0, 0.0, 0, str(err), 0.0, False, None, False
     obs = v > 0
     return (float(np.dot(v[obs].astype(np.float64), x[obs].astype(np.float64))),
             float(v.sum(dtype=np.float64)), int((~obs).sum()), None,
-            float(x[obs].sum(dtype=np.float64)), bool((v[obs] == 1).all()))
+            float(x[obs].sum(dtype=np.float64)), bool((v[obs] == 1).all()),
+            obs.sum(axis=1), bool((~obs.any(axis=0)).any()))
 
 
 def _block_data(x: Any, v: Any, fill: float) -> Any:

@@ -233,10 +233,10 @@ def nmf(
         stored entries (the ratings view: an unstored entry is unknown, not zero). None (the
         default) is the unweighted fit, unchanged. See :mod:`matfit.factorize._weighted`.
     em : bool or None
-        How beta 1 and 2 (MU, or HALS) fit 0/1 weights ("missing") with at most 30% of the
-        entries missing. None (the default: True when W and H are both learned and no
-        feature or sample is entirely missing, else False) or True: EM, each iteration fills
-        the missing
+        How beta 2 (MU or HALS; also KL MU, when asked) fits 0/1 weights ("missing") with at
+        most 30% of the entries missing. None (the default: EM at beta 2 when W and H are
+        both learned and no feature or sample is entirely missing, else the weighted
+        updates) or True: EM, each iteration fills the missing
         entries with the current ``W @ H`` and takes one unweighted step on the filled X (an
         MM algorithm for the weighted objective: it never increases, and its fixed points are
         the weighted problem's); an iteration then costs the unweighted one plus

@@ -32,29 +32,27 @@ Implementation notes
   unweighted trace formula minus the missing entries' share; KL's denominators are the
   unweighted column sums minus the missing rows. HALS then sweeps column by column, which
   gives the row sweep's iterates (the columns are independent given the other factor).
-* EM (:class:`EMFit`, the default for 0/1 weights with at most ``COMPLEMENT_SHARE`` missing
-  at beta 1 and 2 when W and H are both learned and no feature or sample is entirely
-  missing; ``nmf(em=...)``): each iteration sets the missing entries of ``V * X`` to the
+* EM (:class:`EMFit`; ``nmf(em=...)``, see :func:`uses_em` for when it is the default:
+  0/1 weights with at most ``COMPLEMENT_SHARE`` missing at beta = 2, both factors learned,
+  no entirely missing line): each iteration sets the missing entries of ``V * X`` to the
   current ``W @ H`` and runs one *unweighted* MU or HALS iteration on that filled X. Its
-  objective ``D_beta(X_filled | W H)`` equals the weighted one where it is filled and exceeds
-  it elsewhere (the missing entries' divergences from the fill), so this is an MM algorithm
-  for the weighted objective (non-increasing; the same stationary points, where the gradients
-  agree). Why: the weighted updates need ``W.T (V * W H)`` (Frobenius MU), a sequential
-  coordinate sweep per column (HALS) or the missing rows' column sums (KL), and even with
-  the compiled complement kernels they cost well above the unweighted iteration (513 x 2000
-  float32, k = 40, 10% missing, 2 cores, per iteration: Frobenius MU 2.1x, HALS 6.1x, KL
-  1.4-1.5x the unweighted one). The fill is ``W @ H`` at the missing entries only
+  objective ``D_beta(X_filled | W H)`` equals the weighted one where it is filled and
+  exceeds it elsewhere (the missing entries' divergences from the fill), so this is an MM
+  algorithm for the weighted objective (non-increasing; the same stationary points, where
+  the gradients agree); beta 1 too, on request. Why: the weighted updates need
+  ``W.T (V * W H)`` (Frobenius MU) or a sequential coordinate sweep per column (HALS), and
+  even with the compiled complement kernels they cost far above the unweighted iteration
+  (513 x 2000 float32, k = 40, 10% missing, 2 cores, per iteration: Frobenius MU 2.1x,
+  HALS 6.1x the unweighted one). The fill is ``W @ H`` at the missing entries only
   (missing * components flops, :func:`._wkernels._fill_missing`, 0.28 ms there): EM costs
-  1.2-1.5x the unweighted iteration at 10% missing (MU, HALS and KL, over repeated runs on
-  the shared machine; 1.1-1.2x at 2-5%, 1.6-1.7x at 20%). EM gains a little less per
+  1.3-1.5x the unweighted iteration at 10% missing (MU and HALS, over repeated runs on the
+  shared machine; 1.1-1.35x at 2-5%, 1.6-1.7x at 20%). EM gains a little less per
   iteration, and reaches the objective of 100 weighted iterations 1.1-1.4x sooner with
-  Frobenius MU, about 1.1x with KL and 2.4-3.0x with HALS (rank-40 plus noise, the same
-  size; ``benchmarks/nmf_missing.py`` part a2). With one factor fixed the problem is a
-  convex NNLS, where EM's slower tail matters more; an entirely missing feature or sample
-  would be filled from the model alone and its arbitrary factors would steer the others'
-  steps: the weighted updates stay the default there (``em=True`` still asks for EM).
-  Without Numba the fill comes from a dense ``W @ H`` (one more GEMM), with the same
-  iterates.
+  Frobenius MU and 2.4-3.0x sooner with HALS (rank-40 plus noise, the same size;
+  ``benchmarks/nmf_missing.py`` part a2); its fills of hidden spectrogram bins are as good
+  or better (Frobenius k = 40, 20% hidden: MU 0.37 against 0.89, HALS 0.48 against 10.1
+  relative error, where the weighted updates overfit). Without Numba the fill comes from a
+  dense ``W @ H`` (one more GEMM), with the same iterates.
 * Two data layouts share one interface (``product``, ``terms``, ``left``, ``right`` and the
   HALS row operations), in :mod:`._wdata` beside the validation of X against its weights:
   ``DenseData`` for dense weights (X-sized arrays), and ``ObservedData`` for sparse weights
@@ -329,21 +327,28 @@ class EMFit(Fit):
 
 
 def uses_em(data: Any, beta: float, em: bool | None, both_learned: bool) -> bool:
-    """Whether a weighted fit runs :class:`EMFit`: ``em=None`` (the default) for 0/1 dense
-    weights with at most ``DenseData.COMPLEMENT_SHARE`` missing and beta in {1, 2} when W and
-    H are both learned; ``em=True`` asks for it also with a fixed factor (an error where it does not
-    apply), ``em=False`` keeps :class:`WeightedFit`. With one factor fixed the problem is a
-    convex (non-negative least squares) one, where the weighted updates' faster convergence
-    to a tight tolerance matters more than the cost of an iteration (see the module notes). A
-    feature or sample with no observed entry keeps the weighted updates too: EM would fill it
-    entirely from the model, and its arbitrary factors would then steer the others' steps."""
+    """Whether a weighted fit runs :class:`EMFit`.
+
+    ``em=None`` (the default): for 0/1 dense weights with at most
+    ``DenseData.COMPLEMENT_SHARE`` missing at beta = 2, when W and H are both learned and no
+    feature or sample is entirely missing. ``em=True`` asks for it with beta 1 too, or with a
+    fixed factor (an error where it does not apply); ``em=False`` keeps :class:`WeightedFit`.
+    Why the exceptions: with one factor fixed the problem is a convex NNLS, where the weighted
+    updates' faster convergence to a tight tolerance matters more than the cost of an
+    iteration; an entirely missing line would be filled from the model alone, its arbitrary
+    factors steering the others' steps; and on the spectrogram imputation of
+    ``benchmarks/nmf_missing.py`` EM's KL fills were far off (relative error 2.05 on the
+    hidden bins against the weighted updates' 0.28), so KL keeps the weighted updates.
+    """
     applies = not data.observed and data.C is not None and beta in (1.0, 2.0)
     if em and not applies:
         raise InvalidParameterError(
             "nmf(em=True) needs beta 1 or 2, dense 0/1 weights (1 observed, 0 missing) and at "
             f"most {DenseData.COMPLEMENT_SHARE:.0%} of the entries missing: use em=None (the "
             "default) to let nmf() choose.")
-    return applies and both_learned and not data.empty_line() if em is None else bool(em)
+    if em is None:
+        return applies and beta == 2 and both_learned and not data.empty_line()
+    return bool(em)
 
 
 def nan_weights(X: Any) -> np.ndarray | None:
