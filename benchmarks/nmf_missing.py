@@ -11,12 +11,14 @@
     compiled kernels. The ratio
     of process CPU time is printed too: on a shared machine it is steadier than wall time
     (run with OPENBLAS_NUM_THREADS=1 to compare single-threaded work). With a 0/1 mask, at
-    most 30% missing, beta 1 or 2 and both factors learned, nmf() runs EM by default: W @ H
-    is written into the missing entries only (O(missing * k) work, compiled), then an
-    unweighted iteration runs on the filled X; that is what (a) times.
+    most 30% missing, beta = 2 and both factors learned, nmf() runs EM by default: W @ H is
+    written into the missing entries only (O(missing * k) work, compiled), then an
+    unweighted iteration runs on the filled X; that is what (a) times for Frobenius MU and
+    HALS. KL keeps the weighted updates, whose denominators are the unweighted column sums
+    minus the missing rows, and whose objective checks come from the ratio the update forms.
 (a2) Time to the same objective: EM (the default for 0/1 weights with at most 30% missing at
-    beta 1 and 2, see ``matfit.factorize._weighted``) against the weighted updates
-    (``em=False``),
+    beta = 2, asked for with em=True at KL; see ``matfit.factorize._weighted``) against the
+    weighted updates (``em=False``),
     from the same start, on a low-rank-plus-noise X of the same size with 10% missing: EM's
     iterations cost less but may gain less each, so the cost per iteration alone would flatter
     it.
@@ -115,7 +117,8 @@ def timing(rounds: int, iters: int, share: float = 0.1) -> dict:
 
 # ------------------------------------------------------------ (a2) time to the same objective
 def time_to_objective(iters: int = 100, rounds: int = 3) -> dict:
-    """EM (the default for 0/1 weights with few missing, beta 1 and 2) against the weighted
+    """EM (``em=True``; the default for 0/1 weights with few missing at beta = 2) against the
+    weighted
     updates (``em=False``) on a rank-40-plus-noise X of the timing size, 10% missing: the
     objective the weighted updates reach in ``iters`` iterations, the iterations EM needs to
     reach it, and both wall times (medians over ``rounds``)."""
@@ -132,7 +135,7 @@ def time_to_objective(iters: int = 100, rounds: int = 3) -> dict:
                      ("hals", dict(solver="hals"))):
         base = dict(W=W0, H=H0, weights=V, tol=0, **kw)
         target = nmf(Xn, max_iter=iters, em=False, **base).fun
-        hist = nmf(Xn, max_iter=20 * iters, check_every=1, **base).history
+        hist = nmf(Xn, max_iter=20 * iters, check_every=1, em=True, **base).history
         reached = np.flatnonzero(hist <= target)
         em_iters = int(reached[0]) if reached.size else None
         t_exact, t_em = [], []
@@ -142,7 +145,7 @@ def time_to_objective(iters: int = 100, rounds: int = 3) -> dict:
             t_exact.append(time.perf_counter() - start)
             if em_iters is not None:
                 start = time.perf_counter()
-                nmf(Xn, max_iter=em_iters, **base)
+                nmf(Xn, max_iter=em_iters, em=True, **base)
                 t_em.append(time.perf_counter() - start)
         out[name] = {"target": float(target), "weighted_iters": iters, "em_iters": em_iters,
                      "weighted_seconds": statistics.median(t_exact),

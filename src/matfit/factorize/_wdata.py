@@ -259,6 +259,30 @@ class DenseData(_Pieces):
         denom = base - np.asarray(self._complement(q) @ Hl.T)
         return numer, np.maximum(denom, 0, out=denom)
 
+    def kl_from_ratio(self, R: np.ndarray, denom: np.ndarray, H: np.ndarray) -> float:
+        """The weighted KL divergence from what a KL H step computes anyway: ``R = V X /
+        (W H)`` and ``denom = W.T V`` (the observed column sums):
+        ``sum_obs (W H) - sum_obs X + sum V X log R``, the first as ``<denom, H>`` (float64),
+        the last in row blocks (a missing or zero entry has R = 0 and weight 0 on its log).
+        As the unweighted formula (``_loop._Objective.kl_from_ratio``) it skips the
+        divergence's X-sized passes."""
+        if getattr(self, "_sum_xv", None) is None:
+            self._sum_xv = float(self.XV.sum(dtype=np.float64))
+        tiny = np.finfo(R.dtype).tiny
+        m, n = self.shape
+        rows = max(1, min(m, (1 << 18) // max(n, 1)))
+        total = 0.0
+        s = np.empty((rows, n), dtype=R.dtype)
+        for lo in range(0, m, rows):
+            r, x = R[lo:lo + rows], self.XV[lo:lo + rows]
+            t = s[: r.shape[0]]
+            np.add(r, tiny, out=t)
+            np.log(t, out=t)
+            t *= x
+            total += float(t.sum(dtype=np.float64))
+        mass = float(np.vdot(denom.astype(np.float64), H.astype(np.float64)))
+        return max(mass - self._sum_xv + total, 0.0)
+
     # ---- the EM fill (0/1 weights, few missing: ``C`` is set) -----------------------------
     def empty_line(self) -> bool:
         """Whether some feature or sample has no observed entry (C's row or column full)."""

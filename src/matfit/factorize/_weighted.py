@@ -197,6 +197,16 @@ class WeightedFit(Fit):
                              overwrite_denom=True)
             return None
         Y = d.product(Wt, H, self.Y)
+        if self.beta == 1 and d.fast and self.solver == "mu":
+            # KL with the complement kernels: the objective from what the update computes
+            # anyway (the ratio in Y, the observed column sums in denom; see kl_from_ratio)
+            numer, denom = d.h_pieces(Wt, H, Y, 1.0, self.work, self.guard, out=self.numH)
+            if check and (status := self.record(
+                    (d.kl_from_ratio(Y, denom, H), self.penalty(Wt, H)), nit)) is not None:
+                return status
+            _mu.apply_update(H, numer, denom, gamma=self.gamma, l1=self.pen[2],
+                             l2=self.pen[3], floor=self.floor_H, overwrite_denom=True)
+            return None
         if check and (status := self.record(self.objective(Y), nit)) is not None:
             return status
         if self.solver == "hals":
