@@ -284,19 +284,18 @@ class WeightedFit(Fit):
 
 
 class EMFit(Fit):
-    """0/1 weights with few missing entries, beta in {1, 2}: the unweighted fit of the EM-filled
-    X.
+    """0/1 weights with few missing entries, beta 2 (or 1): the unweighted fit of the filled X.
 
     At each iteration the missing entries of ``Xf = V * X`` are set to the current ``W @ H``
     (:meth:`._wdata.DenseData.fill_missing`), then one unweighted MU or HALS iteration runs
     on ``Xf`` (:class:`matfit.factorize._loop.Fit`'s own steps, unchanged). ``Q(W, H) =
     D_beta(Xf | W H)`` equals the weighted objective at the current factors and lies above
     it everywhere (its extra terms are the missing entries' divergences from the fill), so
-    every step that
-    lowers Q lowers the weighted objective: an MM algorithm, whose fixed points are the
-    weighted problem's (the gradients agree where Q touches). The same fill serves the H and
-    the W step, and Q's value at the fill is the objective the checks record. See the module
-    notes for why and what it costs.
+    every step that lowers Q lowers the weighted objective: an MM algorithm, whose fixed
+    points are the weighted problem's (the gradients agree where Q touches). The same fill
+    serves the H and the W step, and Q's value at the fill is the objective the checks
+    record. See the module notes for why and what it costs, and :func:`uses_em` for when it
+    runs.
     """
 
     def __init__(self, data, Wt, H, n_learned, update_H, beta, solver, pen, norm_kind,
