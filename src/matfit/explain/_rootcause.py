@@ -67,7 +67,7 @@ def root_cause(origins: list[Origin], dims: list[dict[str, Any]],
                        f"{shape_text(shapes[0])}: the product needs one of them transposed "
                        f"here", "operation")
     if not with_steps:
-        return None
+        return _built_here(origins, dims, here, operands)
     for o in with_steps:
         if o.broadcast and o.broadcast_step is not None:
             return _rc(o.broadcast_step, o.operand,
@@ -144,6 +144,27 @@ def root_cause(origins: list[Origin], dims: list[dict[str, Any]],
            + "; the report cannot tell which size is the intended one")
     step = _step_at(o, s["line"]) if s and s.get("line") else o.steps[-1]
     return _rc(step, o.operand, why, "latest", s)
+
+
+def _built_here(origins: list[Origin], dims: list[dict[str, Any]], here: Step | None,
+                operands: list[Any] | None) -> dict | None:
+    """The failing line, when every disagreeing operand is an expression built on it (none
+    is a name with a recorded origin): ``Phi.T @ Phi + lam * np.eye(degree)``. Which sizes
+    disagree is all the report can say; the operand named is the one with a call in it (a
+    constructor such as ``np.eye(degree)`` is where a size is written)."""
+    if here is None or not operands or len(dims) < 2:
+        return None
+    texts = [d["operand"] for d in dims]
+    by_text = {leaf.text: leaf for leaf in operands}
+    leaves = [by_text[t] for t in texts if t in by_text]
+    if len(leaves) != len(texts) or any(isinstance(leaf.node, ast.Name) for leaf in leaves):
+        return None
+    sizes = ", ".join(f"`{d['operand']}` has {d['size']}" for d in dims)
+    called = [leaf for leaf in leaves
+              if any(isinstance(n, ast.Call) for n in ast.walk(leaf.node))]
+    name = (called or leaves)[-1].text
+    return _rc(here, name, f"every operand is built on this line ({sizes}), so the sizes "
+               f"were set here: check the size written in `{name}`", "expression")
 
 
 def _used_elsewhere(origins: list[Origin], by_text: dict[str, Any], conflicting: set[str],
