@@ -332,9 +332,7 @@ class _Finder:
                 o.changed_at = Step(ev.filename, ev.line, ev.function, "", "")
             if ev is not None and ev.broadcast is not None and not o.broadcast:
                 result, parts = ev.broadcast
-                ops = " and ".join(f"`{t}` {shape_text(s)}" for t, s in parts)
-                o.broadcast = (f"line {ev.line} broadcast {ops} into {shape_text(result)}, "
-                               f"larger than both (usually a column meeting a 1-D array)")
+                o.broadcast = _broadcast_text(ev.line, parts, result)
         stmt: ast.stmt | None = None
         if ev is not None and ev.kind == "assign" and ev.filename == frame.f_code.co_filename:
             stmt = _stmt_at(src, ev.line)
@@ -500,9 +498,7 @@ class _Finder:
 
         size = math.prod(o.shape)
         if all(size > math.prod(s) for _, s in parts) and all(len(s) for _, s in parts):
-            ops = " and ".join(f"`{t}` {shape_text(s)}" for t, s in parts)
-            o.broadcast = (f"line {stmt.lineno} broadcast {ops} into {shape_text(o.shape)}, "
-                           f"larger than both (usually a column meeting a 1-D array)")
+            o.broadcast = _broadcast_text(stmt.lineno, parts, o.shape)
             o.broadcast_step = o.steps[-1]
 
     def _inner_check(self, o: Origin, fi: int, stmt: ast.stmt, rhs: ast.AST) -> None:
@@ -514,9 +510,7 @@ class _Finder:
                                 nested_pairs(rhs), _target_names(stmt))
         if found is not None and o.steps:
             result, parts = found
-            ops = " and ".join(f"`{t}` {shape_text(s)}" for t, s in parts)
-            o.broadcast = (f"line {stmt.lineno} broadcast {ops} into {shape_text(result)}, "
-                           f"larger than both (usually a column meeting a 1-D array)")
+            o.broadcast = _broadcast_text(stmt.lineno, parts, result)
             o.broadcast_step = o.steps[-1]
 
     def _into_return(self, o: Origin, fi: int, call: ast.Call, axis, size) -> None:
@@ -569,6 +563,13 @@ def find_origins(frames: list[tuple[FrameType, int]], operands: list[Any],
                           d["axis"] if d else None, d["size"] if d else None)
         out.append(o)
     return out
+
+
+def _broadcast_text(line: int, parts: list, result: tuple[int, ...]) -> str:
+    """What an origin says of a silent broadcast: the line, its operands, the shape made."""
+    ops = " and ".join(f"`{t}` {shape_text(s)}" for t, s in parts)
+    return (f"line {line} broadcast {ops} into {shape_text(result)}, "
+            f"larger than both (usually a column meeting a 1-D array)")
 
 
 def _target_names(stmt: ast.stmt) -> set[str]:
